@@ -1,0 +1,121 @@
+#include "gateway/app.h"
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <stdexcept>
+
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "registry/descriptor_compiler.h"
+#include "registry/file_store.h"
+#include "registry/grpc_transport.h"
+
+namespace portico::gateway {
+
+App::App(Config config) : config_(std::move(config)) {}
+
+App::~App() { Stop(); }
+
+void App::Start() {
+  if (config_.store.type != "file") {
+    throw std::runtime_error("store type \"" + config_.store.type +
+                             "\" is not available in this build; use \"file\"");
+  }
+  store_ = std::make_unique<registry::FileStore>(config_.store.dir);
+  registry_ = std::make_unique<registry::Registry>(
+      store_.get(), [](const std::string& endpoint) -> std::shared_ptr<registry::Transport> {
+        return registry::MakeGrpcTransport(endpoint);
+      });
+
+  registry::FileList config_files;
+  for (const auto& source : config_.descriptors) {
+    const bool is_proto = source.path.size() > 6 &&
+                          source.path.compare(source.path.size() - 6, 6, ".proto") == 0;
+    StatusOr<registry::FileList> files = Status(Code::kInternal, "unreachable");
+    if (is_proto) {
+      registry::FileList known = registry::CarriedFilesList();
+      known.insert(known.end(), config_files.begin(), config_files.end());
+      files = registry::CompileProtoFile(source.path, source.import_paths, known);
+    } else {
+      files = registry::ReadDescriptorSetFile(source.path);
+    }
+    if (!files.ok()) {
+      throw std::runtime_error("descriptor " + source.path + ": " + files.status().message());
+    }
+    for (auto& f : *files) config_files.push_back(std::move(f));
+  }
+  Status s = registry_->Init(config_files, config_.backends);
+  if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
+
+  http::ServerOptions options;
+  options.max_body_bytes = config_.limits.max_body_bytes;
+  options.max_header_bytes = config_.limits.max_header_bytes;
+  options.header_timeout = config_.limits.header_timeout;
+  options.idle_timeout = config_.limits.idle_timeout;
+  options.max_connections = config_.limits.max_connections;
+
+  rest_ = std::make_unique<http::RestHandler>(*registry_, metrics_,
+                                              http::RestOptions{config_.strict});
+  admin_handler_ = std::make_unique<http::AdminHandler>(*registry_, metrics_, config_.admin.token);
+  data_ = std::make_unique<http::HttpServer>(
+      ioc_, options, [h = rest_.get()](http::Request&& r, std::shared_ptr<http::Exchange> e) {
+        (*h)(std::move(r), std::move(e));
+      });
+  admin_ = std::make_unique<http::HttpServer>(
+      ioc_, options,
+      [h = admin_handler_.get()](http::Request&& r, std::shared_ptr<http::Exchange> e) {
+        (*h)(std::move(r), std::move(e));
+      });
+
+  std::string host;
+  std::uint16_t port = 0;
+  if (!http::SplitHostPort(config_.listen, &host, &port)) {
+    throw std::runtime_error("invalid listen address " + config_.listen);
+  }
+  data_->Listen(host, port);
+  if (!http::SplitHostPort(config_.admin.listen, &host, &port)) {
+    throw std::runtime_error("invalid admin listen address " + config_.admin.listen);
+  }
+  admin_->Listen(host, port);
+  data_->Start();
+  admin_->Start();
+
+  unsigned n = config_.threads > 0 ? static_cast<unsigned>(config_.threads)
+                                   : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) {
+    threads_.emplace_back([this] {
+      auto guard = boost::asio::make_work_guard(ioc_);
+      ioc_.run();
+    });
+  }
+}
+
+int App::RunUntilSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::cerr << "portico: signal " << sig << ", draining\n";
+  Stop();
+  return 0;
+}
+
+void App::Stop() {
+  if (stopped_ || threads_.empty()) return;
+  stopped_ = true;
+  data_->Drain();
+  admin_->Drain();
+  const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
+  while (data_->connections() + admin_->connections() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace portico::gateway

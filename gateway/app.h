@@ -1,0 +1,56 @@
+// Wires one Portico process: store, registry, data and admin listeners, io threads, signals.
+// Used by main() and by in-process integration tests. Not thread-safe: construct, Start,
+// then Wait or Stop from one thread; the servers themselves run on the io threads.
+#pragma once
+
+#include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "gateway/config.h"
+#include "http/admin_handler.h"
+#include "http/metrics.h"
+#include "http/rest_handler.h"
+#include "http/server.h"
+#include "registry/registry.h"
+#include "registry/store.h"
+
+namespace portico::gateway {
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();
+
+  // Loads descriptors and the store, binds both listeners, starts the io threads.
+  // Throws std::runtime_error with a message for the operator (start-up only).
+  void Start();
+  // Blocks until SIGINT/SIGTERM, then drains (up to drain_timeout). Returns the exit code.
+  int RunUntilSignal();
+  // Drains and stops; idempotent.
+  void Stop();
+
+  std::uint16_t port() const { return data_->port(); }
+  std::uint16_t admin_port() const { return admin_->port(); }
+  registry::Registry& registry() { return *registry_; }
+
+ private:
+  Config config_;
+  boost::asio::io_context ioc_;
+  std::unique_ptr<registry::Store> store_;
+  std::unique_ptr<registry::Registry> registry_;
+  http::Metrics metrics_;
+  std::unique_ptr<http::RestHandler> rest_;
+  std::unique_ptr<http::AdminHandler> admin_handler_;
+  std::unique_ptr<http::HttpServer> data_;
+  std::unique_ptr<http::HttpServer> admin_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
+
+}  // namespace portico::gateway

@@ -1,0 +1,47 @@
+// portico: the gateway binary. Thin: parse flags and config, start the App, wait for a signal.
+#include <csignal>
+#include <iostream>
+
+#include "gateway/app.h"
+#include "gateway/config.h"
+
+namespace {
+constexpr const char* kVersion = "portico 0.1.0";
+}
+
+int main(int argc, char** argv) {
+  using namespace portico::gateway;
+  // Block the stop signals in every thread; App::RunUntilSignal waits for them synchronously.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    CommandLine cl = ParseCommandLine(argc, argv);
+    if (cl.help) {
+      std::cout << UsageText();
+      return 0;
+    }
+    if (cl.version) {
+      std::cout << kVersion << "\n";
+      return 0;
+    }
+    Config config = cl.config_path.empty() ? Config{} : LoadConfigFile(cl.config_path);
+    ApplyOverrides(cl, &config);
+    App app(config);
+    app.Start();
+    std::cerr << "portico: data plane on http://" << config.listen << " (port " << app.port()
+              << "), admin on http://" << config.admin.listen << " (port " << app.admin_port()
+              << "), data in " << config.store.dir << "\n";
+    return app.RunUntilSignal();
+  } catch (const ConfigError& e) {
+    std::cerr << "portico: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "portico: " << e.what() << "\n";
+    return 1;
+  }
+}

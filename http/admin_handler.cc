@@ -1,0 +1,256 @@
+#include "http/admin_handler.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/rest_handler.h"
+#include "transcoder/percent_encoding.h"
+#include "transcoder/status_mapping.h"
+
+namespace portico::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using nlohmann::json;
+
+Response Json(unsigned status, const json& body) {
+  return MakeResponse(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// Admin errors use the data plane's JSON status body; compiler errors also come as a list.
+Response AdminError(const Status& status) {
+  unsigned http = static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code()));
+  if (status.code() == Code::kFailedPrecondition) http = 409;  // still in use
+  json body = json::parse(transcoder::StatusJson(status));
+  if (status.code() == Code::kInvalidArgument) {
+    json errors = json::array();
+    std::size_t start = 0;
+    const std::string& m = status.message();
+    while (start < m.size()) {
+      std::size_t end = m.find('\n', start);
+      if (end == std::string::npos) end = m.size();
+      errors.push_back(m.substr(start, end - start));
+      start = end + 1;
+    }
+    body["errors"] = errors;
+  }
+  return Json(http, body);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  }
+  return diff == 0;
+}
+
+std::string MediaType(const Request& request) {
+  std::string type(request[bhttp::field::content_type]);
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
+json BackendJson(const registry::Backend& backend) {
+  json out = registry::BackendToJson(backend.config());
+  json endpoints = json::array();
+  for (std::size_t i = 0; i < backend.transports().size(); ++i) {
+    const std::string state = backend.transports()[i]->State();
+    endpoints.push_back({{"address", backend.config().endpoints[i]},
+                         {"state", state},
+                         {"healthy", state == "READY" || state == "IDLE"}});
+  }
+  out["endpoint_health"] = endpoints;
+  return out;
+}
+
+}  // namespace
+
+AdminHandler::AdminHandler(registry::Registry& registry, Metrics& metrics, std::string token)
+    : registry_(registry), metrics_(metrics), token_(std::move(token)) {}
+
+void AdminHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
+  Response response = Handle(request);
+  metrics_.RecordAdmin(response.result_int());
+  exchange->Respond(std::move(response));
+}
+
+Response AdminHandler::Handle(const Request& request) const {
+  if (!token_.empty()) {
+    const auto auth = request[bhttp::field::authorization];
+    if (!ConstantTimeEquals(std::string_view(auth.data(), auth.size()), "Bearer " + token_)) {
+      Response r = AdminError(Status(Code::kUnauthenticated, "admin API needs a bearer token"));
+      r.set(bhttp::field::www_authenticate, "Bearer");
+      return r;
+    }
+  }
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto q = target.find('?');
+  const std::string path = transcoder::PercentDecode(target.substr(0, q), transcoder::DecodeMode::kAll);
+  const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  const auto method = request.method();
+
+  auto not_allowed = [&] {
+    return AdminError(Status(Code::kUnimplemented, "method not allowed for " + path));
+  };
+  constexpr std::string_view kDescriptors = "/admin/descriptors";
+  constexpr std::string_view kBackends = "/admin/backends";
+
+  if (path == "/admin/healthz") {
+    if (method != bhttp::verb::get) return not_allowed();
+    return Json(200, {{"status", "ok"}, {"generation", registry_.Current()->generation}});
+  }
+  if (path == "/metrics") {
+    if (method != bhttp::verb::get) return not_allowed();
+    metrics_.SetRegistryGeneration(registry_.Current()->generation);
+    return MakeResponse(200, metrics_.Render(), "text/plain; version=0.0.4");
+  }
+  if (path == "/admin/routes") {
+    if (method != bhttp::verb::get) return not_allowed();
+    return ListRoutes();
+  }
+  if (path == kDescriptors) {
+    if (method == bhttp::verb::post) return UploadDescriptors(request, query);
+    if (method == bhttp::verb::get) return ListDescriptors();
+    return not_allowed();
+  }
+  if (path.size() > kDescriptors.size() + 1 && path.starts_with(kDescriptors) &&
+      path[kDescriptors.size()] == '/') {
+    if (method != bhttp::verb::delete_) return not_allowed();
+    return DeleteDescriptor(path.substr(kDescriptors.size() + 1));
+  }
+  if (path == kBackends) {
+    if (method != bhttp::verb::get) return not_allowed();
+    return ListBackends();
+  }
+  if (path.size() > kBackends.size() + 1 && path.starts_with(kBackends) &&
+      path[kBackends.size()] == '/') {
+    const std::string name = path.substr(kBackends.size() + 1);
+    if (method == bhttp::verb::put) return PutBackend(name, request);
+    if (method == bhttp::verb::get) return GetBackend(name);
+    if (method == bhttp::verb::delete_) return DeleteBackend(name);
+    return not_allowed();
+  }
+  return AdminError(NotFound("no admin route " + path));
+}
+
+Response AdminHandler::UploadDescriptors(const Request& request, std::string_view query) const {
+  const std::string type = MediaType(request);
+  StatusOr<registry::UploadResult> result = Status(Code::kInternal, "unreachable");
+  if (type == "application/x-protobuf" || type == "application/octet-stream" ||
+      type == "application/protobuf") {
+    auto files = registry::ParseDescriptorSet(request.body());
+    if (!files.ok()) return AdminError(files.status());
+    result = registry_.RegisterFiles(std::move(*files));
+  } else if (type == "application/json") {
+    json body = json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("files") ||
+        !body["files"].is_object() || body["files"].empty()) {
+      return AdminError(InvalidArgument(
+          "expected {\"files\": {\"name.proto\": \"<source>\", ...}} with at least one file"));
+    }
+    std::map<std::string, std::string> sources;
+    for (const auto& [name, text] : body["files"].items()) {
+      if (!text.is_string()) {
+        return AdminError(InvalidArgument("files[\"" + name + "\"]: expected the .proto text"));
+      }
+      sources[name] = text.get<std::string>();
+    }
+    result = registry_.RegisterSources(sources);
+  } else if (type == "text/plain") {
+    std::string name;
+    for (const auto& [key, value] : transcoder::ParseQueryString(query)) {
+      if (key == "name") name = value;
+    }
+    if (name.empty()) {
+      return AdminError(InvalidArgument("a text/plain upload needs ?name=<file>.proto"));
+    }
+    result = registry_.RegisterSources({{name, request.body()}});
+  } else {
+    Response r = AdminError(InvalidArgument(
+        "unsupported Content-Type \"" + type +
+        "\": use application/x-protobuf, application/json or text/plain"));
+    r.result(bhttp::status::unsupported_media_type);
+    return r;
+  }
+  if (!result.ok()) return AdminError(result.status());
+  return Json(200, {{"files", result->files}, {"services", result->services}});
+}
+
+Response AdminHandler::ListDescriptors() const {
+  auto snapshot = registry_.Current();
+  json files = json::array();
+  for (const auto& f : snapshot->catalog->files()) {
+    json deps = json::array();
+    for (const auto& d : f.dependency()) deps.push_back(d);
+    files.push_back({{"name", f.name()},
+                     {"package", f.package()},
+                     {"services", snapshot->catalog->ServicesOf(f.name())},
+                     {"dependencies", deps}});
+  }
+  return Json(200, {{"files", files}});
+}
+
+Response AdminHandler::DeleteDescriptor(const std::string& name) const {
+  Status s = registry_.RemoveFile(name);
+  if (!s.ok()) return AdminError(s);
+  return Json(200, {{"deleted", name}});
+}
+
+Response AdminHandler::PutBackend(const std::string& name, const Request& request) const {
+  json body = json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return AdminError(InvalidArgument("body is not valid JSON"));
+  auto config = registry::BackendFromJson(body, name);
+  if (!config.ok()) return AdminError(config.status());
+  Status s = registry_.PutBackend(*config);
+  if (!s.ok()) return AdminError(s);
+  return GetBackend(name);
+}
+
+Response AdminHandler::ListBackends() const {
+  auto snapshot = registry_.Current();
+  json backends = json::array();
+  for (const auto& [name, backend] : snapshot->backends->by_name) {
+    backends.push_back(BackendJson(*backend));
+  }
+  return Json(200, {{"backends", backends}});
+}
+
+Response AdminHandler::GetBackend(const std::string& name) const {
+  auto snapshot = registry_.Current();
+  auto it = snapshot->backends->by_name.find(name);
+  if (it == snapshot->backends->by_name.end()) {
+    return AdminError(NotFound("no backend \"" + name + "\""));
+  }
+  return Json(200, BackendJson(*it->second));
+}
+
+Response AdminHandler::DeleteBackend(const std::string& name) const {
+  Status s = registry_.RemoveBackend(name);
+  if (!s.ok()) return AdminError(s);
+  return Json(200, {{"deleted", name}});
+}
+
+Response AdminHandler::ListRoutes() const {
+  auto snapshot = registry_.Current();
+  json routes = json::array();
+  for (const auto& route : snapshot->catalog->routes()) {
+    const auto& binding = route.plan.binding();
+    const auto* backend =
+        snapshot->backends->ForService(route.method->descriptor->service()->full_name());
+    json r = {{"http_method", binding.http_method},
+              {"path", binding.path},
+              {"grpc_method", route.method->path},
+              {"backend", backend ? json(backend->config().name) : json(nullptr)}};
+    if (!binding.body.empty()) r["body"] = binding.body;
+    if (!binding.response_body.empty()) r["response_body"] = binding.response_body;
+    const bool cs = route.method->client_streaming, ss = route.method->server_streaming;
+    r["streaming"] = cs && ss ? "bidi" : cs ? "client" : ss ? "server" : "unary";
+    routes.push_back(std::move(r));
+  }
+  return Json(200, {{"routes", routes}});
+}
+
+}  // namespace portico::http

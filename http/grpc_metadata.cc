@@ -1,0 +1,103 @@
+#include "http/grpc_metadata.h"
+
+#include <cctype>
+
+#include "transcoder/base64.h"
+
+namespace portico::http {
+namespace {
+
+bool ValidKey(std::string_view key) {
+  if (key.empty()) return false;
+  for (char c : key) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return key.substr(0, 5) != "grpc-";  // reserved for the protocol itself
+}
+
+bool PrintableValue(std::string_view v) {
+  for (char c : v) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+void Add(registry::Metadata* md, std::string key, std::string_view value) {
+  if (!ValidKey(key)) return;
+  if (!EndsWith(key, "-bin") && !PrintableValue(value)) return;
+  md->emplace_back(std::move(key), std::string(value));
+}
+
+}  // namespace
+
+registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer) {
+  registry::Metadata md;
+  constexpr std::string_view kPrefix = "grpc-metadata-";
+  std::string forwarded_for;
+  for (const auto& field : request) {
+    const std::string name = Lower(field.name_string());
+    const std::string_view value(field.value().data(), field.value().size());
+    if (name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0) {
+      Add(&md, name.substr(kPrefix.size()), value);
+    } else if (name == "authorization" || name == "traceparent" || name == "tracestate") {
+      Add(&md, name, value);
+    } else if (name == "x-forwarded-for") {
+      forwarded_for = std::string(value);
+    }
+  }
+  if (!peer.address.empty()) {
+    forwarded_for = forwarded_for.empty() ? peer.address : forwarded_for + ", " + peer.address;
+  }
+  if (!forwarded_for.empty()) Add(&md, "x-forwarded-for", forwarded_for);
+  const auto host = request[boost::beast::http::field::host];
+  if (!host.empty()) Add(&md, "x-forwarded-host", std::string_view(host.data(), host.size()));
+  Add(&md, "x-forwarded-proto", "http");
+  return md;
+}
+
+void AddReplyMetadata(const registry::Metadata& headers, const registry::Metadata& trailers,
+                      Response* response) {
+  auto add = [response](std::string_view prefix, const registry::Metadata& md) {
+    for (const auto& [key, value] : md) {
+      if (key.rfind("grpc-", 0) == 0 || key == "content-type") continue;
+      const bool binary = EndsWith(key, "-bin");
+      if (!binary && !PrintableValue(value)) continue;
+      response->insert(std::string(prefix) + key, binary ? transcoder::Base64Encode(value) : value);
+    }
+  };
+  add("Grpc-Metadata-", headers);
+  add("Grpc-Trailer-", trailers);
+}
+
+std::optional<std::chrono::nanoseconds> ParseGrpcTimeout(std::string_view text) {
+  if (text.size() < 2 || text.size() > 9) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  using namespace std::chrono;
+  switch (text.back()) {
+    case 'H': return duration_cast<nanoseconds>(hours(n));
+    case 'M': return duration_cast<nanoseconds>(minutes(n));
+    case 'S': return duration_cast<nanoseconds>(seconds(n));
+    case 'm': return duration_cast<nanoseconds>(milliseconds(n));
+    case 'u': return duration_cast<nanoseconds>(microseconds(n));
+    case 'n': return nanoseconds(n);
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace portico::http

@@ -1,0 +1,26 @@
+// HTTP headers <-> gRPC metadata and deadlines (DESIGN section 5, "Metadata" and "Deadline").
+// Pure functions; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "http/exchange.h"
+#include "registry/transport.h"
+
+namespace portico::http {
+
+// Grpc-Metadata-Foo -> foo; Authorization -> authorization; traceparent/tracestate pass
+// through; X-Forwarded-For gets the peer appended, X-Forwarded-Host/-Proto are added.
+// Entries gRPC would reject (bad key characters, non-printable values) are dropped.
+registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer);
+
+// Reply headers as Grpc-Metadata-<key>, trailers as Grpc-Trailer-<key>; binary values base64.
+void AddReplyMetadata(const registry::Metadata& headers, const registry::Metadata& trailers,
+                      Response* response);
+
+// gRPC timeout syntax: 1-8 digits and a unit H, M, S, m (ms), u (us), n (ns).
+std::optional<std::chrono::nanoseconds> ParseGrpcTimeout(std::string_view text);
+
+}  // namespace portico::http

@@ -1,0 +1,79 @@
+#include "http/metrics.h"
+
+#include <sstream>
+
+namespace portico::http {
+namespace {
+
+// Upper bounds in seconds of the latency histogram.
+constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                              0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+
+std::atomic<std::uint64_t>& Slot(std::mutex& mu,
+                                 std::map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>>& m,
+                                 const std::string& key) {
+  std::lock_guard lock(mu);
+  auto& slot = m[key];
+  if (!slot) slot = std::make_unique<std::atomic<std::uint64_t>>(0);
+  return *slot;
+}
+
+}  // namespace
+
+Metrics::Metrics() = default;
+
+void Metrics::RecordRequest(const std::string& grpc_method, unsigned http_status,
+                            std::chrono::steady_clock::duration elapsed) {
+  const std::string key =
+      "method=\"" + grpc_method + "\",status=\"" + std::to_string(http_status) + "\"";
+  Slot(mu_, requests_, key).fetch_add(1, std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    if (seconds <= kBounds[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  }
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Metrics::RecordAdmin(unsigned http_status) {
+  std::lock_guard lock(mu_);
+  auto& slot = admin_[http_status];
+  if (!slot) slot = std::make_unique<std::atomic<std::uint64_t>>(0);
+  slot->fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string Metrics::Render() const {
+  std::ostringstream out;
+  out << "# HELP portico_http_requests_total Data-plane HTTP requests by gRPC method and status.\n"
+      << "# TYPE portico_http_requests_total counter\n";
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [labels, value] : requests_) {
+      out << "portico_http_requests_total{" << labels << "} " << value->load() << "\n";
+    }
+    out << "# HELP portico_admin_requests_total Admin API requests by status.\n"
+        << "# TYPE portico_admin_requests_total counter\n";
+    for (const auto& [status, value] : admin_) {
+      out << "portico_admin_requests_total{status=\"" << status << "\"} " << value->load() << "\n";
+    }
+  }
+  out << "# HELP portico_http_request_duration_seconds Data-plane request latency.\n"
+      << "# TYPE portico_http_request_duration_seconds histogram\n";
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    out << "portico_http_request_duration_seconds_bucket{le=\"" << kBounds[i] << "\"} "
+        << buckets_[i].load() << "\n";
+  }
+  out << "portico_http_request_duration_seconds_bucket{le=\"+Inf\"} " << count_.load() << "\n"
+      << "portico_http_request_duration_seconds_sum " << static_cast<double>(sum_us_.load()) / 1e6
+      << "\n"
+      << "portico_http_request_duration_seconds_count " << count_.load() << "\n"
+      << "# HELP portico_http_requests_in_flight Data-plane requests being served.\n"
+      << "# TYPE portico_http_requests_in_flight gauge\n"
+      << "portico_http_requests_in_flight " << in_flight_.load() << "\n"
+      << "# HELP portico_registry_generation Registry snapshots published so far.\n"
+      << "# TYPE portico_registry_generation gauge\n"
+      << "portico_registry_generation " << generation_.load() << "\n";
+  return out.str();
+}
+
+}  // namespace portico::http

@@ -1,0 +1,126 @@
+#include "http/rest_handler.h"
+
+#include "http/grpc_metadata.h"
+#include "transcoder/status_mapping.h"
+
+namespace portico::http {
+namespace bhttp = boost::beast::http;
+
+Response ErrorReply(const Status& status) {
+  return MakeResponse(static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code())),
+                      transcoder::StatusJson(status));
+}
+
+std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
+                                                  const Request& request, const PeerInfo& peer,
+                                                  const RestOptions& options) {
+  const auto& catalog = *snapshot.catalog;
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  const std::string_view method(request.method_string().data(), request.method_string().size());
+
+  transcoder::PathMatch match;
+  switch (catalog.matcher().Lookup(method, path, &match)) {
+    case transcoder::PathMatcher::Result::kNotFound:
+      return ErrorReply(NotFound("no route for " + std::string(method) + " " + std::string(path)));
+    case transcoder::PathMatcher::Result::kMethodNotAllowed: {
+      Response r = ErrorReply(Status(Code::kUnimplemented, "method " + std::string(method) +
+                                                               " not allowed for " +
+                                                               std::string(path)));
+      r.result(bhttp::status::method_not_allowed);
+      std::string allow;
+      for (const auto& m : catalog.matcher().AllowedMethods(path)) {
+        allow += allow.empty() ? m : ", " + m;
+      }
+      r.set(bhttp::field::allow, allow);
+      return r;
+    }
+    case transcoder::PathMatcher::Result::kMatched:
+      break;
+  }
+  const registry::Route& route = catalog.routes()[match.route];
+  const registry::MethodInfo& info = *route.method;
+  if (info.client_streaming || info.server_streaming) {
+    return ErrorReply(Status(Code::kUnimplemented,
+                             info.path + " is a streaming method; streaming over HTTP is not "
+                                         "available yet"));
+  }
+  const registry::Backend* backend =
+      snapshot.backends->ForService(info.descriptor->service()->full_name());
+  if (backend == nullptr) {
+    return ErrorReply(Unavailable("no backend serves " + info.descriptor->service()->full_name()));
+  }
+
+  PreparedCall call;
+  call.route = &route;
+  call.backend = backend;
+  Status s = route.plan.RequestToWire(catalog.codec(), match.bindings, query, request.body(),
+                                      options.strict, &call.request);
+  if (!s.ok()) return ErrorReply(s);
+
+  call.spec.method = info.path;
+  call.spec.metadata = RequestMetadata(request, peer);
+  auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(backend->config().timeout);
+  const auto header = request["Grpc-Timeout"];
+  if (!header.empty()) {
+    auto parsed = ParseGrpcTimeout(std::string_view(header.data(), header.size()));
+    if (!parsed) {
+      return ErrorReply(InvalidArgument("invalid Grpc-Timeout \"" + std::string(header) +
+                                        "\": expected 1-8 digits and a unit of H, M, S, m, u, n"));
+    }
+    timeout = *parsed;
+  }
+  call.spec.deadline = std::chrono::system_clock::now() +
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
+  return call;
+}
+
+Response RenderUnary(const registry::Snapshot& snapshot, const registry::Route& route,
+                     registry::UnaryResult result) {
+  const auto& codec = snapshot.catalog->codec();
+  Response response;
+  if (result.status.code == Code::kOk) {
+    std::string json;
+    Status s = route.plan.ReplyToJson(codec, result.response, &json);
+    response = s.ok() ? MakeResponse(200, std::move(json)) : ErrorReply(s);
+  } else {
+    response = MakeResponse(
+        static_cast<unsigned>(transcoder::HttpStatusFromCode(result.status.code)),
+        transcoder::StatusJson(result.status.code, result.status.message,
+                               result.status.details_bin, &codec));
+  }
+  AddReplyMetadata(result.headers, result.trailers, &response);
+  return response;
+}
+
+RestHandler::RestHandler(const registry::Registry& registry, Metrics& metrics,
+                         RestOptions options)
+    : registry_(registry), metrics_(metrics), options_(options) {}
+
+void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
+  const auto start = std::chrono::steady_clock::now();
+  auto snapshot = registry_.Current();  // this request's view, whatever changes meanwhile
+  auto prepared = PrepareUnary(*snapshot, request, exchange->peer(), options_);
+  if (auto* local = std::get_if<Response>(&prepared)) {
+    metrics_.RecordRequest("unmatched", local->result_int(), std::chrono::steady_clock::now() - start);
+    exchange->Respond(std::move(*local));
+    return;
+  }
+  auto& call = std::get<PreparedCall>(prepared);
+  const registry::Route* route = call.route;
+  metrics_.InFlight(1);
+  auto handle = call.backend->Pick().CallUnary(
+      std::move(call.spec), std::move(call.request),
+      [snapshot, route, exchange, start, &metrics = metrics_](registry::UnaryResult result) {
+        Response response = RenderUnary(*snapshot, *route, std::move(result));
+        metrics.InFlight(-1);
+        metrics.RecordRequest(route->method->path, response.result_int(),
+                              std::chrono::steady_clock::now() - start);
+        exchange->Respond(std::move(response));
+      });
+  exchange->OnClientGone([handle] { handle->Cancel(); });
+}
+
+}  // namespace portico::http

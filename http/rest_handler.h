@@ -1,0 +1,53 @@
+// The data plane for REST/JSON: route lookup, transcoding, the unary gRPC call, the reply.
+// The request logic is two plain functions of (snapshot, request) and (snapshot, result), so
+// it is tested without sockets; RestHandler only glues them to an Exchange and a transport.
+//
+// Thread safety: RestHandler is immutable after construction and shared by all io threads.
+// Ownership: borrows the Registry and Metrics, which must outlive it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "http/exchange.h"
+#include "http/metrics.h"
+#include "registry/registry.h"
+
+namespace portico::http {
+
+struct RestOptions {
+  bool strict = false;  // unknown JSON fields and query parameters are 400
+};
+
+// A request that passed every local check and is ready to go to a backend.
+struct PreparedCall {
+  const registry::Route* route = nullptr;
+  const registry::Backend* backend = nullptr;
+  registry::CallSpec spec;
+  std::string request;  // wire bytes
+};
+
+// Either the local reply (404, 405, 400, 503 ...) or the call to make.
+std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
+                                                  const Request& request, const PeerInfo& peer,
+                                                  const RestOptions& options);
+
+Response RenderUnary(const registry::Snapshot& snapshot, const registry::Route& route,
+                     registry::UnaryResult result);
+
+// An error response carrying the JSON status body.
+Response ErrorReply(const Status& status);
+
+class RestHandler {
+ public:
+  RestHandler(const registry::Registry& registry, Metrics& metrics, RestOptions options);
+  void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
+
+ private:
+  const registry::Registry& registry_;
+  Metrics& metrics_;
+  RestOptions options_;
+};
+
+}  // namespace portico::http

@@ -1,0 +1,99 @@
+#include "http/server.h"
+
+#include <stdexcept>
+
+#include <boost/asio/strand.hpp>
+
+#include "http/http_session.h"
+
+namespace portico::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+bool SplitHostPort(const std::string& address, std::string* host, std::uint16_t* port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
+  std::string h = address.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned long p = 0;
+  for (char c : address.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    p = p * 10 + static_cast<unsigned long>(c - '0');
+    if (p > 65535) return false;
+  }
+  *host = h;
+  *port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+HttpServer::HttpServer(asio::io_context& ioc, ServerOptions options, Handler handler)
+    : ioc_(ioc), state_(std::make_shared<State>()), acceptor_(asio::make_strand(ioc)) {
+  state_->options = options;
+  state_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Listen(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + host + ": not an IP address");
+  tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                             ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+}
+
+void HttpServer::Start() { DoAccept(); }
+
+void HttpServer::DoAccept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec,
+                                                         tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      if (connections() >= state_->options.max_connections || state_->draining) {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // over the limit: refuse rather than degrade everyone
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        auto session = std::make_shared<HttpSession>(std::move(socket), state_);
+        {
+          std::lock_guard lock(state_->mu);
+          state_->sessions[session.get()] = session;
+        }
+        session->Start();
+      }
+    }
+    DoAccept();
+  });
+}
+
+std::size_t HttpServer::connections() const {
+  std::lock_guard lock(state_->mu);
+  return state_->sessions.size();
+}
+
+void HttpServer::Drain() {
+  if (state_->draining.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    std::lock_guard lock(state_->mu);
+    for (auto& [raw, weak] : state_->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Shutdown();  // outside the lock: a session's destructor takes it
+}
+
+}  // namespace portico::http

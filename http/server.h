@@ -1,0 +1,74 @@
+// Portico's HTTP/1.1 server on Boost.Beast: a listener accepting on a multi-threaded
+// io_context, one session per connection running on its own strand, keep-alive, header and
+// idle timeouts, a body limit answered with 413 before the body is read, and graceful drain.
+//
+// Thread safety: Listen/Start are start-up calls; Drain, connections() and port() are safe
+// from any thread. Ownership: borrows the io_context, which must outlive the server; sessions
+// own themselves (shared_ptr) and the server tracks them weakly.
+#pragma once
+
+#include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
+
+#include <atomic>
+#include <map>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <map>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "http/exchange.h"
+
+namespace portico::http {
+
+struct ServerOptions {
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
+  std::chrono::milliseconds header_timeout{10000};  // from a request's first byte to its end
+  std::chrono::milliseconds idle_timeout{60000};    // between requests, and for a slow write
+  std::size_t max_connections = 10000;
+};
+
+class HttpSession;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, ServerOptions options, Handler handler);
+  ~HttpServer();
+
+  // Binds host:port (port 0 picks one). Throws std::runtime_error naming the address.
+  void Listen(const std::string& host, std::uint16_t port);
+  void Start();
+  std::uint16_t port() const { return port_; }
+
+  // Stops accepting; idle connections close now, busy ones right after their response.
+  void Drain();
+  std::size_t connections() const;
+
+  // What sessions share with the server. Sessions hold it by shared_ptr, so one that is
+  // destroyed late (with the io_context's pending handlers) never touches a dead server.
+  struct State {
+    ServerOptions options;
+    Handler handler;
+    std::atomic<bool> draining{false};
+    std::mutex mu;
+    std::map<HttpSession*, std::weak_ptr<HttpSession>> sessions;
+  };
+
+ private:
+  void DoAccept();
+
+  boost::asio::io_context& ioc_;
+  std::shared_ptr<State> state_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+};
+
+// host:port -> (host, port); false when malformed. Accepts "[::1]:80".
+bool SplitHostPort(const std::string& address, std::string* host, std::uint16_t* port);
+
+}  // namespace portico::http

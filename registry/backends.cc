@@ -1,0 +1,56 @@
+#include "registry/backends.h"
+
+namespace portico::registry {
+
+Backend::Backend(BackendConfig config, std::vector<std::shared_ptr<Transport>> transports)
+    : config_(std::move(config)), transports_(std::move(transports)) {}
+
+Transport& Backend::Pick(std::string* endpoint) const {
+  const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed) % transports_.size();
+  if (endpoint != nullptr) *endpoint = config_.endpoints[i];
+  return *transports_[i];
+}
+
+const Backend* BackendTable::ForService(std::string_view service) const {
+  auto it = by_service.find(service);
+  return it == by_service.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<Transport> TransportCache::Get(const std::string& endpoint) {
+  std::lock_guard lock(mu_);
+  auto& slot = transports_[endpoint];
+  if (!slot) slot = factory_(endpoint);
+  return slot;
+}
+
+void TransportCache::Retain(const BackendTable& table) {
+  std::map<std::string, std::shared_ptr<Transport>> keep;
+  std::lock_guard lock(mu_);
+  for (const auto& [name, backend] : table.by_name) {
+    for (const auto& endpoint : backend->config().endpoints) {
+      if (auto it = transports_.find(endpoint); it != transports_.end()) keep.insert(*it);
+    }
+  }
+  transports_.swap(keep);
+}
+
+StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
+    const std::vector<BackendConfig>& configs, TransportCache* cache) {
+  auto table = std::make_shared<BackendTable>();
+  for (const auto& config : configs) {
+    std::vector<std::shared_ptr<Transport>> transports;
+    for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(endpoint));
+    auto backend = std::make_shared<const Backend>(config, std::move(transports));
+    table->by_name[config.name] = backend;
+    for (const auto& service : config.services) {
+      auto [it, inserted] = table->by_service.emplace(service, backend);
+      if (!inserted && it->second->config().name != config.name) {
+        return InvalidArgument("service " + service + " is served by both backend \"" +
+                               it->second->config().name + "\" and \"" + config.name + "\"");
+      }
+    }
+  }
+  return std::shared_ptr<const BackendTable>(std::move(table));
+}
+
+}  // namespace portico::registry

@@ -1,0 +1,63 @@
+// Backends at run time: the declared config plus one Transport per endpoint, picked round robin.
+// A BackendTable is immutable once built and shared by snapshots; Backend::Pick is
+// thread-safe (an atomic counter). Transports are shared with the TransportCache that
+// created them, so a backend update keeps the connections of unchanged endpoints.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "registry/backend_config.h"
+#include "registry/transport.h"
+
+namespace portico::registry {
+
+using TransportFactory = std::function<std::shared_ptr<Transport>(const std::string& endpoint)>;
+
+class Backend {
+ public:
+  Backend(BackendConfig config, std::vector<std::shared_ptr<Transport>> transports);
+  const BackendConfig& config() const { return config_; }
+  // The next endpoint's transport (round robin) and its address.
+  Transport& Pick(std::string* endpoint = nullptr) const;
+  const std::vector<std::shared_ptr<Transport>>& transports() const { return transports_; }
+
+ private:
+  BackendConfig config_;
+  std::vector<std::shared_ptr<Transport>> transports_;
+  mutable std::atomic<std::size_t> next_{0};
+};
+
+class BackendTable {
+ public:
+  // Backends by name (sorted) and the backend serving each service.
+  std::map<std::string, std::shared_ptr<const Backend>, std::less<>> by_name;
+  std::map<std::string, std::shared_ptr<const Backend>, std::less<>> by_service;
+
+  const Backend* ForService(std::string_view service) const;
+};
+
+// Endpoint -> Transport, reused across backend updates. Thread-safe.
+class TransportCache {
+ public:
+  explicit TransportCache(TransportFactory factory) : factory_(std::move(factory)) {}
+  std::shared_ptr<Transport> Get(const std::string& endpoint);
+  // Drops transports no backend uses any more.
+  void Retain(const BackendTable& table);
+
+ private:
+  TransportFactory factory_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Transport>> transports_;
+};
+
+// Builds a table from configs; InvalidArgument when two backends claim one service.
+StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
+    const std::vector<BackendConfig>& configs, TransportCache* cache);
+
+}  // namespace portico::registry

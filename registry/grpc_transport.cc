@@ -1,0 +1,170 @@
+#include "registry/grpc_transport.h"
+
+#include <atomic>
+#include <mutex>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/client_callback.h>
+
+namespace portico::registry {
+namespace {
+
+std::string ToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+grpc::ByteBuffer ToByteBuffer(std::string bytes) {
+  // The slice takes ownership of the string's storage: no copy of the payload.
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(owned->data(), owned->size(),
+                    [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+Metadata CopyMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
+  Metadata out;
+  out.reserve(md.size());
+  for (const auto& [k, v] : md) out.emplace_back(std::string(k.data(), k.size()),
+                                                 std::string(v.data(), v.size()));
+  return out;
+}
+
+CallStatus ToCallStatus(const grpc::Status& s) {
+  return CallStatus{static_cast<Code>(s.error_code()), s.error_message(), s.error_details()};
+}
+
+void Prepare(grpc::ClientContext* ctx, const CallSpec& spec) {
+  for (const auto& [k, v] : spec.metadata) ctx->AddMetadata(k, v);
+  if (spec.deadline != std::chrono::system_clock::time_point::max()) {
+    ctx->set_deadline(spec.deadline);
+  }
+}
+
+struct UnaryState final : CallHandle {
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  void Cancel() override { ctx.TryCancel(); }
+};
+
+// One reactor per streaming call; it owns itself until OnDone (gRPC's contract), and the
+// handle given to the caller shares that ownership so Cancel() after the end stays safe.
+class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                            public StreamCall,
+                            public std::enable_shared_from_this<StreamReactor> {
+ public:
+  explicit StreamReactor(std::shared_ptr<StreamObserver> observer)
+      : observer_(std::move(observer)) {}
+
+  void Begin(grpc::GenericStub* stub, const CallSpec& spec) {
+    self_ = shared_from_this();
+    Prepare(&ctx_, spec);
+    stub->PrepareBidiStreamingCall(&ctx_, spec.method, grpc::StubOptions(), this);
+    StartCall();
+  }
+
+  void Write(std::string message) override {
+    write_buf_ = ToByteBuffer(std::move(message));
+    StartWrite(&write_buf_);
+  }
+  void WritesDone() override { StartWritesDone(); }
+  void Read() override { StartRead(&read_buf_); }
+  void Cancel() override { ctx_.TryCancel(); }
+
+  void OnReadInitialMetadataDone(bool ok) override {
+    observer_->OnHeaders(ok ? CopyMetadata(ctx_.GetServerInitialMetadata()) : Metadata{});
+  }
+  void OnReadDone(bool ok) override {
+    observer_->OnReadDone(ok, ok ? ToString(read_buf_) : std::string());
+    read_buf_.Clear();
+  }
+  void OnWriteDone(bool ok) override {
+    write_buf_.Clear();
+    observer_->OnWriteDone(ok);
+  }
+  void OnWritesDoneDone(bool) override {}
+  void OnDone(const grpc::Status& s) override {
+    observer_->OnFinish(ToCallStatus(s), CopyMetadata(ctx_.GetServerTrailingMetadata()));
+    observer_.reset();
+    auto keep = std::move(self_);  // may destroy this at scope end
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  std::shared_ptr<StreamObserver> observer_;
+  std::shared_ptr<StreamReactor> self_;
+  grpc::ByteBuffer write_buf_;
+  grpc::ByteBuffer read_buf_;
+};
+
+class GrpcTransport final : public Transport {
+ public:
+  explicit GrpcTransport(const std::string& endpoint) {
+    grpc::ChannelArguments args;
+    // Portico is the retry/hedging policy owner; gRPC's own retries add buffering per call.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024);
+    args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 * 1024 * 1024);
+    // Backoff short enough that a backend that comes back is used again quickly.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+    channel_ = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+  }
+
+  std::shared_ptr<CallHandle> CallUnary(CallSpec spec, std::string request,
+                                        std::function<void(UnaryResult)> done) override {
+    auto state = std::make_shared<UnaryState>();
+    Prepare(&state->ctx, spec);
+    state->request = ToByteBuffer(std::move(request));
+    stub_->UnaryCall(&state->ctx, spec.method, grpc::StubOptions(), &state->request,
+                     &state->response,
+                     [state, done = std::move(done)](grpc::Status s) {
+                       UnaryResult result;
+                       result.status = ToCallStatus(s);
+                       if (s.ok()) result.response = ToString(state->response);
+                       result.headers = CopyMetadata(state->ctx.GetServerInitialMetadata());
+                       result.trailers = CopyMetadata(state->ctx.GetServerTrailingMetadata());
+                       done(std::move(result));
+                     });
+    return state;
+  }
+
+  std::shared_ptr<StreamCall> StartStream(CallSpec spec,
+                                          std::shared_ptr<StreamObserver> observer) override {
+    auto reactor = std::make_shared<StreamReactor>(std::move(observer));
+    reactor->Begin(stub_.get(), spec);
+    return reactor;
+  }
+
+  std::string State() const override {
+    switch (channel_->GetState(false)) {
+      case GRPC_CHANNEL_IDLE: return "IDLE";
+      case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
+      case GRPC_CHANNEL_READY: return "READY";
+      case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
+      case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+    }
+    return "UNKNOWN";
+  }
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint) {
+  return std::make_unique<GrpcTransport>(endpoint);
+}
+
+}  // namespace portico::registry

@@ -1,0 +1,33 @@
+// Durable storage for what users register at run time: uploaded descriptor files and backends.
+// Implementations: FileStore (embedded default, file_store.h); an etcd store may follow.
+// Thread safety: implementations are NOT required to be thread-safe; Registry serializes
+// every call under its writer mutex.
+#pragma once
+
+#include <vector>
+
+#include <google/protobuf/descriptor.pb.h>
+
+#include "registry/backend_config.h"
+#include "transcoder/status.h"
+
+namespace portico::registry {
+
+struct StoredState {
+  google::protobuf::FileDescriptorSet descriptors;  // user files only, in dependency order
+  std::vector<BackendConfig> backends;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Reads everything persisted. A missing store is an empty state, not an error. A torn or
+  // corrupt file is DataLoss naming the file; callers must refuse to start rather than
+  // silently drop it (the next save would overwrite it).
+  virtual StatusOr<StoredState> Load() = 0;
+  // Each save replaces the previous content atomically (all or nothing, durable on return).
+  virtual Status SaveDescriptors(const google::protobuf::FileDescriptorSet& files) = 0;
+  virtual Status SaveBackends(const std::vector<BackendConfig>& backends) = 0;
+};
+
+}  // namespace portico::registry

@@ -1,0 +1,100 @@
+#include "transcoder/json_codec.h"
+
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include <google/protobuf/type.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+namespace portico::transcoder {
+
+namespace pbutil = google::protobuf::util;
+
+std::string TypeUrl(const google::protobuf::Descriptor& type) {
+  std::string url(kTypeUrlPrefix);
+  url += '/';
+  url += type.full_name();
+  return url;
+}
+
+class JsonCodec::CachingResolver final : public pbutil::TypeResolver {
+ public:
+  explicit CachingResolver(const google::protobuf::DescriptorPool* pool)
+      : inner_(pbutil::NewTypeResolverForDescriptorPool(std::string(kTypeUrlPrefix), pool)) {}
+
+  pbutil::Status ResolveMessageType(const std::string& type_url,
+                                    google::protobuf::Type* type) override {
+    return Resolve(type_url, type, types_, [this](const std::string& u, google::protobuf::Type* t) {
+      return inner_->ResolveMessageType(u, t);
+    });
+  }
+  pbutil::Status ResolveEnumType(const std::string& type_url,
+                                 google::protobuf::Enum* enum_type) override {
+    return Resolve(type_url, enum_type, enums_, [this](const std::string& u, google::protobuf::Enum* e) {
+      return inner_->ResolveEnumType(u, e);
+    });
+  }
+
+ private:
+  template <typename T, typename Fn>
+  pbutil::Status Resolve(const std::string& url, T* out, std::map<std::string, T, std::less<>>& cache,
+                         Fn&& fetch) {
+    {
+      std::shared_lock lock(mu_);
+      if (auto it = cache.find(url); it != cache.end()) {
+        *out = it->second;
+        return pbutil::Status();
+      }
+    }
+    T fetched;
+    pbutil::Status status = fetch(url, &fetched);
+    if (!status.ok()) return status;  // misses are not cached: they are errors, and rare
+    std::unique_lock lock(mu_);
+    *out = cache.emplace(url, std::move(fetched)).first->second;
+    return status;
+  }
+
+  std::unique_ptr<pbutil::TypeResolver> inner_;
+  std::shared_mutex mu_;
+  std::map<std::string, google::protobuf::Type, std::less<>> types_;
+  std::map<std::string, google::protobuf::Enum, std::less<>> enums_;
+};
+
+JsonCodec::JsonCodec(const google::protobuf::DescriptorPool* pool)
+    : pool_(pool),
+      resolver_(std::make_unique<CachingResolver>(pool)),
+      factory_(std::make_unique<google::protobuf::DynamicMessageFactory>(pool)) {}
+
+const google::protobuf::Message* JsonCodec::Prototype(
+    const google::protobuf::Descriptor& type) const {
+  return factory_->GetPrototype(&type);
+}
+
+JsonCodec::~JsonCodec() = default;
+
+Status JsonCodec::JsonToWire(const google::protobuf::Descriptor& type, std::string_view json,
+                             JsonParseFlags flags, std::string* wire) const {
+  pbutil::JsonParseOptions options;
+  options.ignore_unknown_fields = flags.ignore_unknown_fields;
+  wire->clear();
+  pbutil::Status s = pbutil::JsonToBinaryString(
+      resolver_.get(), TypeUrl(type), google::protobuf::StringPiece(json.data(), json.size()),
+      wire, options);
+  if (!s.ok()) return InvalidArgument(std::string(s.message()));
+  return OkStatus();
+}
+
+Status JsonCodec::WireToJson(const google::protobuf::Descriptor& type, const std::string& wire,
+                             std::string* json, bool emit_defaults) const {
+  pbutil::JsonPrintOptions options;
+  options.always_print_primitive_fields = emit_defaults;
+  json->clear();
+  pbutil::Status s = pbutil::BinaryToJsonString(resolver_.get(), TypeUrl(type), wire, json, options);
+  if (!s.ok()) return Status(Code::kInternal, "cannot render reply as JSON: " + std::string(s.message()));
+  return OkStatus();
+}
+
+}  // namespace portico::transcoder
