@@ -68,9 +68,10 @@ class PathMatcher {
   PathMatcher& operator=(PathMatcher&&) noexcept;
 
   // path is the request target's path only (no query string), e.g. "/v1/items/a%2Fb:undelete".
-  // kMatched fills *match (reusing its strings' capacity; match may be null to only test). kMethodNotAllowed: the path matches a route of another method.
-  // An empty http_method matches routes of any method (WebSocket upgrades); among several,
-  // the most specific path wins, then the method registered first.
+  // kMatched fills *match (reusing its strings' capacity; match may be null to only test).
+  // kMethodNotAllowed: the path matches a route of another method. An empty http_method matches
+  // routes of any method (WebSocket upgrades); among several, the most specific path wins, then the
+  // method registered first.
   Result Lookup(std::string_view http_method, std::string_view path, PathMatch* match) const;
 
   // Methods registered for routes matching path (for the Allow header of a 405): exactly the

@@ -1,0 +1,454 @@
+#include "gateway/config.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+namespace portico::gateway {
+namespace {
+
+constexpr int kMaxThreads = 1024;
+
+std::string Quote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+[[noreturn]] void Fail(const std::string& path, std::string_view what) {
+  throw ConfigError("config key " + Quote(path) + ": " + std::string(what));
+}
+
+std::string Child(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string Element(const std::string& path, std::size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+using ValueParser = std::function<void(const YAML::Node& value, const std::string& path)>;
+struct Field {
+  std::string_view key;
+  ValueParser parse;
+};
+
+// Dispatches each key of a mapping to its field; unknown, duplicate and non-string keys are
+// errors. A null value keeps the field's default, so "admin:" alone is allowed.
+void ParseMapping(const YAML::Node& node, const std::string& path,
+                  std::initializer_list<Field> fields) {
+  if (!node.IsMap()) {
+    if (path.empty()) throw ConfigError("config: expected a mapping of keys at the top level");
+    Fail(path, "expected a mapping");
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) {
+      if (path.empty()) throw ConfigError("config: every key must be a string");
+      Fail(path, "every key must be a string");
+    }
+    const std::string& key = entry.first.Scalar();
+    const std::string key_path = Child(path, key);
+    if (!seen.insert(key).second) throw ConfigError("duplicate config key " + Quote(key_path));
+    const Field* field = nullptr;
+    for (const Field& f : fields) {
+      if (f.key == key) field = &f;
+    }
+    if (field == nullptr) throw ConfigError("unknown config key " + Quote(key_path));
+    if (entry.second.IsNull()) continue;
+    field->parse(entry.second, key_path);
+  }
+}
+
+std::string ParseString(const YAML::Node& node, const std::string& path) {
+  if (!node.IsScalar()) Fail(path, "expected a string");
+  return node.Scalar();
+}
+
+std::vector<std::string> ParseStringList(const YAML::Node& node, const std::string& path) {
+  if (!node.IsSequence()) Fail(path, "expected a list of strings");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    out.push_back(ParseString(node[i], Element(path, i)));
+  }
+  return out;
+}
+
+// A plain (unquoted) YAML scalar, or one explicitly tagged !!int or !!bool. Quoted values
+// ("4096") are strings, and accepting them for numbers would hide a typing mistake.
+bool IsPlainScalar(const YAML::Node& node, std::string_view explicit_tag) {
+  return node.IsScalar() && (node.Tag() == "?" || node.Tag() == explicit_tag);
+}
+
+std::uint64_t ParseUnsigned(const YAML::Node& node, const std::string& path) {
+  constexpr std::string_view kExpected = "expected a non-negative integer";
+  if (!IsPlainScalar(node, "tag:yaml.org,2002:int")) Fail(path, kExpected);
+  const std::string& text = node.Scalar();
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || end != text.data() + text.size()) Fail(path, kExpected);
+  if (error == std::errc::result_out_of_range) Fail(path, "the integer is too large");
+  if (error != std::errc()) Fail(path, kExpected);
+  return value;
+}
+
+std::size_t ParsePositiveSize(const YAML::Node& node, const std::string& path) {
+  const std::uint64_t value = ParseUnsigned(node, path);
+  if (value == 0) Fail(path, "must be at least 1");
+  return static_cast<std::size_t>(value);
+}
+
+bool ParseBool(const YAML::Node& node, const std::string& path) {
+  if (IsPlainScalar(node, "tag:yaml.org,2002:bool")) {
+    const std::string& text = node.Scalar();
+    // YAML 1.2 core schema; the 1.1 "yes"/"on" forms are deliberately not booleans.
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+  }
+  Fail(path, "expected true or false");
+}
+
+std::chrono::milliseconds ParseDurationValue(const YAML::Node& node, const std::string& path) {
+  if (!node.IsScalar()) Fail(path, "expected a duration such as \"30s\"");
+  StatusOr<std::chrono::milliseconds> duration = registry::ParseDuration(node.Scalar());
+  if (!duration.ok()) Fail(path, duration.status().message());
+  return *duration;
+}
+
+std::chrono::milliseconds ParsePositiveDuration(const YAML::Node& node, const std::string& path) {
+  const std::chrono::milliseconds duration = ParseDurationValue(node, path);
+  if (duration.count() == 0) Fail(path, "must be positive");
+  return duration;
+}
+
+// Throws naming `what` ("config key \"listen\"", "--listen") for a bad address.
+registry::HostPort CheckAddress(const std::string& address, const std::string& what,
+                                bool allow_port_zero) {
+  StatusOr<registry::HostPort> parsed = registry::ParseHostPort(address);
+  if (!parsed.ok()) throw ConfigError(what + ": " + parsed.status().message());
+  if (!allow_port_zero && parsed->port == 0) {
+    throw ConfigError(what + ": invalid address " + Quote(address) + ": the port must be 1..65535");
+  }
+  return *parsed;
+}
+
+std::string KeyName(const std::string& path) { return "config key " + Quote(path); }
+
+void CheckListenersDiffer(const Config& config) {
+  const registry::HostPort data = CheckAddress(config.listen, KeyName("listen"), true);
+  const registry::HostPort admin = CheckAddress(config.admin.listen, KeyName("admin.listen"), true);
+  if (data.port != 0 && data == admin) {
+    throw ConfigError("listen and admin.listen are both " + Quote(config.listen) +
+                      "; they need different addresses");
+  }
+}
+
+registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& path) {
+  registry::BackendConfig backend;
+  ParseMapping(
+      node, path,
+      {{"name",
+        [&](const YAML::Node& v, const std::string& p) { backend.name = ParseString(v, p); }},
+       {"endpoints", [&](const YAML::Node& v,
+                         const std::string& p) { backend.endpoints = ParseStringList(v, p); }},
+       {"services", [&](const YAML::Node& v,
+                        const std::string& p) { backend.services = ParseStringList(v, p); }},
+       {"timeout", [&](const YAML::Node& v, const std::string& p) {
+          backend.timeout = ParsePositiveDuration(v, p);
+        }}});
+  if (Status status = registry::ValidateBackend(backend); !status.ok()) {
+    Fail(path, status.message());
+  }
+  return backend;
+}
+
+DescriptorSource ParseDescriptorSource(const YAML::Node& node, const std::string& path) {
+  DescriptorSource source;
+  ParseMapping(node, path,
+               {{"path", [&](const YAML::Node& v,
+                             const std::string& p) { source.path = ParseString(v, p); }},
+                {"import_paths", [&](const YAML::Node& v, const std::string& p) {
+                   source.import_paths = ParseStringList(v, p);
+                 }}});
+  if (source.path.empty()) Fail(Child(path, "path"), "is required and must not be empty");
+  for (std::size_t i = 0; i < source.import_paths.size(); ++i) {
+    if (source.import_paths[i].empty()) {
+      Fail(Element(Child(path, "import_paths"), i), "must not be empty");
+    }
+  }
+  return source;
+}
+
+void ParseLimits(const YAML::Node& node, const std::string& path, Limits* limits) {
+  const auto size_field = [](std::size_t* field) {
+    return [field](const YAML::Node& v, const std::string& p) { *field = ParsePositiveSize(v, p); };
+  };
+  const auto duration_field = [](std::chrono::milliseconds* field) {
+    return [field](const YAML::Node& v, const std::string& p) {
+      *field = ParsePositiveDuration(v, p);
+    };
+  };
+  ParseMapping(node, path,
+               {{"max_body_bytes", size_field(&limits->max_body_bytes)},
+                {"max_header_bytes", size_field(&limits->max_header_bytes)},
+                {"header_timeout", duration_field(&limits->header_timeout)},
+                {"idle_timeout", duration_field(&limits->idle_timeout)},
+                {"max_connections", size_field(&limits->max_connections)},
+                {"max_streams_per_socket", size_field(&limits->max_streams_per_socket)},
+                {"max_message_bytes", size_field(&limits->max_message_bytes)}});
+}
+
+void ParseStore(const YAML::Node& node, const std::string& path, Config::Store* store) {
+  ParseMapping(
+      node, path,
+      {{"type",
+        [&](const YAML::Node& v, const std::string& p) { store->type = ParseString(v, p); }},
+       {"dir", [&](const YAML::Node& v, const std::string& p) { store->dir = ParseString(v, p); }},
+       {"endpoints", [&](const YAML::Node& v,
+                         const std::string& p) { store->endpoints = ParseStringList(v, p); }},
+       {"prefix",
+        [&](const YAML::Node& v, const std::string& p) { store->prefix = ParseString(v, p); }}});
+  if (store->type == "file") {
+    if (store->dir.empty()) Fail(Child(path, "dir"), "must not be empty");
+    // Endpoints with a file store mean the user believes etcd is in use; say it is not.
+    if (!store->endpoints.empty()) {
+      Fail(Child(path, "endpoints"), "is only used with store.type \"etcd\"");
+    }
+  } else if (store->type == "etcd") {
+    if (store->endpoints.empty()) {
+      Fail(Child(path, "endpoints"), "store.type \"etcd\" needs at least one endpoint");
+    }
+    for (std::size_t i = 0; i < store->endpoints.size(); ++i) {
+      CheckAddress(store->endpoints[i], KeyName(Element(Child(path, "endpoints"), i)), false);
+    }
+    if (store->prefix.empty()) Fail(Child(path, "prefix"), "must not be empty");
+  } else {
+    Fail(Child(path, "type"), "expected \"file\" or \"etcd\", got " + Quote(store->type));
+  }
+}
+
+Config ParseRoot(const YAML::Node& root) {
+  Config config;
+  if (root.IsNull()) return config;  // an empty document
+  ParseMapping(
+      root, "",
+      {{"listen",
+        [&](const YAML::Node& v, const std::string& p) { config.listen = ParseString(v, p); }},
+       {"admin",
+        [&](const YAML::Node& v, const std::string& p) {
+          ParseMapping(v, p,
+                       {{"listen",
+                         [&](const YAML::Node& v2, const std::string& p2) {
+                           config.admin.listen = ParseString(v2, p2);
+                         }},
+                        {"token", [&](const YAML::Node& v2, const std::string& p2) {
+                           config.admin.token = ParseString(v2, p2);
+                         }}});
+        }},
+       {"store",
+        [&](const YAML::Node& v, const std::string& p) { ParseStore(v, p, &config.store); }},
+       {"descriptors",
+        [&](const YAML::Node& v, const std::string& p) {
+          if (!v.IsSequence()) Fail(p, "expected a list");
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            config.descriptors.push_back(ParseDescriptorSource(v[i], Element(p, i)));
+          }
+        }},
+       {"backends",
+        [&](const YAML::Node& v, const std::string& p) {
+          if (!v.IsSequence()) Fail(p, "expected a list");
+          std::set<std::string> names;
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string element = Element(p, i);
+            config.backends.push_back(ParseBackend(v[i], element));
+            if (!names.insert(config.backends.back().name).second) {
+              Fail(Child(element, "name"),
+                   "duplicate backend name " + Quote(config.backends.back().name));
+            }
+          }
+        }},
+       {"strict",
+        [&](const YAML::Node& v, const std::string& p) { config.strict = ParseBool(v, p); }},
+       {"threads",
+        [&](const YAML::Node& v, const std::string& p) {
+          const std::uint64_t threads = ParseUnsigned(v, p);
+          if (threads > kMaxThreads) Fail(p, "must be at most " + std::to_string(kMaxThreads));
+          config.threads = static_cast<int>(threads);
+        }},
+       {"drain_timeout",
+        [&](const YAML::Node& v, const std::string& p) {
+          config.drain_timeout = ParseDurationValue(v, p);
+        }},
+       {"limits",
+        [&](const YAML::Node& v, const std::string& p) { ParseLimits(v, p, &config.limits); }}});
+  CheckListenersDiffer(config);
+  return config;
+}
+
+// "--name=value" or "--name value"; advances *i past what it consumed.
+std::string TakeValue(std::string_view flag, std::string_view inline_value, bool has_inline,
+                      int argc, char** argv, int* i) {
+  std::string value;
+  if (has_inline) {
+    value = std::string(inline_value);
+  } else if (*i + 1 < argc && argv[*i + 1][0] != '-') {
+    value = argv[++*i];
+  }
+  if (value.empty()) throw ConfigError("flag " + std::string(flag) + " needs a value");
+  return value;
+}
+
+}  // namespace
+
+Config ParseConfig(std::string_view yaml_text) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    std::string where;
+    if (!e.mark.is_null()) {
+      where = " at line " + std::to_string(e.mark.line + 1) + ", column " +
+              std::to_string(e.mark.column + 1);
+    }
+    throw ConfigError("invalid YAML" + where + ": " + e.msg);
+  }
+  if (documents.size() > 1)
+    throw ConfigError("config: expected one YAML document, found " +
+                      std::to_string(documents.size()));
+  if (documents.empty()) return Config();
+  try {
+    return ParseRoot(documents.front());
+  } catch (const YAML::Exception& e) {
+    // Not expected (only checked accessors are used), but yaml-cpp reports through exceptions.
+    throw ConfigError("config: " + e.msg);
+  }
+}
+
+Config LoadConfigFile(const std::string& path) {
+  // stdio rather than ifstream: an ifstream "reads" a directory as an empty file, which would
+  // silently start on the defaults.
+  struct Closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rb"));
+  if (file == nullptr) {
+    throw ConfigError("cannot read config file " + Quote(path) + ": " +
+                      std::generic_category().message(errno));
+  }
+  std::string text;
+  char buffer[64 * 1024];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) text.append(buffer, n);
+  if (std::ferror(file.get())) {
+    throw ConfigError("cannot read config file " + Quote(path) + ": " +
+                      std::generic_category().message(errno));
+  }
+  try {
+    return ParseConfig(text);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+CommandLine ParseCommandLine(int argc, char** argv) {
+  CommandLine result;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      result.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      result.version = true;
+      continue;
+    }
+    if (!arg.starts_with("--") || arg == "--") {
+      throw ConfigError("unexpected argument " + Quote(arg) + " (see --help)");
+    }
+    const std::size_t equals = arg.find('=');
+    const bool has_inline = equals != std::string_view::npos;
+    const std::string_view flag = arg.substr(0, equals);
+    const std::string_view inline_value = has_inline ? arg.substr(equals + 1) : "";
+    std::string* target = nullptr;
+    if (flag == "--config") {
+      target = &result.config_path;
+    } else if (flag == "--listen") {
+      target = &result.listen;
+    } else if (flag == "--admin-listen") {
+      target = &result.admin_listen;
+    } else if (flag == "--data-dir") {
+      target = &result.data_dir;
+    } else if (flag == "--help" || flag == "--version") {
+      throw ConfigError("flag " + std::string(flag) + " takes no value");
+    } else {
+      throw ConfigError("unknown flag " + Quote(flag) + " (see --help)");
+    }
+    *target = TakeValue(flag, inline_value, has_inline, argc, argv, &i);
+  }
+  return result;
+}
+
+void ApplyOverrides(const CommandLine& command_line, Config* config) {
+  if (!command_line.listen.empty()) {
+    CheckAddress(command_line.listen, "--listen", true);
+    config->listen = command_line.listen;
+  }
+  if (!command_line.admin_listen.empty()) {
+    CheckAddress(command_line.admin_listen, "--admin-listen", true);
+    config->admin.listen = command_line.admin_listen;
+  }
+  if (!command_line.data_dir.empty()) {
+    // Silently ignoring the flag would leave the operator thinking data goes there.
+    if (config->store.type != "file") {
+      throw ConfigError("--data-dir: store.type is " + Quote(config->store.type) +
+                        "; only a file store has a data directory");
+    }
+    config->store.dir = command_line.data_dir;
+  }
+  CheckListenersDiffer(*config);
+}
+
+std::string UsageText() {
+  return "Usage: portico [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]\n"
+         "               [--data-dir DIR]\n"
+         "\n"
+         "Portico, a gRPC/REST/WebSocket API gateway.\n"
+         "\n"
+         "  --config FILE             YAML (or JSON) config file; without it the embedded\n"
+         "                            defaults are used\n"
+         "  --listen HOST:PORT        data plane address (overrides \"listen\";\n"
+         "                            default 127.0.0.1:8080)\n"
+         "  --admin-listen HOST:PORT  admin API address (overrides \"admin.listen\";\n"
+         "                            default 127.0.0.1:9901)\n"
+         "  --data-dir DIR            file store directory (overrides \"store.dir\";\n"
+         "                            default ./portico-data)\n"
+         "  -h, --help                print this help and exit\n"
+         "  --version                 print the version and exit\n"
+         "\n"
+         "Values may also be given as --flag=value.\n";
+}
+
+}  // namespace portico::gateway

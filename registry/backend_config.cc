@@ -1,0 +1,307 @@
+#include "registry/backend_config.h"
+
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace portico::registry {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 128;
+constexpr std::size_t kMaxHostLength = 253;  // the DNS limit
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsNameChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '.' || c == '_' || c == '-'; }
+
+// Quotes a user-supplied value for an error message. Escapes what could break a log line.
+std::string Quote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+Status DurationError(std::string_view text, std::string_view why) {
+  return InvalidArgument("invalid duration " + Quote(text) + ": " + std::string(why));
+}
+
+// A service name: dot-separated identifiers, each [A-Za-z_][A-Za-z0-9_]*.
+bool IsQualifiedName(std::string_view name) {
+  if (name.empty()) return false;
+  bool at_start = true;
+  for (char c : name) {
+    if (c == '.') {
+      if (at_start) return false;
+      at_start = true;
+    } else if (at_start) {
+      if (!IsAlpha(c) && c != '_') return false;
+      at_start = false;
+    } else if (!IsAlpha(c) && !IsDigit(c) && c != '_') {
+      return false;
+    }
+  }
+  return !at_start;
+}
+
+Status BackendError(std::string_view name, const std::string& what) {
+  return InvalidArgument("backend " + Quote(name) + ": " + what);
+}
+
+// Reads a JSON array of strings; false when `value` is anything else.
+bool ReadStringArray(const nlohmann::json& value, std::vector<std::string>* out) {
+  if (!value.is_array()) return false;
+  out->clear();
+  for (const nlohmann::json& item : value) {
+    if (!item.is_string()) return false;
+    out->push_back(item.get_ref<const std::string&>());
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  const auto junk = [text] {
+    return DurationError(text, "expected a number followed by h, m, s, ms, us or ns");
+  };
+  std::size_t i = 0;
+  const std::size_t int_begin = i;
+  while (i < text.size() && IsDigit(text[i])) ++i;
+  std::string_view int_digits = text.substr(int_begin, i - int_begin);
+  if (int_digits.empty()) return junk();
+  std::string_view frac_digits;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t frac_begin = ++i;
+    while (i < text.size() && IsDigit(text[i])) ++i;
+    frac_digits = text.substr(frac_begin, i - frac_begin);
+    if (frac_digits.empty()) return junk();
+  }
+  const std::string_view unit = text.substr(i);
+  std::uint64_t unit_ns = 0;
+  if (unit == "h") {
+    unit_ns = 3'600'000'000'000;
+  } else if (unit == "m") {
+    unit_ns = 60'000'000'000;
+  } else if (unit == "s") {
+    unit_ns = 1'000'000'000;
+  } else if (unit == "ms") {
+    unit_ns = 1'000'000;
+  } else if (unit == "us") {
+    unit_ns = 1'000;
+  } else if (unit == "ns") {
+    unit_ns = 1;
+  } else {
+    return junk();
+  }
+
+  // Exact integer arithmetic, so "0.1s" is 100 ms and not 99.99...: the value is
+  // mantissa * unit_ns / 10^frac_count nanoseconds. Rejecting integer parts beyond int64
+  // milliseconds first keeps every product below 2^128. Fraction digits past 9 cannot move a
+  // millisecond except by making a value positive, which `sticky` remembers.
+  using U128 = unsigned __int128;
+  constexpr auto kMaxMs =
+      static_cast<U128>(std::numeric_limits<std::chrono::milliseconds::rep>::max());
+  while (int_digits.size() > 1 && int_digits.front() == '0') int_digits.remove_prefix(1);
+  if (int_digits.size() > 20) return DurationError(text, "out of range");
+  U128 mantissa = 0;
+  for (char c : int_digits) mantissa = mantissa * 10 + static_cast<unsigned>(c - '0');
+  if (mantissa * unit_ns / 1'000'000 > kMaxMs) return DurationError(text, "out of range");
+  U128 scale = 1;
+  bool sticky = false;
+  for (std::size_t k = 0; k < frac_digits.size(); ++k) {
+    if (k < 9) {
+      mantissa = mantissa * 10 + static_cast<unsigned>(frac_digits[k] - '0');
+      scale *= 10;
+    } else if (frac_digits[k] != '0') {
+      sticky = true;
+    }
+  }
+  const U128 numerator = mantissa * unit_ns;
+  const U128 denominator = scale * 1'000'000;
+  U128 ms = numerator / denominator;
+  if (2 * (numerator % denominator) >= denominator) ++ms;  // half rounds up
+  if (ms == 0 && (numerator != 0 || sticky)) ms = 1;
+  if (ms > kMaxMs) {
+    return DurationError(text, "out of range");
+  }
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+}
+
+std::string FormatDuration(std::chrono::milliseconds d) {
+  const std::int64_t count = d.count();
+  if (count == 0) return "0s";
+  // Magnitude as unsigned so that the most negative value does not overflow.
+  const std::uint64_t magnitude = count < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(count)
+                                            : static_cast<std::uint64_t>(count);
+  std::string sign = count < 0 ? "-" : "";
+  if (magnitude % 3'600'000 == 0) return sign + std::to_string(magnitude / 3'600'000) + "h";
+  if (magnitude % 60'000 == 0) return sign + std::to_string(magnitude / 60'000) + "m";
+  if (magnitude % 1'000 == 0) return sign + std::to_string(magnitude / 1'000) + "s";
+  return sign + std::to_string(magnitude) + "ms";
+}
+
+StatusOr<HostPort> ParseHostPort(std::string_view text) {
+  const std::string prefix = "invalid address " + Quote(text) + ": ";
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return InvalidArgument(prefix + "expected host:port");
+  }
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  HostPort result;
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') {
+      return InvalidArgument(prefix + "expected [ipv6-address]:port");
+    }
+    host = host.substr(1, host.size() - 2);
+    bool has_colon = false;
+    for (char c : host) {
+      if (c == ':') {
+        has_colon = true;
+      } else if (!IsHexDigit(c) && c != '.') {
+        return InvalidArgument(prefix + "invalid IPv6 address in brackets");
+      }
+    }
+    if (!has_colon) return InvalidArgument(prefix + "invalid IPv6 address in brackets");
+  } else {
+    if (host.empty()) return InvalidArgument(prefix + "the host is missing");
+    if (host.find(':') != std::string_view::npos) {
+      return InvalidArgument(prefix + "an IPv6 host needs brackets, e.g. \"[::1]:8080\"");
+    }
+    if (host.size() > kMaxHostLength) return InvalidArgument(prefix + "the host is too long");
+    for (char c : host) {
+      if (!IsNameChar(c)) {
+        return InvalidArgument(prefix +
+                               "the host may only contain letters, digits, '.', '_' "
+                               "and '-'");
+      }
+    }
+  }
+  result.host = std::string(host);
+  if (port_text.empty() || port_text.size() > 5) {
+    return InvalidArgument(prefix + "the port must be a number 0..65535");
+  }
+  unsigned port = 0;
+  for (char c : port_text) {
+    if (!IsDigit(c)) return InvalidArgument(prefix + "the port must be a number 0..65535");
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535) return InvalidArgument(prefix + "the port must be a number 0..65535");
+  result.port = static_cast<std::uint16_t>(port);
+  return result;
+}
+
+Status ValidateBackend(const BackendConfig& backend) {
+  const std::string& name = backend.name;
+  if (name.empty()) return InvalidArgument("backend name must not be empty");
+  if (name.size() > kMaxNameLength) {
+    return BackendError(
+        name, "the name is longer than " + std::to_string(kMaxNameLength) + " characters");
+  }
+  for (char c : name) {
+    if (!IsNameChar(c)) {
+      return BackendError(name, "the name may only contain letters, digits, '.', '_' and '-'");
+    }
+  }
+
+  if (backend.endpoints.empty()) return BackendError(name, "\"endpoints\" must not be empty");
+  std::set<std::string_view> seen;
+  for (const std::string& endpoint : backend.endpoints) {
+    StatusOr<HostPort> address = ParseHostPort(endpoint);
+    if (!address.ok()) return BackendError(name, "endpoint: " + address.status().message());
+    if (address->port == 0) {
+      return BackendError(name, "endpoint " + Quote(endpoint) + ": the port must be 1..65535");
+    }
+    if (!seen.insert(endpoint).second) {
+      return BackendError(name, "endpoint " + Quote(endpoint) + " is listed twice");
+    }
+  }
+
+  if (backend.services.empty()) return BackendError(name, "\"services\" must not be empty");
+  seen.clear();
+  for (const std::string& service : backend.services) {
+    if (!IsQualifiedName(service)) {
+      return BackendError(name, "service " + Quote(service) +
+                                    " is not a fully qualified name such as \"chat.v1.Chat\"");
+    }
+    if (!seen.insert(service).second) {
+      return BackendError(name, "service " + Quote(service) + " is listed twice");
+    }
+  }
+
+  if (backend.timeout.count() <= 0) {
+    return BackendError(
+        name, "\"timeout\" must be positive, got " + Quote(FormatDuration(backend.timeout)));
+  }
+  return OkStatus();
+}
+
+nlohmann::json BackendToJson(const BackendConfig& backend) {
+  return nlohmann::json{{"name", backend.name},
+                        {"endpoints", backend.endpoints},
+                        {"services", backend.services},
+                        {"timeout", FormatDuration(backend.timeout)}};
+}
+
+StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string name) {
+  if (!json.is_object()) return BackendError(name, "expected a JSON object");
+  // "name" first, so that every later message names the backend.
+  if (auto it = json.find("name"); it != json.end()) {
+    if (!it->is_string()) return BackendError(name, "key \"name\" must be a string");
+    const std::string& json_name = it->get_ref<const std::string&>();
+    if (name.empty()) {
+      name = json_name;
+    } else if (json_name != name) {
+      return BackendError(name, "key \"name\" is " + Quote(json_name) + ", which does not match");
+    }
+  }
+  BackendConfig backend;
+  backend.name = std::move(name);
+  for (const auto& [key, value] : json.items()) {
+    if (key == "name") continue;
+    if (key == "endpoints") {
+      if (!ReadStringArray(value, &backend.endpoints)) {
+        return BackendError(backend.name, "key \"endpoints\" must be an array of strings");
+      }
+    } else if (key == "services") {
+      if (!ReadStringArray(value, &backend.services)) {
+        return BackendError(backend.name, "key \"services\" must be an array of strings");
+      }
+    } else if (key == "timeout") {
+      if (!value.is_string()) {
+        return BackendError(backend.name,
+                            "key \"timeout\" must be a duration string such as \"30s\"");
+      }
+      StatusOr<std::chrono::milliseconds> timeout =
+          ParseDuration(value.get_ref<const std::string&>());
+      if (!timeout.ok()) {
+        return BackendError(backend.name, "key \"timeout\": " + timeout.status().message());
+      }
+      backend.timeout = *timeout;
+    } else {
+      return BackendError(backend.name, "unknown key " + Quote(key));
+    }
+  }
+  if (Status status = ValidateBackend(backend); !status.ok()) return status;
+  return backend;
+}
+
+}  // namespace portico::registry

@@ -1,0 +1,533 @@
+#include "gateway/config.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace portico::gateway {
+namespace {
+
+using std::chrono::milliseconds;
+
+// The ConfigError message of parsing `yaml`, or "" when it parses.
+std::string ErrorOf(const std::string& yaml) {
+  try {
+    ParseConfig(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// --- Defaults -------------------------------------------------------------------------------
+
+TEST(ConfigTest, DefaultsMatchTheDesign) {
+  const Config c;
+  EXPECT_EQ(c.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.admin.listen, "127.0.0.1:9901");
+  EXPECT_EQ(c.admin.token, "");
+  EXPECT_EQ(c.store.type, "file");
+  EXPECT_EQ(c.store.dir, "./portico-data");
+  EXPECT_TRUE(c.store.endpoints.empty());
+  EXPECT_EQ(c.store.prefix, "/portico/");
+  EXPECT_TRUE(c.descriptors.empty());
+  EXPECT_TRUE(c.backends.empty());
+  EXPECT_FALSE(c.strict);
+  EXPECT_EQ(c.threads, 0);
+  EXPECT_EQ(c.drain_timeout, milliseconds(10000));
+  EXPECT_EQ(c.limits.max_body_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(c.limits.max_header_bytes, 64u * 1024);
+  EXPECT_EQ(c.limits.header_timeout, milliseconds(10000));
+  EXPECT_EQ(c.limits.idle_timeout, milliseconds(60000));
+  EXPECT_EQ(c.limits.max_connections, 10000u);
+  EXPECT_EQ(c.limits.max_streams_per_socket, 100u);
+  EXPECT_EQ(c.limits.max_message_bytes, 4u * 1024 * 1024);
+}
+
+TEST(ConfigTest, EmptyInputsAreTheDefaultConfig) {
+  for (const char* text :
+       {"", "{}", "\n\n", "# only a comment\n", "---\n", "---\n{}\n...\n", "~", "null"}) {
+    EXPECT_EQ(ParseConfig(text), Config()) << text;
+  }
+}
+
+TEST(ConfigTest, NullValuesKeepDefaults) {
+  const Config c = ParseConfig("listen:\nadmin:\nstore:\n  dir:\nbackends:\nlimits: ~\n");
+  EXPECT_EQ(c, Config());
+}
+
+// --- A full config ---------------------------------------------------------------------------
+
+constexpr char kFullYaml[] = R"(
+# Every key, as in DESIGN section 3.
+listen: 0.0.0.0:8443
+admin: { listen: "[::1]:9902", token: s3cret }
+store:
+  type: file
+  dir: /var/lib/portico
+descriptors:
+  - path: examples/chat/chat.proto
+    import_paths: [examples/chat, proto]
+  - path: build/holdout.pb
+backends:
+  - name: chat
+    endpoints: [127.0.0.1:50051, "[::1]:50052"]
+    services: [chat.v1.Chat]
+    timeout: 1.5s
+  - name: greeter
+    endpoints:
+      - localhost:50061
+    services:
+      - helloworld.Greeter
+      - grpc.health.v1.Health
+strict: true
+threads: 4
+drain_timeout: 0s
+limits:
+  max_body_bytes: 1048576
+  max_header_bytes: 16384
+  header_timeout: 5s
+  idle_timeout: 2m
+  max_connections: 500
+  max_streams_per_socket: 8
+  max_message_bytes: 2097152
+)";
+
+Config ExpectedFull() {
+  Config c;
+  c.listen = "0.0.0.0:8443";
+  c.admin.listen = "[::1]:9902";
+  c.admin.token = "s3cret";
+  c.store.dir = "/var/lib/portico";
+  c.descriptors = {{"examples/chat/chat.proto", {"examples/chat", "proto"}},
+                   {"build/holdout.pb", {}}};
+  c.backends = {{"chat", {"127.0.0.1:50051", "[::1]:50052"}, {"chat.v1.Chat"}, milliseconds(1500)},
+                {"greeter",
+                 {"localhost:50061"},
+                 {"helloworld.Greeter", "grpc.health.v1.Health"},
+                 milliseconds(30000)}};
+  c.strict = true;
+  c.threads = 4;
+  c.drain_timeout = milliseconds(0);
+  c.limits.max_body_bytes = 1048576;
+  c.limits.max_header_bytes = 16384;
+  c.limits.header_timeout = milliseconds(5000);
+  c.limits.idle_timeout = milliseconds(120000);
+  c.limits.max_connections = 500;
+  c.limits.max_streams_per_socket = 8;
+  c.limits.max_message_bytes = 2097152;
+  return c;
+}
+
+TEST(ConfigTest, FullConfig) { EXPECT_EQ(ParseConfig(kFullYaml), ExpectedFull()); }
+
+TEST(ConfigTest, JsonConfig) {
+  constexpr char kJson[] = R"({
+  "listen": "0.0.0.0:8443",
+  "admin": {"listen": "[::1]:9902", "token": "s3cret"},
+  "store": {"type": "file", "dir": "/var/lib/portico"},
+  "descriptors": [
+    {"path": "examples/chat/chat.proto", "import_paths": ["examples/chat", "proto"]},
+    {"path": "build/holdout.pb"}
+  ],
+  "backends": [
+    {"name": "chat", "endpoints": ["127.0.0.1:50051", "[::1]:50052"],
+     "services": ["chat.v1.Chat"], "timeout": "1.5s"},
+    {"name": "greeter", "endpoints": ["localhost:50061"],
+     "services": ["helloworld.Greeter", "grpc.health.v1.Health"]}
+  ],
+  "strict": true,
+  "threads": 4,
+  "drain_timeout": "0s",
+  "limits": {"max_body_bytes": 1048576, "max_header_bytes": 16384, "header_timeout": "5s",
+             "idle_timeout": "2m", "max_connections": 500, "max_streams_per_socket": 8,
+             "max_message_bytes": 2097152}
+})";
+  EXPECT_EQ(ParseConfig(kJson), ExpectedFull());
+}
+
+TEST(ConfigTest, EtcdStore) {
+  const Config c = ParseConfig(
+      "store: { type: etcd, endpoints: [127.0.0.1:2379, 'etcd-1:2379'], prefix: /gw/ }\n");
+  EXPECT_EQ(c.store.type, "etcd");
+  EXPECT_EQ(c.store.endpoints, (std::vector<std::string>{"127.0.0.1:2379", "etcd-1:2379"}));
+  EXPECT_EQ(c.store.prefix, "/gw/");
+}
+
+TEST(ConfigTest, PortZeroListenersAreAllowed) {
+  const Config c = ParseConfig("listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n");
+  EXPECT_EQ(c.listen, "127.0.0.1:0");
+  EXPECT_EQ(c.admin.listen, "127.0.0.1:0");
+}
+
+TEST(ConfigTest, ScalarsMayBeQuotedStrings) {
+  const Config c = ParseConfig(
+      "admin: {token: 12345}\nbackends: [{name: '1', endpoints: ['h:1'], "
+      "services: [\"a.B\"], timeout: \"2s\"}]\n");
+  EXPECT_EQ(c.admin.token, "12345");
+  EXPECT_EQ(c.backends.at(0).name, "1");
+  EXPECT_EQ(c.backends.at(0).timeout, milliseconds(2000));
+}
+
+TEST(ConfigTest, ExplicitYamlTagsAreAccepted) {
+  const Config c = ParseConfig("threads: !!int 3\nstrict: !!bool true\n");
+  EXPECT_EQ(c.threads, 3);
+  EXPECT_TRUE(c.strict);
+}
+
+TEST(ConfigTest, AnchorsAndAliases) {
+  const Config c = ParseConfig(R"(
+backends:
+  - name: a
+    endpoints: &eps [h:1, h:2]
+    services: [a.A]
+  - name: b
+    endpoints: *eps
+    services: [b.B]
+)");
+  ASSERT_EQ(c.backends.size(), 2u);
+  EXPECT_EQ(c.backends[1].endpoints, (std::vector<std::string>{"h:1", "h:2"}));
+}
+
+// --- Unknown keys, in every position ------------------------------------------------------------
+
+struct ErrorCase {
+  std::string yaml;
+  std::string message;
+};
+
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << ::testing::PrintToString(c.yaml); }
+
+class ConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrorTest, ExactMessage) { EXPECT_EQ(ErrorOf(GetParam().yaml), GetParam().message); }
+
+constexpr char kBackend[] = "{name: g, endpoints: [h:1], services: [a.B]";
+
+INSTANTIATE_TEST_SUITE_P(
+    UnknownKeys, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"lisen: 127.0.0.1:1\n", "unknown config key \"lisen\""},
+        ErrorCase{"admin: {tokn: x}\n", "unknown config key \"admin.tokn\""},
+        ErrorCase{"store: {directory: x}\n", "unknown config key \"store.directory\""},
+        ErrorCase{"descriptors: [{path: a.proto, imports: [x]}]\n",
+                  "unknown config key \"descriptors[0].imports\""},
+        ErrorCase{"descriptors: [{path: a.proto}, {paht: b.proto}]\n",
+                  "unknown config key \"descriptors[1].paht\""},
+        ErrorCase{"backends: [{name: g, endpoint: [h:1], services: [a.B]}]\n",
+                  "unknown config key \"backends[0].endpoint\""},
+        ErrorCase{std::string("backends: [") + kBackend + "}, " + kBackend + ", deadline: 1s}]\n",
+                  "unknown config key \"backends[1].deadline\""},
+        ErrorCase{"limits: {max_body: 1}\n", "unknown config key \"limits.max_body\""},
+        ErrorCase{"Listen: 127.0.0.1:1\n", "unknown config key \"Listen\""},
+        ErrorCase{"admin:\n  listen: 127.0.0.1:1\n  extra:\n    deeper: 1\n",
+                  "unknown config key \"admin.extra\""},
+        ErrorCase{"{\"strict\": true, \"stirct\": false}", "unknown config key \"stirct\""}));
+
+INSTANTIATE_TEST_SUITE_P(
+    WrongTypes, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"limits: {max_body_bytes: -1}\n",
+                  "config key \"limits.max_body_bytes\": expected a non-negative integer"},
+        ErrorCase{"limits: {max_body_bytes: 4MiB}\n",
+                  "config key \"limits.max_body_bytes\": expected a non-negative integer"},
+        ErrorCase{"limits: {max_body_bytes: '1024'}\n",
+                  "config key \"limits.max_body_bytes\": expected a non-negative integer"},
+        ErrorCase{"limits: {max_body_bytes: 1.5}\n",
+                  "config key \"limits.max_body_bytes\": expected a non-negative integer"},
+        ErrorCase{"limits: {max_body_bytes: [1]}\n",
+                  "config key \"limits.max_body_bytes\": expected a non-negative integer"},
+        ErrorCase{"limits: {max_connections: 99999999999999999999999}\n",
+                  "config key \"limits.max_connections\": the integer is too large"},
+        ErrorCase{"limits: {max_streams_per_socket: 0}\n",
+                  "config key \"limits.max_streams_per_socket\": must be at least 1"},
+        ErrorCase{"limits: {header_timeout: 10}\n",
+                  "config key \"limits.header_timeout\": invalid duration \"10\": expected a "
+                  "number followed by h, m, s, ms, us or ns"},
+        ErrorCase{"limits: {idle_timeout: 0s}\n",
+                  "config key \"limits.idle_timeout\": must be positive"},
+        ErrorCase{"limits: {idle_timeout: {s: 1}}\n",
+                  "config key \"limits.idle_timeout\": expected a duration such as \"30s\""},
+        ErrorCase{"limits: 5\n", "config key \"limits\": expected a mapping"},
+        ErrorCase{"listen: [127.0.0.1:1]\n", "config key \"listen\": expected a string"},
+        ErrorCase{"admin: 127.0.0.1:1\n", "config key \"admin\": expected a mapping"},
+        ErrorCase{"admin: {token: {a: b}}\n", "config key \"admin.token\": expected a string"},
+        ErrorCase{"strict: yes\n", "config key \"strict\": expected true or false"},
+        ErrorCase{"strict: 1\n", "config key \"strict\": expected true or false"},
+        ErrorCase{"strict: 'true'\n", "config key \"strict\": expected true or false"},
+        ErrorCase{"threads: -2\n", "config key \"threads\": expected a non-negative integer"},
+        ErrorCase{"threads: 5000\n", "config key \"threads\": must be at most 1024"},
+        ErrorCase{"drain_timeout: 30\n",
+                  "config key \"drain_timeout\": invalid duration \"30\": expected a number "
+                  "followed by h, m, s, ms, us or ns"},
+        ErrorCase{"descriptors: a.proto\n", "config key \"descriptors\": expected a list"},
+        ErrorCase{"descriptors: [a.proto]\n", "config key \"descriptors[0]\": expected a mapping"},
+        ErrorCase{"descriptors: [{path: [a]}]\n",
+                  "config key \"descriptors[0].path\": expected a string"},
+        ErrorCase{"descriptors: [{path: a, import_paths: x}]\n",
+                  "config key \"descriptors[0].import_paths\": expected a list of strings"},
+        ErrorCase{"descriptors: [{path: a, import_paths: [x, [y]]}]\n",
+                  "config key \"descriptors[0].import_paths[1]\": expected a string"},
+        ErrorCase{"backends: {chat: {}}\n", "config key \"backends\": expected a list"},
+        ErrorCase{"backends: [{name: g, endpoints: h:1, services: [a.B]}]\n",
+                  "config key \"backends[0].endpoints\": expected a list of strings"},
+        ErrorCase{"backends: [{name: g, endpoints: [h:1, ~], services: [a.B]}]\n",
+                  "config key \"backends[0].endpoints[1]\": expected a string"},
+        ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a.B], timeout: 3x}]\n",
+                  "config key \"backends[0].timeout\": invalid duration \"3x\": expected a "
+                  "number followed by h, m, s, ms, us or ns"},
+        ErrorCase{"[1, 2]\n", "config: expected a mapping of keys at the top level"},
+        ErrorCase{"just text\n", "config: expected a mapping of keys at the top level"},
+        ErrorCase{"? [a]\n: b\n", "config: every key must be a string"},
+        ErrorCase{"admin: {? [a] : b}\n", "config key \"admin\": every key must be a string"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    InvalidValues, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"listen: 8080\n",
+                  "config key \"listen\": invalid address \"8080\": expected host:port"},
+        ErrorCase{"listen: localhost:99999\n",
+                  "config key \"listen\": invalid address \"localhost:99999\": the port must be a "
+                  "number 0..65535"},
+        ErrorCase{"admin: {listen: ':9901'}\n",
+                  "config key \"admin.listen\": invalid address \":9901\": the host is missing"},
+        ErrorCase{"listen: 127.0.0.1:9000\nadmin: {listen: 127.0.0.1:9000}\n",
+                  "listen and admin.listen are both \"127.0.0.1:9000\"; they need different "
+                  "addresses"},
+        ErrorCase{"store: {type: redis}\n",
+                  "config key \"store.type\": expected \"file\" or \"etcd\", got \"redis\""},
+        ErrorCase{"store: {type: etcd}\n",
+                  "config key \"store.endpoints\": store.type \"etcd\" needs at least one "
+                  "endpoint"},
+        ErrorCase{"store: {type: etcd, endpoints: [etcd]}\n",
+                  "config key \"store.endpoints[0]\": invalid address \"etcd\": expected "
+                  "host:port"},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], prefix: ''}\n",
+                  "config key \"store.prefix\": must not be empty"},
+        ErrorCase{"store: {endpoints: ['h:1']}\n",
+                  "config key \"store.endpoints\": is only used with store.type \"etcd\""},
+        ErrorCase{"store: {dir: ''}\n", "config key \"store.dir\": must not be empty"},
+        ErrorCase{"descriptors: [{import_paths: [x]}]\n",
+                  "config key \"descriptors[0].path\": is required and must not be empty"},
+        ErrorCase{"descriptors: [{path: ''}]\n",
+                  "config key \"descriptors[0].path\": is required and must not be empty"},
+        ErrorCase{"descriptors: [{path: a, import_paths: ['']}]\n",
+                  "config key \"descriptors[0].import_paths[0]\": must not be empty"},
+        ErrorCase{"backends: [{endpoints: [h:1], services: [a.B]}]\n",
+                  "config key \"backends[0]\": backend name must not be empty"},
+        ErrorCase{"backends: [{name: g, services: [a.B]}]\n",
+                  "config key \"backends[0]\": backend \"g\": \"endpoints\" must not be empty"},
+        ErrorCase{"backends: [{name: g, endpoints: [h:0], services: [a.B]}]\n",
+                  "config key \"backends[0]\": backend \"g\": endpoint \"h:0\": the port must "
+                  "be 1..65535"},
+        ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a..B]}]\n",
+                  "config key \"backends[0]\": backend \"g\": service \"a..B\" is not a fully "
+                  "qualified name such as \"chat.v1.Chat\""},
+        ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a.B], timeout: 0ms}]\n",
+                  "config key \"backends[0].timeout\": must be positive"},
+        ErrorCase{std::string("backends: [") + kBackend + "}, " + kBackend + "}]\n",
+                  "config key \"backends[1].name\": duplicate backend name \"g\""}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Syntax, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n", "duplicate config key \"listen\""},
+        ErrorCase{"admin: {token: a, token: b}\n", "duplicate config key \"admin.token\""},
+        ErrorCase{"a: [1,\n", "invalid YAML at line 2, column 1: end of sequence flow not found"},
+        ErrorCase{"listen: 127.0.0.1:1\n---\nlisten: 127.0.0.1:2\n",
+                  "config: expected one YAML document, found 2"}));
+
+// --- Files ---------------------------------------------------------------------------------------
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("portico_config_test_" + std::to_string(::getpid()) + ".yaml");
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  void Write(const std::string& text) {
+    std::ofstream out(path_);
+    out << text;
+  }
+  std::filesystem::path path_;
+};
+
+TEST_F(ConfigFileTest, LoadsAFile) {
+  Write(kFullYaml);
+  EXPECT_EQ(LoadConfigFile(path_.string()), ExpectedFull());
+}
+
+TEST_F(ConfigFileTest, ErrorsNameTheFile) {
+  Write("admin:\n  tokn: x\n");
+  try {
+    LoadConfigFile(path_.string());
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), path_.string() + ": unknown config key \"admin.tokn\"");
+  }
+}
+
+TEST_F(ConfigFileTest, MissingFile) {
+  try {
+    LoadConfigFile(path_.string() + ".missing");
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read config file \"" + path_.string() +
+                                         ".missing\": No such file or directory");
+  }
+}
+
+TEST_F(ConfigFileTest, DirectoryIsAnError) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  try {
+    LoadConfigFile(dir);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot read config file \"" + dir + "\": Is a directory");
+  }
+}
+
+TEST_F(ConfigFileTest, EmptyFileIsTheDefaultConfig) {
+  Write("");
+  EXPECT_EQ(LoadConfigFile(path_.string()), Config());
+}
+
+// --- Command line --------------------------------------------------------------------------------
+
+CommandLine Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "portico");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  return ParseCommandLine(static_cast<int>(args.size()), argv.data());
+}
+
+std::string CommandLineError(std::vector<std::string> args) {
+  try {
+    Parse(std::move(args));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CommandLineTest, NoFlags) {
+  const CommandLine c = Parse({});
+  EXPECT_EQ(c.config_path, "");
+  EXPECT_EQ(c.listen, "");
+  EXPECT_EQ(c.admin_listen, "");
+  EXPECT_EQ(c.data_dir, "");
+  EXPECT_FALSE(c.help);
+  EXPECT_FALSE(c.version);
+}
+
+TEST(CommandLineTest, SeparateValues) {
+  const CommandLine c = Parse({"--config", "portico.yaml", "--listen", "0.0.0.0:80",
+                               "--admin-listen", "127.0.0.1:1", "--data-dir", "/tmp/d"});
+  EXPECT_EQ(c.config_path, "portico.yaml");
+  EXPECT_EQ(c.listen, "0.0.0.0:80");
+  EXPECT_EQ(c.admin_listen, "127.0.0.1:1");
+  EXPECT_EQ(c.data_dir, "/tmp/d");
+}
+
+TEST(CommandLineTest, InlineValues) {
+  const CommandLine c = Parse({"--config=a=b.yaml", "--listen=0.0.0.0:80",
+                               "--admin-listen=127.0.0.1:1", "--data-dir=/tmp/d"});
+  EXPECT_EQ(c.config_path, "a=b.yaml");
+  EXPECT_EQ(c.listen, "0.0.0.0:80");
+  EXPECT_EQ(c.admin_listen, "127.0.0.1:1");
+  EXPECT_EQ(c.data_dir, "/tmp/d");
+}
+
+TEST(CommandLineTest, LastValueWins) {
+  EXPECT_EQ(Parse({"--listen", "a:1", "--listen=b:2"}).listen, "b:2");
+}
+
+TEST(CommandLineTest, HelpAndVersion) {
+  EXPECT_TRUE(Parse({"--help"}).help);
+  EXPECT_TRUE(Parse({"-h"}).help);
+  EXPECT_TRUE(Parse({"--version"}).version);
+  const CommandLine both = Parse({"--version", "--config", "x", "--help"});
+  EXPECT_TRUE(both.help);
+  EXPECT_TRUE(both.version);
+  const std::string usage = UsageText();
+  for (const char* flag :
+       {"--config", "--listen", "--admin-listen", "--data-dir", "--help", "--version"}) {
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(CommandLineTest, Errors) {
+  EXPECT_EQ(CommandLineError({"--lisen", "a:1"}), "unknown flag \"--lisen\" (see --help)");
+  EXPECT_EQ(CommandLineError({"--lisen=a:1"}), "unknown flag \"--lisen\" (see --help)");
+  EXPECT_EQ(CommandLineError({"-x"}), "unexpected argument \"-x\" (see --help)");
+  EXPECT_EQ(CommandLineError({"config.yaml"}), "unexpected argument \"config.yaml\" (see --help)");
+  EXPECT_EQ(CommandLineError({"--"}), "unexpected argument \"--\" (see --help)");
+  EXPECT_EQ(CommandLineError({"--listen"}), "flag --listen needs a value");
+  EXPECT_EQ(CommandLineError({"--listen="}), "flag --listen needs a value");
+  EXPECT_EQ(CommandLineError({"--config", ""}), "flag --config needs a value");
+  EXPECT_EQ(CommandLineError({"--data-dir", "--help"}), "flag --data-dir needs a value");
+  EXPECT_EQ(CommandLineError({"--help=yes"}), "flag --help takes no value");
+  EXPECT_EQ(CommandLineError({"--version=1"}), "flag --version takes no value");
+}
+
+TEST(ApplyOverridesTest, NothingGivenChangesNothing) {
+  Config c = ExpectedFull();
+  ApplyOverrides(CommandLine{}, &c);
+  EXPECT_EQ(c, ExpectedFull());
+}
+
+TEST(ApplyOverridesTest, FlagsOverrideTheConfig) {
+  Config c = ParseConfig(kFullYaml);
+  ApplyOverrides(Parse({"--listen", "127.0.0.1:0", "--admin-listen=[::1]:0", "--data-dir", "d"}),
+                 &c);
+  EXPECT_EQ(c.listen, "127.0.0.1:0");
+  EXPECT_EQ(c.admin.listen, "[::1]:0");
+  EXPECT_EQ(c.store.dir, "d");
+  // Everything else as the file said.
+  Config expected = ExpectedFull();
+  expected.listen = c.listen;
+  expected.admin.listen = c.admin.listen;
+  expected.store.dir = c.store.dir;
+  EXPECT_EQ(c, expected);
+}
+
+std::string OverrideError(const std::vector<std::string>& args, Config c = Config()) {
+  try {
+    ApplyOverrides(Parse(args), &c);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ApplyOverridesTest, ValidatesAddresses) {
+  EXPECT_EQ(OverrideError({"--listen", "8080"}),
+            "--listen: invalid address \"8080\": expected host:port");
+  EXPECT_EQ(OverrideError({"--admin-listen", "localhost:http"}),
+            "--admin-listen: invalid address \"localhost:http\": the port must be a number "
+            "0..65535");
+  EXPECT_EQ(OverrideError({"--listen", "::1:80"}),
+            "--listen: invalid address \"::1:80\": an IPv6 host needs brackets, e.g. "
+            "\"[::1]:8080\"");
+  EXPECT_EQ(OverrideError({"--listen", "127.0.0.1:9901"}),
+            "listen and admin.listen are both \"127.0.0.1:9901\"; they need different addresses");
+}
+
+TEST(ApplyOverridesTest, DataDirNeedsAFileStore) {
+  Config etcd = ParseConfig("store: {type: etcd, endpoints: ['h:2379']}\n");
+  EXPECT_EQ(OverrideError({"--data-dir", "d"}, etcd),
+            "--data-dir: store.type is \"etcd\"; only a file store has a data directory");
+}
+
+}  // namespace
+}  // namespace portico::gateway

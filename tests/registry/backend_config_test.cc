@@ -1,0 +1,330 @@
+#include "registry/backend_config.h"
+
+#include <chrono>
+#include <limits>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace portico::registry {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// --- ParseDuration / FormatDuration ------------------------------------------------------
+
+struct DurationCase {
+  std::string text;
+  std::int64_t ms;
+};
+
+void PrintTo(const DurationCase& c, std::ostream* os) { *os << c.text; }
+
+class ParseDurationValidTest : public ::testing::TestWithParam<DurationCase> {};
+
+TEST_P(ParseDurationValidTest, Parses) {
+  StatusOr<milliseconds> d = ParseDuration(GetParam().text);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->count(), GetParam().ms);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Durations, ParseDurationValidTest,
+    ::testing::Values(DurationCase{"30s", 30000}, DurationCase{"100ms", 100},
+                      DurationCase{"1.5s", 1500}, DurationCase{"2m", 120000},
+                      DurationCase{"1h", 3600000}, DurationCase{"1.5h", 5400000},
+                      DurationCase{"0s", 0}, DurationCase{"0ms", 0}, DurationCase{"007s", 7000},
+                      DurationCase{"0.1s", 100}, DurationCase{"0.001s", 1},
+                      DurationCase{"5000000ns", 5}, DurationCase{"3000us", 3},
+                      // Rounding to the nearest millisecond, half up.
+                      DurationCase{"1.4ms", 1}, DurationCase{"1.5ms", 2}, DurationCase{"2499us", 2},
+                      DurationCase{"2500us", 3}, DurationCase{"0.0004s", 1},
+                      // A positive value never rounds down to zero.
+                      DurationCase{"250us", 1}, DurationCase{"1ns", 1},
+                      DurationCase{"0.0000000000001s", 1}, DurationCase{"0.000000000000h", 0},
+                      // Fraction digits beyond nanoseconds are accepted.
+                      DurationCase{"1.0000000001s", 1000}));
+
+class ParseDurationInvalidTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ParseDurationInvalidTest, IsInvalidArgumentNamingTheText) {
+  StatusOr<milliseconds> d = ParseDuration(GetParam());
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(d.status().message().find("invalid duration \"" + GetParam() + "\""), std::string::npos)
+      << d.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Junk, ParseDurationInvalidTest,
+                         ::testing::Values("", "30", "s", "3x", "30 s", " 30s", "30s ", "-1s",
+                                           "+1s", ".5s", "5.s", "1h30m", "1S", "1sec", "1e3ms",
+                                           "1,5s", "0x10s", "1..5s", "ms"));
+
+TEST(ParseDurationTest, ExactMessage) {
+  EXPECT_EQ(ParseDuration("3x").status().message(),
+            "invalid duration \"3x\": expected a number followed by h, m, s, ms, us or ns");
+}
+
+TEST(ParseDurationTest, OutOfRange) {
+  EXPECT_EQ(ParseDuration("9999999999999999h").status().message(),
+            "invalid duration \"9999999999999999h\": out of range");
+  EXPECT_EQ(ParseDuration("3000000000000h").status().code(), Code::kInvalidArgument);
+  // The largest count that fits is accepted.
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(ParseDuration(std::to_string(max) + "ms")->count(), max);
+  EXPECT_FALSE(ParseDuration("9223372036854775808ms").ok());
+}
+
+TEST(FormatDurationTest, LargestExactUnit) {
+  EXPECT_EQ(FormatDuration(milliseconds(30000)), "30s");
+  EXPECT_EQ(FormatDuration(milliseconds(1500)), "1500ms");
+  EXPECT_EQ(FormatDuration(milliseconds(120000)), "2m");
+  EXPECT_EQ(FormatDuration(milliseconds(90000)), "90s");
+  EXPECT_EQ(FormatDuration(milliseconds(3600000)), "1h");
+  EXPECT_EQ(FormatDuration(milliseconds(5400000)), "90m");
+  EXPECT_EQ(FormatDuration(milliseconds(1)), "1ms");
+  EXPECT_EQ(FormatDuration(milliseconds(0)), "0s");
+  EXPECT_EQ(FormatDuration(milliseconds(-2000)), "-2s");
+  EXPECT_EQ(FormatDuration(milliseconds(std::numeric_limits<std::int64_t>::min())),
+            "-9223372036854775808ms");
+}
+
+TEST(FormatDurationTest, RoundTrips) {
+  for (std::int64_t ms : {std::int64_t{0}, std::int64_t{1}, std::int64_t{999}, std::int64_t{1000},
+                          std::int64_t{61000}, std::int64_t{3600000}, std::int64_t{86400000},
+                          std::numeric_limits<std::int64_t>::max()}) {
+    StatusOr<milliseconds> parsed = ParseDuration(FormatDuration(milliseconds(ms)));
+    ASSERT_TRUE(parsed.ok()) << ms << ": " << parsed.status().message();
+    EXPECT_EQ(parsed->count(), ms);
+  }
+}
+
+// --- ParseHostPort ------------------------------------------------------------------------
+
+TEST(ParseHostPortTest, Valid) {
+  EXPECT_EQ(*ParseHostPort("127.0.0.1:8080"), (HostPort{"127.0.0.1", 8080}));
+  EXPECT_EQ(*ParseHostPort("localhost:0"), (HostPort{"localhost", 0}));
+  EXPECT_EQ(*ParseHostPort("my-svc.default_ns.svc:65535"),
+            (HostPort{"my-svc.default_ns.svc", 65535}));
+  EXPECT_EQ(*ParseHostPort("[::1]:50051"), (HostPort{"::1", 50051}));
+  EXPECT_EQ(*ParseHostPort("[::ffff:10.0.0.1]:1"), (HostPort{"::ffff:10.0.0.1", 1}));
+}
+
+TEST(ParseHostPortTest, Invalid) {
+  for (const char* text : {"", "localhost", ":8080", "host:", "host:65536", "host:-1", "host:8o",
+                           "host:123456", "::1:80", "[::1]", "[]:80", "[zz]:80", "[1.2.3.4]:80",
+                           "ho st:80", "host/x:80", "dns:///host:80"}) {
+    StatusOr<HostPort> parsed = ParseHostPort(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find("invalid address \"" + std::string(text) + "\""),
+              std::string::npos)
+        << parsed.status().message();
+  }
+  EXPECT_EQ(ParseHostPort("::1:80").status().message(),
+            "invalid address \"::1:80\": an IPv6 host needs brackets, e.g. \"[::1]:8080\"");
+}
+
+// --- ValidateBackend ------------------------------------------------------------------------
+
+BackendConfig Greeter() {
+  BackendConfig b;
+  b.name = "greeter";
+  b.endpoints = {"127.0.0.1:50051", "[::1]:50052"};
+  b.services = {"helloworld.Greeter", "grpc.health.v1.Health"};
+  b.timeout = milliseconds(5000);
+  return b;
+}
+
+TEST(ValidateBackendTest, AcceptsAValidBackend) {
+  EXPECT_TRUE(ValidateBackend(Greeter()).ok());
+  BackendConfig b = Greeter();
+  b.name = std::string(128, 'a');
+  b.services = {"NoPackage", "_x.y_1"};
+  EXPECT_TRUE(ValidateBackend(b).ok()) << ValidateBackend(b).message();
+}
+
+struct InvalidBackendCase {
+  std::string label;
+  void (*mutate)(BackendConfig*);
+  std::string message;
+};
+
+void PrintTo(const InvalidBackendCase& c, std::ostream* os) { *os << c.label; }
+
+class ValidateBackendInvalidTest : public ::testing::TestWithParam<InvalidBackendCase> {};
+
+TEST_P(ValidateBackendInvalidTest, ExplainsWhy) {
+  BackendConfig b = Greeter();
+  GetParam().mutate(&b);
+  Status status = ValidateBackend(b);
+  EXPECT_EQ(status.code(), Code::kInvalidArgument);
+  EXPECT_EQ(status.message(), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ValidateBackendInvalidTest,
+    ::testing::Values(
+        InvalidBackendCase{"EmptyName", [](BackendConfig* b) { b->name.clear(); },
+                           "backend name must not be empty"},
+        InvalidBackendCase{
+            "LongName", [](BackendConfig* b) { b->name = std::string(129, 'a'); },
+            "backend \"" + std::string(129, 'a') + "\": the name is longer than 128 characters"},
+        InvalidBackendCase{"NameChars", [](BackendConfig* b) { b->name = "a b"; },
+                           "backend \"a b\": the name may only contain letters, digits, '.', "
+                           "'_' and '-'"},
+        InvalidBackendCase{"NameSlash", [](BackendConfig* b) { b->name = "a/b"; },
+                           "backend \"a/b\": the name may only contain letters, digits, '.', "
+                           "'_' and '-'"},
+        InvalidBackendCase{"NoEndpoints", [](BackendConfig* b) { b->endpoints.clear(); },
+                           "backend \"greeter\": \"endpoints\" must not be empty"},
+        InvalidBackendCase{"EndpointNoPort", [](BackendConfig* b) { b->endpoints = {"localhost"}; },
+                           "backend \"greeter\": endpoint: invalid address \"localhost\": "
+                           "expected host:port"},
+        InvalidBackendCase{"EndpointPortZero",
+                           [](BackendConfig* b) { b->endpoints = {"localhost:0"}; },
+                           "backend \"greeter\": endpoint \"localhost:0\": the port must be "
+                           "1..65535"},
+        InvalidBackendCase{"EndpointTwice",
+                           [](BackendConfig* b) {
+                             b->endpoints = {"a:1", "b:2", "a:1"};
+                           },
+                           "backend \"greeter\": endpoint \"a:1\" is listed twice"},
+        InvalidBackendCase{"NoServices", [](BackendConfig* b) { b->services.clear(); },
+                           "backend \"greeter\": \"services\" must not be empty"},
+        InvalidBackendCase{"ServiceDots", [](BackendConfig* b) { b->services = {"chat..v1"}; },
+                           "backend \"greeter\": service \"chat..v1\" is not a fully qualified "
+                           "name such as \"chat.v1.Chat\""},
+        InvalidBackendCase{"ServiceLeadingDot",
+                           [](BackendConfig* b) { b->services = {".chat.v1.Chat"}; },
+                           "backend \"greeter\": service \".chat.v1.Chat\" is not a fully "
+                           "qualified name such as \"chat.v1.Chat\""},
+        InvalidBackendCase{"ServiceDigit", [](BackendConfig* b) { b->services = {"chat.1v"}; },
+                           "backend \"greeter\": service \"chat.1v\" is not a fully qualified "
+                           "name such as \"chat.v1.Chat\""},
+        InvalidBackendCase{"ServiceEmpty", [](BackendConfig* b) { b->services = {""}; },
+                           "backend \"greeter\": service \"\" is not a fully qualified name "
+                           "such as \"chat.v1.Chat\""},
+        InvalidBackendCase{"ServiceTwice",
+                           [](BackendConfig* b) {
+                             b->services = {"a.B", "a.B"};
+                           },
+                           "backend \"greeter\": service \"a.B\" is listed twice"},
+        InvalidBackendCase{"ZeroTimeout", [](BackendConfig* b) { b->timeout = milliseconds(0); },
+                           "backend \"greeter\": \"timeout\" must be positive, got \"0s\""},
+        InvalidBackendCase{"NegativeTimeout",
+                           [](BackendConfig* b) { b->timeout = milliseconds(-5); },
+                           "backend \"greeter\": \"timeout\" must be positive, got \"-5ms\""}),
+    [](const ::testing::TestParamInfo<InvalidBackendCase>& info) { return info.param.label; });
+
+TEST(ValidateBackendTest, QuotesControlCharactersInMessages) {
+  BackendConfig b = Greeter();
+  b.name = "a\nb\"";
+  EXPECT_EQ(ValidateBackend(b).message(),
+            "backend \"a\\x0ab\\\"\": the name may only contain letters, digits, '.', '_' and "
+            "'-'");
+}
+
+// --- JSON ---------------------------------------------------------------------------------
+
+TEST(BackendJsonTest, ToJsonShape) {
+  EXPECT_EQ(BackendToJson(Greeter()),
+            json::parse(R"({"name": "greeter", "endpoints": ["127.0.0.1:50051", "[::1]:50052"],
+                            "services": ["helloworld.Greeter", "grpc.health.v1.Health"],
+                            "timeout": "5s"})"));
+}
+
+TEST(BackendJsonTest, RoundTrip) {
+  for (std::int64_t ms : {1, 1500, 30000, 7200000}) {
+    BackendConfig b = Greeter();
+    b.timeout = milliseconds(ms);
+    StatusOr<BackendConfig> back = BackendFromJson(BackendToJson(b), "greeter");
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(*back, b);
+    // And through text, as the admin API and the store do.
+    back = BackendFromJson(json::parse(BackendToJson(b).dump()), "");
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(*back, b);
+  }
+}
+
+TEST(BackendJsonTest, NameIsOptionalAndTimeoutDefaults) {
+  StatusOr<BackendConfig> b =
+      BackendFromJson(json::parse(R"({"endpoints": ["h:1"], "services": ["a.B"]})"), "chat");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->name, "chat");
+  EXPECT_EQ(b->endpoints, std::vector<std::string>{"h:1"});
+  EXPECT_EQ(b->services, std::vector<std::string>{"a.B"});
+  EXPECT_EQ(b->timeout, milliseconds(30000));
+}
+
+TEST(BackendJsonTest, NameFromJsonWhenNotGiven) {
+  StatusOr<BackendConfig> b = BackendFromJson(
+      json::parse(R"({"name": "chat", "endpoints": ["h:1"], "services": ["a.B"]})"), "");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->name, "chat");
+  // Neither gives a name: the validation error says so.
+  EXPECT_EQ(BackendFromJson(json::parse(R"({"endpoints": ["h:1"], "services": ["a.B"]})"), "")
+                .status()
+                .message(),
+            "backend name must not be empty");
+}
+
+struct BadJsonCase {
+  std::string label;
+  std::string json_text;
+  std::string message;
+};
+
+void PrintTo(const BadJsonCase& c, std::ostream* os) { *os << c.json_text; }
+
+class BackendFromJsonInvalidTest : public ::testing::TestWithParam<BadJsonCase> {};
+
+TEST_P(BackendFromJsonInvalidTest, IsInvalidArgumentNamingTheKey) {
+  StatusOr<BackendConfig> b = BackendFromJson(json::parse(GetParam().json_text), "greeter");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(b.status().message(), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BackendFromJsonInvalidTest,
+    ::testing::Values(
+        BadJsonCase{"UnknownKey", R"({"endpoint": ["h:1"], "services": ["a.B"]})",
+                    "backend \"greeter\": unknown key \"endpoint\""},
+        BadJsonCase{"NotAnObject", R"(["h:1"])", "backend \"greeter\": expected a JSON object"},
+        BadJsonCase{"Null", "null", "backend \"greeter\": expected a JSON object"},
+        BadJsonCase{"NameNotString", R"({"name": 5})",
+                    "backend \"greeter\": key \"name\" must be a string"},
+        BadJsonCase{"NameMismatch", R"({"name": "other"})",
+                    "backend \"greeter\": key \"name\" is \"other\", which does not match"},
+        BadJsonCase{"EndpointsString", R"({"endpoints": "h:1", "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints\" must be an array of strings"},
+        BadJsonCase{"EndpointsNumbers", R"({"endpoints": [1], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints\" must be an array of strings"},
+        BadJsonCase{"ServicesObject", R"({"endpoints": ["h:1"], "services": {"a": 1}})",
+                    "backend \"greeter\": key \"services\" must be an array of strings"},
+        BadJsonCase{"ServicesNull", R"({"endpoints": ["h:1"], "services": null})",
+                    "backend \"greeter\": key \"services\" must be an array of strings"},
+        BadJsonCase{"TimeoutNumber",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "timeout": 30})",
+                    "backend \"greeter\": key \"timeout\" must be a duration string such as "
+                    "\"30s\""},
+        BadJsonCase{"TimeoutJunk",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "timeout": "3x"})",
+                    "backend \"greeter\": key \"timeout\": invalid duration \"3x\": expected a "
+                    "number followed by h, m, s, ms, us or ns"},
+        BadJsonCase{"TimeoutZero",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "timeout": "0s"})",
+                    "backend \"greeter\": \"timeout\" must be positive, got \"0s\""},
+        BadJsonCase{"Validation", R"({"endpoints": [], "services": ["a.B"]})",
+                    "backend \"greeter\": \"endpoints\" must not be empty"},
+        BadJsonCase{"Missing", R"({})", "backend \"greeter\": \"endpoints\" must not be empty"}),
+    [](const ::testing::TestParamInfo<BadJsonCase>& info) { return info.param.label; });
+
+}  // namespace
+}  // namespace portico::registry
