@@ -111,20 +111,19 @@ void HttpSession::OnHeader(beast::error_code ec) {
   if (ec == bhttp::error::header_limit) {
     return Write(ErrorResponse(431, Code::kInvalidArgument, "request header too large"), true);
   }
+  if (ec == bhttp::error::body_limit) {
+    // Beast checks Content-Length against the limit as soon as the header is complete: the
+    // 413 goes out before any of the body is read; the unread body ends the connection.
+    return Write(ErrorResponse(413, Code::kInvalidArgument,
+                               "request body exceeds the limit of " +
+                                   std::to_string(server_->options.max_body_bytes) + " bytes"),
+                 true);
+  }
   if (ec) return Close();
   Arm(server_->options.header_timeout);
   const auto& req = parser_->get();
   request_keep_alive_ = req.keep_alive();
   request_version_ = req.version();
-  if (auto length = parser_->content_length();
-      length && *length > server_->options.max_body_bytes) {
-    // Answered before the body is read; the unread body makes the connection unusable.
-    return Write(ErrorResponse(413, Code::kInvalidArgument,
-                               "request body of " + std::to_string(*length) +
-                                   " bytes exceeds the limit of " +
-                                   std::to_string(server_->options.max_body_bytes)),
-                 true);
-  }
   if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
                                                                       req.version());

@@ -48,7 +48,8 @@ StatusOr<UploadResult> Registry::RegisterFiles(FileList files) {
   for (auto& f : files) {
     if (IsCarriedFile(f.name())) continue;
     result.files.push_back(f.name());
-    next[f.name()] = FileEntry{std::move(f), true};
+    const std::string name = f.name();  // before the move: `=` evaluates its right side first
+    next[name] = FileEntry{std::move(f), true};
   }
   if (result.files.empty()) return InvalidArgument("no files to register (only carried files)");
   Status s = Commit(std::move(next), backends_, true, false);
@@ -94,7 +95,8 @@ Status Registry::PutBackend(BackendConfig config) {
   if (!v.ok()) return v;
   std::lock_guard lock(mu_);
   Backends next = backends_;
-  next[config.name] = BackendEntry{std::move(config), true};
+  const std::string name = config.name;  // before the move: `=` evaluates its right side first
+  next[name] = BackendEntry{std::move(config), true};
   return Commit(files_, std::move(next), false, true);
 }
 

@@ -1,0 +1,293 @@
+// DESIGN section 4: the admin API against a real gateway, plus persistence across restarts.
+#include <fstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/gateway_fixture.h"
+
+namespace portico::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+constexpr const char* kHelloProto = R"(syntax = "proto3";
+package hello.v1;
+import "google/api/annotations.proto";
+message Req { string name = 1; }
+message Rep { string text = 1; }
+service Hello {
+  rpc Say(Req) returns (Rep) { option (google.api.http) = { get: "/v1/say/{name}" }; }
+}
+)";
+
+json BackendBody(const std::string& address, const std::string& service) {
+  return json{{"endpoints", {address}}, {"services", {service}}, {"timeout", "5s"}};
+}
+
+
+class AdminTest : public GatewayTest {};
+
+TEST_F(AdminTest, HealthzAndEmptyListings) {
+  auto r = Admin("GET", "/admin/healthz");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.json()["status"], "ok");
+  EXPECT_EQ(Admin("GET", "/admin/descriptors").json()["files"], json::array());
+  EXPECT_EQ(Admin("GET", "/admin/backends").json()["backends"], json::array());
+  EXPECT_EQ(Admin("GET", "/admin/routes").json()["routes"], json::array());
+  EXPECT_EQ(Admin("GET", "/admin/nope").status, 404);
+}
+
+TEST_F(AdminTest, UploadSourceAsTextMakesRoutesAppearAtOnce) {
+  auto up = Admin("POST", "/admin/descriptors?name=portico/test/v1/test.proto", TestProtoSource(),
+                  {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(up.json()["files"], json::array({"portico/test/v1/test.proto"}));
+  EXPECT_EQ(up.json()["services"], json::array({"portico.test.v1.TestService"}));
+
+  auto routes = Admin("GET", "/admin/routes").json()["routes"];
+  EXPECT_THAT(routes, Contains(json{{"http_method", "GET"},
+                                    {"path", "/v1/shelves/{shelf}/items/{item}"},
+                                    {"grpc_method", "/portico.test.v1.TestService/GetItem"},
+                                    {"backend", nullptr},
+                                    {"streaming", "unary"}}));
+  // Routed, but no backend yet: 503, not 404.
+  EXPECT_EQ(Get("/v1/shelves/a/items/b").status, 503);
+  ASSERT_EQ(Admin("PUT", "/admin/backends/test",
+                  BackendBody(backend_.address(), "portico.test.v1.TestService").dump()).status,
+            200);
+  auto r = Get("/v1/shelves/a/items/b");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(AdminTest, UploadSourcesAsJson) {
+  json body = {{"files", {{"hello.proto", kHelloProto}}}};
+  auto up = Admin("POST", "/admin/descriptors", body.dump());
+  ASSERT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(up.json()["services"], json::array({"hello.v1.Hello"}));
+  auto list = Admin("GET", "/admin/descriptors").json()["files"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "hello.proto");
+  EXPECT_EQ(list[0]["package"], "hello.v1");
+}
+
+TEST_F(AdminTest, UploadDescriptorSetSkipsCarriedFiles) {
+  auto up = Admin("POST", "/admin/descriptors", TestDescriptorSetBytes(),
+                  {{"Content-Type", "application/x-protobuf"}});
+  ASSERT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(up.json()["files"], json::array({"portico/test/v1/test.proto"}));
+  ASSERT_EQ(Admin("PUT", "/admin/backends/test",
+                  BackendBody(backend_.address(), "portico.test.v1.TestService").dump()).status,
+            200);
+  auto r = Post("/v1/echo", R"({"fString":"from-set"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["fString"], "from-set");
+}
+
+TEST_F(AdminTest, BrokenProtoIs400WithPositionsAndChangesNothing) {
+  ASSERT_EQ(Admin("POST", "/admin/descriptors?name=hello.proto", kHelloProto,
+                  {{"Content-Type", "text/plain"}}).status, 200);
+  const auto before = Admin("GET", "/admin/routes").body;
+
+  auto r = Admin("POST", "/admin/descriptors?name=broken.proto",
+                 "syntax = \"proto3\";\nmessage A {\n  strin x = 1;\n}\n",
+                 {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json()["code"], 3);
+  ASSERT_FALSE(r.json()["errors"].empty());
+  EXPECT_THAT(r.json()["errors"][0].get<std::string>(), HasSubstr("broken.proto:3:3:"));
+
+  // A semantic error also names its position; replacing a good file with a bad one fails whole.
+  r = Admin("POST", "/admin/descriptors",
+            json{{"files", {{"hello.proto", "syntax = \"proto3\";\nmessage M { Missing m = 1; }\n"}}}}.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("hello.proto:2:"));
+  EXPECT_THAT(r.body, HasSubstr("Missing"));
+  EXPECT_EQ(Admin("GET", "/admin/routes").body, before);
+}
+
+TEST_F(AdminTest, GarbageDescriptorBytesAre400AndChangeNothing) {
+  const auto before = Admin("GET", "/admin/descriptors").body;
+  for (const std::string& garbage : {std::string("\xff\xfe\x00garbage", 10), std::string(""),
+                                     std::string("not a descriptor set at all")}) {
+    auto r = Admin("POST", "/admin/descriptors", garbage,
+                   {{"Content-Type", "application/x-protobuf"}});
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(r.json()["code"], 3);
+  }
+  EXPECT_EQ(Admin("GET", "/admin/descriptors").body, before);
+}
+
+TEST_F(AdminTest, BadUploadRequestsAreExplained) {
+  auto r = Admin("POST", "/admin/descriptors", "x", {{"Content-Type", "image/png"}});
+  EXPECT_EQ(r.status, 415) << r.body;
+  r = Admin("POST", "/admin/descriptors", "syntax = \"proto3\";", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.json()["message"].get<std::string>(), HasSubstr("?name="));
+  r = Admin("POST", "/admin/descriptors", "{\"files\": 3}");
+  EXPECT_EQ(r.status, 400);
+  r = Admin("POST", "/admin/descriptors", "{not json");
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST_F(AdminTest, ImportsOfCarriedAndRegisteredFiles) {
+  ASSERT_EQ(Admin("POST", "/admin/descriptors?name=common/types.proto",
+                  "syntax = \"proto3\";\npackage common;\nimport \"google/protobuf/timestamp.proto\";\n"
+                  "message Stamp { google.protobuf.Timestamp at = 1; }\n",
+                  {{"Content-Type", "text/plain"}}).status, 200);
+  auto r = Admin("POST", "/admin/descriptors?name=svc.proto",
+                 "syntax = \"proto3\";\npackage svc;\nimport \"common/types.proto\";\n"
+                 "import \"google/rpc/status.proto\";\n"
+                 "service S { rpc Get(common.Stamp) returns (google.rpc.Status); }\n",
+                 {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  // In use: 409. The importer first, then the imported file.
+  r = Admin("DELETE", "/admin/descriptors/common/types.proto");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_THAT(r.json()["message"].get<std::string>(), HasSubstr("svc.proto"));
+  EXPECT_EQ(Admin("DELETE", "/admin/descriptors/svc.proto").status, 200);
+  EXPECT_EQ(Admin("DELETE", "/admin/descriptors/common/types.proto").status, 200);
+  EXPECT_EQ(Admin("DELETE", "/admin/descriptors/common/types.proto").status, 404);
+  EXPECT_EQ(Admin("GET", "/admin/descriptors").json()["files"], json::array());
+}
+
+TEST_F(AdminTest, ReplacingAFileOfTheSameNameReplacesItsRoutes) {
+  ASSERT_EQ(Admin("POST", "/admin/descriptors?name=hello.proto", kHelloProto,
+                  {{"Content-Type", "text/plain"}}).status, 200);
+  std::string v2 = kHelloProto;
+  v2.replace(v2.find("/v1/say/{name}"), 14, "/v2/say/{name}");
+  ASSERT_EQ(Admin("POST", "/admin/descriptors?name=hello.proto", v2,
+                  {{"Content-Type", "text/plain"}}).status, 200);
+  auto routes = Admin("GET", "/admin/routes").body;
+  EXPECT_THAT(routes, HasSubstr("/v2/say/{name}"));
+  EXPECT_THAT(routes, ::testing::Not(HasSubstr("/v1/say/{name}")));
+  EXPECT_EQ(Get("/v1/say/x").status, 404);
+  EXPECT_EQ(Get("/v2/say/x").status, 503);  // routed; no backend
+}
+
+TEST_F(AdminTest, InvalidHttpRuleIsRejected) {
+  auto r = Admin("POST", "/admin/descriptors?name=bad.proto",
+                 "syntax = \"proto3\";\nimport \"google/api/annotations.proto\";\n"
+                 "message R { string a = 1; }\n"
+                 "service S { rpc M(R) returns (R) { option (google.api.http) = "
+                 "{ get: \"/v1/{nope}\" }; } }\n",
+                 {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("nope"));
+}
+
+TEST_F(AdminTest, BackendsCrud) {
+  auto r = Admin("PUT", "/admin/backends/b1", BackendBody(backend_.address(), "x.v1.S").dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["name"], "b1");
+  EXPECT_EQ(r.json()["timeout"], "5s");
+  ASSERT_EQ(r.json()["endpoint_health"].size(), 1u);
+  EXPECT_EQ(r.json()["endpoint_health"][0]["address"], backend_.address());
+
+  auto list = Admin("GET", "/admin/backends").json()["backends"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["services"], json::array({"x.v1.S"}));
+  EXPECT_EQ(Admin("GET", "/admin/backends/b1").status, 200);
+
+  // Two backends cannot serve one service.
+  r = Admin("PUT", "/admin/backends/b2", BackendBody("127.0.0.1:1", "x.v1.S").dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+
+  EXPECT_EQ(Admin("DELETE", "/admin/backends/b1").status, 200);
+  EXPECT_EQ(Admin("DELETE", "/admin/backends/b1").status, 404);
+  EXPECT_EQ(Admin("GET", "/admin/backends/b1").status, 404);
+}
+
+TEST_F(AdminTest, BadBackendBodiesNameTheProblem) {
+  auto r = Admin("PUT", "/admin/backends/b", R"({"endpoint":["127.0.0.1:1"],"services":["a.B"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("endpoint"));
+  r = Admin("PUT", "/admin/backends/b", R"({"endpoints":["nohost"],"services":["a.B"]})");
+  EXPECT_EQ(r.status, 400);
+  r = Admin("PUT", "/admin/backends/b", R"({"endpoints":["127.0.0.1:1"],"services":["a.B"],"timeout":"soon"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("soon"));
+  r = Admin("PUT", "/admin/backends/b", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Admin("GET", "/admin/backends").json()["backends"], json::array());
+}
+
+TEST_F(AdminTest, RestartKeepsUploadsAndBackends) {
+  RegisterTestService();
+  ASSERT_EQ(Post("/v1/echo", R"({"fString":"before"})").status, 200);
+  StopGateway();
+  StartGateway();
+  auto r = Post("/v1/echo", R"({"fString":"after"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["fString"], "after");
+  EXPECT_EQ(Admin("GET", "/admin/backends").json()["backends"].size(), 1u);
+  // Deletions persist too.
+  ASSERT_EQ(Admin("DELETE", "/admin/backends/test").status, 200);
+  StopGateway();
+  StartGateway();
+  EXPECT_EQ(Admin("GET", "/admin/backends").json()["backends"], json::array());
+  EXPECT_EQ(Admin("GET", "/admin/descriptors").json()["files"].size(), 1u);
+}
+
+TEST_F(AdminTest, CorruptStoreRefusesToStart) {
+  RegisterTestService();
+  StopGateway();
+  const auto file = std::filesystem::path(config_.store.dir) / "descriptors.pb";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);  // torn write
+  app_ = std::make_unique<gateway::App>(config_);
+  try {
+    app_->Start();
+    FAIL() << "started on a torn store";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("descriptors.pb"));
+  }
+  app_.reset();
+}
+
+TEST_F(AdminTest, InFlightRequestKeepsItsSnapshot) {
+  RegisterTestService();
+  std::thread slow([&] {
+    auto r = Post("/v1/sleep", R"({"ms":500})");
+    EXPECT_EQ(r.status, 200) << r.body;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ASSERT_EQ(Admin("DELETE", "/admin/descriptors/portico/test/v1/test.proto").status, 200);
+  EXPECT_EQ(Post("/v1/sleep", R"({"ms":1})").status, 404);
+  slow.join();
+}
+
+TEST_F(AdminTest, MetricsCountRequests) {
+  RegisterTestService();
+  ASSERT_EQ(Post("/v1/echo", "{}").status, 200);
+  ASSERT_EQ(Get("/v1/unknown/path/xyz").status, 404);
+  auto m = Admin("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_THAT(m.header("content-type"), HasSubstr("text/plain"));
+  EXPECT_THAT(m.body, HasSubstr(
+      R"(portico_http_requests_total{method="/portico.test.v1.TestService/Echo",status="200"} 1)"));
+  EXPECT_THAT(m.body, HasSubstr(R"(portico_http_requests_total{method="unmatched",status="404"} 1)"));
+  EXPECT_THAT(m.body, ::testing::Not(HasSubstr("/v1/unknown")));  // never labelled by the path
+}
+
+class AdminTokenTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    backend_.Start();
+    config_ = TestConfig(data_dir_.path());
+    config_.admin.token = "s3cret";
+    StartGateway();
+  }
+};
+
+TEST_F(AdminTokenTest, BearerTokenIsRequired) {
+  EXPECT_EQ(Admin("GET", "/admin/descriptors").status, 401);
+  EXPECT_EQ(Admin("GET", "/admin/descriptors", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_EQ(Admin("GET", "/admin/descriptors", "", {{"Authorization", "Bearer s3cret"}}).status, 200);
+}
+
+}  // namespace
+}  // namespace portico::testing

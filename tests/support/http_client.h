@@ -1,0 +1,51 @@
+// A real HTTP/1.1 client over TCP (Boost.Beast, synchronous) for tests. One connection per
+// HttpClient, kept alive between requests. Not thread-safe: one per thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace portico::testing {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  nlohmann::json json() const { return nlohmann::json::parse(body); }
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+class HttpClient {
+ public:
+  explicit HttpClient(std::uint16_t port);
+  ~HttpClient();
+  // status 0 and an error in body when the connection failed or was closed.
+  HttpReply Send(const std::string& method, const std::string& target, const std::string& body = "",
+                 const Headers& headers = {});
+  // Writes raw bytes and reads one response (for malformed requests).
+  HttpReply SendRaw(const std::string& bytes);
+  // Writes raw bytes without reading a reply.
+  bool WriteOnly(const std::string& bytes);
+  bool connected() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One request on a fresh connection.
+HttpReply HttpCall(std::uint16_t port, const std::string& method, const std::string& target,
+                   const std::string& body = "", const Headers& headers = {});
+
+}  // namespace portico::testing
