@@ -58,15 +58,20 @@ void App::Start() {
   rest_ = std::make_unique<http::RestHandler>(*registry_, metrics_,
                                               http::RestOptions{config_.strict});
   admin_handler_ = std::make_unique<http::AdminHandler>(*registry_, metrics_, config_.admin.token);
-  data_ = std::make_unique<http::HttpServer>(
-      ioc_, options, [h = rest_.get()](http::Request&& r, std::shared_ptr<http::Exchange> e) {
-        (*h)(std::move(r), std::move(e));
-      });
-  admin_ = std::make_unique<http::HttpServer>(
-      ioc_, options,
-      [h = admin_handler_.get()](http::Request&& r, std::shared_ptr<http::Exchange> e) {
-        (*h)(std::move(r), std::move(e));
-      });
+  http::Handlers data_handlers;
+  data_handlers.handle = [h = rest_.get()](http::Request&& r, std::shared_ptr<http::Exchange> e) {
+    (*h)(std::move(r), std::move(e));
+  };
+  data_handlers.streams_body = [h = rest_.get()](const http::Request& r) {
+    return h->StreamsBody(r);
+  };
+  data_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(data_handlers));
+  http::Handlers admin_handlers;
+  admin_handlers.handle = [h = admin_handler_.get()](http::Request&& r,
+                                                     std::shared_ptr<http::Exchange> e) {
+    (*h)(std::move(r), std::move(e));
+  };
+  admin_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(admin_handlers));
 
   std::string host;
   std::uint16_t port = 0;

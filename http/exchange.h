@@ -2,8 +2,9 @@
 // "tell me if the client goes away". Handlers are plain functions of (request, exchange).
 //
 // Thread safety: Respond and OnClientGone may be called from any thread (a gRPC callback, say);
-// the session does the socket work on its own strand. Ownership: the exchange holds only a weak
-// reference to its connection, so a pending backend call never keeps a dead socket alive.
+// the session does the socket work on its own strand. Ownership: the exchange keeps its
+// connection alive; when the client goes away the connection runs the OnClientGone callback,
+// whose cancel ends the backend call and so releases the exchange.
 #pragma once
 
 #include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
@@ -12,6 +13,8 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
 namespace portico::http {
@@ -33,9 +36,34 @@ class Exchange {
   // nothing once the response has been handed over.
   virtual void OnClientGone(std::function<void()> cancel) = 0;
   virtual const PeerInfo& peer() const = 0;
+
+  // Streaming response (chunked transfer coding): the head, then chunks, then the end. Start
+  // the next chunk only once `written` has run (on the session's strand): one write in
+  // flight per connection is the flow control. written(false) means the client is gone.
+  virtual void StartChunked(Response head) = 0;  // head's body is ignored
+  virtual void WriteChunk(std::string data, std::function<void(bool ok)> written) = 0;
+  virtual void EndChunked() = 0;
+
+  // Streaming request body, for requests the handler asked to stream (Handlers::streams_body):
+  // the next piece as it arrives; done=true with the last one (possibly empty). ok=false when
+  // the connection failed. One ReadBody outstanding at a time.
+  virtual void ReadBody(std::function<void(bool ok, std::string piece, bool done)> on_piece) = 0;
 };
 
 using Handler = std::function<void(Request&&, std::shared_ptr<Exchange>)>;
+
+// Takes over the connection of a WebSocket upgrade request (the socket, the request, and any
+// bytes already read past it).
+using UpgradeHandler = std::function<void(boost::asio::ip::tcp::socket socket, Request&& request,
+                                          boost::beast::flat_buffer&& leftover)>;
+
+struct Handlers {
+  Handler handle;
+  // Optional: true hands a request to `handle` right after its header, body unread.
+  std::function<bool(const Request& header)> streams_body;
+  // Optional: WebSocket upgrades; without it an upgrade request goes to `handle`.
+  UpgradeHandler upgrade;
+};
 
 // A complete response with a body and content type, keep-alive decided later by the session.
 Response MakeResponse(unsigned status, std::string body,

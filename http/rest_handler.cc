@@ -1,6 +1,7 @@
 #include "http/rest_handler.h"
 
 #include "http/grpc_metadata.h"
+#include "http/http_stream.h"
 #include "transcoder/status_mapping.h"
 
 namespace portico::http {
@@ -11,18 +12,17 @@ Response ErrorReply(const Status& status) {
                       transcoder::StatusJson(status));
 }
 
-std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
-                                                  const Request& request, const PeerInfo& peer,
-                                                  const RestOptions& options) {
+std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
+                                                 const Request& request) {
   const auto& catalog = *snapshot.catalog;
   const std::string_view target(request.target().data(), request.target().size());
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
-  const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
   const std::string_view method(request.method_string().data(), request.method_string().size());
 
-  transcoder::PathMatch match;
-  switch (catalog.matcher().Lookup(method, path, &match)) {
+  RouteTarget out;
+  out.query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  switch (catalog.matcher().Lookup(method, path, &out.match)) {
     case transcoder::PathMatcher::Result::kNotFound:
       return ErrorReply(NotFound("no route for " + std::string(method) + " " + std::string(path)));
     case transcoder::PathMatcher::Result::kMethodNotAllowed: {
@@ -40,40 +40,50 @@ std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snap
     case transcoder::PathMatcher::Result::kMatched:
       break;
   }
-  const registry::Route& route = catalog.routes()[match.route];
-  const registry::MethodInfo& info = *route.method;
-  if (info.client_streaming || info.server_streaming) {
-    return ErrorReply(Status(Code::kUnimplemented,
-                             info.path + " is a streaming method; streaming over HTTP is not "
-                                         "available yet"));
-  }
-  const registry::Backend* backend =
-      snapshot.backends->ForService(info.descriptor->service()->full_name());
-  if (backend == nullptr) {
-    return ErrorReply(Unavailable("no backend serves " + info.descriptor->service()->full_name()));
-  }
+  out.route = &catalog.routes()[out.match.route];
+  const std::string& service = out.route->method->descriptor->service()->full_name();
+  out.backend = snapshot.backends->ForService(service);
+  if (out.backend == nullptr) return ErrorReply(Unavailable("no backend serves " + service));
+  return out;
+}
 
-  PreparedCall call;
-  call.route = &route;
-  call.backend = backend;
-  Status s = route.plan.RequestToWire(catalog.codec(), match.bindings, query, request.body(),
-                                      options.strict, &call.request);
-  if (!s.ok()) return ErrorReply(s);
-
-  call.spec.method = info.path;
-  call.spec.metadata = RequestMetadata(request, peer);
-  auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(backend->config().timeout);
+StatusOr<registry::CallSpec> MakeCallSpec(const Request& request, const PeerInfo& peer,
+                                          const registry::Backend& backend,
+                                          const std::string& method) {
+  registry::CallSpec spec;
+  spec.method = method;
+  spec.metadata = RequestMetadata(request, peer);
+  auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(backend.config().timeout);
   const auto header = request["Grpc-Timeout"];
   if (!header.empty()) {
     auto parsed = ParseGrpcTimeout(std::string_view(header.data(), header.size()));
     if (!parsed) {
-      return ErrorReply(InvalidArgument("invalid Grpc-Timeout \"" + std::string(header) +
-                                        "\": expected 1-8 digits and a unit of H, M, S, m, u, n"));
+      return InvalidArgument("invalid Grpc-Timeout \"" + std::string(header) +
+                             "\": expected 1-8 digits and a unit of H, M, S, m, u, n");
     }
     timeout = *parsed;
   }
-  call.spec.deadline = std::chrono::system_clock::now() +
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
+  spec.deadline = std::chrono::system_clock::now() +
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
+  return spec;
+}
+
+std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
+                                                  const Request& request, const PeerInfo& peer,
+                                                  const RestOptions& options) {
+  auto resolved = ResolveRoute(snapshot, request);
+  if (auto* local = std::get_if<Response>(&resolved)) return std::move(*local);
+  auto& target = std::get<RouteTarget>(resolved);
+  PreparedCall call;
+  call.route = target.route;
+  call.backend = target.backend;
+  Status s = target.route->plan.RequestToWire(snapshot.catalog->codec(), target.match.bindings,
+                                              target.query, request.body(), options.strict,
+                                              &call.request);
+  if (!s.ok()) return ErrorReply(s);
+  auto spec = MakeCallSpec(request, peer, *target.backend, target.route->method->path);
+  if (!spec.ok()) return ErrorReply(spec.status());
+  call.spec = std::move(*spec);
   return call;
 }
 
@@ -99,9 +109,32 @@ RestHandler::RestHandler(const registry::Registry& registry, Metrics& metrics,
                          RestOptions options)
     : registry_(registry), metrics_(metrics), options_(options) {}
 
+bool RestHandler::StreamsBody(const Request& header) const {
+  auto snapshot = registry_.Current();
+  const std::string_view target(header.target().data(), header.target().size());
+  const std::string_view method(header.method_string().data(), header.method_string().size());
+  transcoder::PathMatch match;
+  if (snapshot->catalog->matcher().Lookup(method, target.substr(0, target.find('?')), &match) !=
+      transcoder::PathMatcher::Result::kMatched) {
+    return false;
+  }
+  return snapshot->catalog->routes()[match.route].method->client_streaming;
+}
+
 void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
   const auto start = std::chrono::steady_clock::now();
   auto snapshot = registry_.Current();  // this request's view, whatever changes meanwhile
+  {
+    auto resolved = ResolveRoute(*snapshot, request);
+    if (auto* target = std::get_if<RouteTarget>(&resolved)) {
+      const auto& info = *target->route->method;
+      if (info.client_streaming || info.server_streaming) {
+        StartHttpStream(std::move(snapshot), std::move(*target), std::move(request),
+                        std::move(exchange), options_, metrics_);
+        return;
+      }
+    }
+  }
   auto prepared = PrepareUnary(*snapshot, request, exchange->peer(), options_);
   if (auto* local = std::get_if<Response>(&prepared)) {
     metrics_.RecordRequest("unmatched", local->result_int(), std::chrono::steady_clock::now() - start);

@@ -18,7 +18,25 @@ namespace portico::http {
 
 struct RestOptions {
   bool strict = false;  // unknown JSON fields and query parameters are 400
+  std::size_t max_message_bytes = 4 * 1024 * 1024;  // one message of a streamed body
 };
+
+// The route and backend a request resolved to.
+struct RouteTarget {
+  const registry::Route* route = nullptr;
+  const registry::Backend* backend = nullptr;
+  transcoder::PathMatch match;
+  std::string_view query;  // points into the request's target
+};
+
+// 404 / 405 / 503 (no backend), or where the request goes.
+std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
+                                                 const Request& request);
+
+// Method, metadata and deadline (Grpc-Timeout, else the backend's timeout) of a call.
+StatusOr<registry::CallSpec> MakeCallSpec(const Request& request, const PeerInfo& peer,
+                                          const registry::Backend& backend,
+                                          const std::string& method);
 
 // A request that passed every local check and is ready to go to a backend.
 struct PreparedCall {
@@ -43,6 +61,8 @@ class RestHandler {
  public:
   RestHandler(const registry::Registry& registry, Metrics& metrics, RestOptions options);
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
+  // True for routes of client- and bidi-streaming methods: their bodies are streamed.
+  bool StreamsBody(const Request& header) const;
 
  private:
   const registry::Registry& registry_;

@@ -27,10 +27,10 @@ bool SplitHostPort(const std::string& address, std::string* host, std::uint16_t*
   return true;
 }
 
-HttpServer::HttpServer(asio::io_context& ioc, ServerOptions options, Handler handler)
+HttpServer::HttpServer(asio::io_context& ioc, ServerOptions options, Handlers handlers)
     : ioc_(ioc), state_(std::make_shared<State>()), acceptor_(asio::make_strand(ioc)) {
   state_->options = options;
-  state_->handler = std::move(handler);
+  state_->handlers = std::move(handlers);
 }
 
 HttpServer::~HttpServer() = default;

@@ -37,7 +37,7 @@ class HttpSession;
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& ioc, ServerOptions options, Handler handler);
+  HttpServer(boost::asio::io_context& ioc, ServerOptions options, Handlers handlers);
   ~HttpServer();
 
   // Binds host:port (port 0 picks one). Throws std::runtime_error naming the address.
@@ -53,7 +53,7 @@ class HttpServer {
   // destroyed late (with the io_context's pending handlers) never touches a dead server.
   struct State {
     ServerOptions options;
-    Handler handler;
+    Handlers handlers;
     std::atomic<bool> draining{false};
     std::mutex mu;
     std::map<HttpSession*, std::weak_ptr<HttpSession>> sessions;

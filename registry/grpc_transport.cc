@@ -55,8 +55,12 @@ struct UnaryState final : CallHandle {
   void Cancel() override { ctx.TryCancel(); }
 };
 
-// One reactor per streaming call; it owns itself until OnDone (gRPC's contract), and the
-// handle given to the caller shares that ownership so Cancel() after the end stays safe.
+// One reactor per streaming call. gRPC's rule: no operation may start after OnDone, and OnDone
+// comes once the status is in and no operation is pending *and no hold remains*. Portico holds
+// the call until the consumer can start no more operations: the server's side ended (a read
+// failed) or the call was cancelled. Both are decided under mu_, so an operation never races
+// with the hold's release. The handle given out shares ownership with the reactor's self-
+// reference, so Cancel() after the end stays safe.
 class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                             public StreamCall,
                             public std::enable_shared_from_this<StreamReactor> {
@@ -68,21 +72,37 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
     self_ = shared_from_this();
     Prepare(&ctx_, spec);
     stub->PrepareBidiStreamingCall(&ctx_, spec.method, grpc::StubOptions(), this);
+    AddHold();
     StartCall();
   }
 
   void Write(std::string message) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (released_) return;
     write_buf_ = ToByteBuffer(std::move(message));
     StartWrite(&write_buf_);
   }
-  void WritesDone() override { StartWritesDone(); }
-  void Read() override { StartRead(&read_buf_); }
-  void Cancel() override { ctx_.TryCancel(); }
+  void WritesDone() override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (released_ || writes_done_) return;
+    writes_done_ = true;
+    StartWritesDone();
+  }
+  void Read() override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (released_) return;
+    StartRead(&read_buf_);
+  }
+  void Cancel() override {
+    ctx_.TryCancel();
+    Release();
+  }
 
   void OnReadInitialMetadataDone(bool ok) override {
-    observer_->OnHeaders(ok ? CopyMetadata(ctx_.GetServerInitialMetadata()) : Metadata{});
+    if (ok) observer_->OnHeaders(CopyMetadata(ctx_.GetServerInitialMetadata()));
   }
   void OnReadDone(bool ok) override {
+    if (!ok) Release();  // the server's side is over: no further reads are of use
     observer_->OnReadDone(ok, ok ? ToString(read_buf_) : std::string());
     read_buf_.Clear();
   }
@@ -98,9 +118,21 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   }
 
  private:
+  void Release() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (released_) return;
+    released_ = true;
+    RemoveHold();
+  }
+
   grpc::ClientContext ctx_;
   std::shared_ptr<StreamObserver> observer_;
   std::shared_ptr<StreamReactor> self_;
+  // Recursive: gRPC may run a completion inline inside Start*, and the observer may then start
+  // the next operation from that callback.
+  std::recursive_mutex mu_;
+  bool released_ = false;
+  bool writes_done_ = false;
   grpc::ByteBuffer write_buf_;
   grpc::ByteBuffer read_buf_;
 };

@@ -53,6 +53,7 @@ class CallHandle {
 class StreamObserver {
  public:
   virtual ~StreamObserver() = default;
+  // The server's initial metadata (not called when the call ends without any).
   virtual void OnHeaders(const Metadata& headers) = 0;
   // The reply message asked for by StreamCall::Read(); ok=false means the server's side ended
   // (OnFinish follows).
@@ -64,7 +65,9 @@ class StreamObserver {
 // A started streaming call (any of client, server or bidi streaming: the wire is the same).
 // At most one Write and one Read outstanding at a time: the observer's *Done callback says
 // when the next may start. This is the flow control: nothing is read from the backend
-// until the consumer asks for it.
+// until the consumer asks for it. Once a Read has reported the end (ok=false), or after
+// Cancel(), further calls are ignored. A consumer must keep reading until the end or cancel:
+// the call's resources are released only then.
 class StreamCall : public CallHandle {
  public:
   virtual void Write(std::string message) = 0;

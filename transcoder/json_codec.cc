@@ -92,6 +92,13 @@ Status JsonCodec::WireToJson(const google::protobuf::Descriptor& type, const std
   pbutil::JsonPrintOptions options;
   options.always_print_primitive_fields = emit_defaults;
   json->clear();
+  // BinaryToJsonString does not validate its input: truncated or malformed bytes render as
+  // made-up JSON with an OK status. Parsing them as `type` first catches that.
+  std::unique_ptr<google::protobuf::Message> check(Prototype(type)->New());
+  if (!check->ParseFromString(wire)) {
+    return Status(Code::kInternal, "cannot render reply as JSON: its bytes do not parse as " +
+                                       type.full_name());
+  }
   pbutil::Status s = pbutil::BinaryToJsonString(resolver_.get(), TypeUrl(type), wire, json, options);
   if (!s.ok()) return Status(Code::kInternal, "cannot render reply as JSON: " + std::string(s.message()));
   return OkStatus();

@@ -5,6 +5,7 @@
 #include <google/protobuf/message.h>
 #include <nlohmann/json.hpp>
 
+#include "transcoder/base64.h"
 #include "transcoder/percent_encoding.h"
 
 namespace portico::transcoder {
@@ -78,15 +79,50 @@ Status TextToJson(const FieldDescriptor& field, std::string_view text, nlohmann:
 }
 
 // Sets obj[chain...] = value (appending for repeated leaves), creating nested objects.
-void Assign(nlohmann::json* obj, const FieldChain& chain, nlohmann::json value) {
+// False when a prefix of chain already holds a value (`ts=...&ts.seconds=1`).
+bool Assign(nlohmann::json* obj, const FieldChain& chain, nlohmann::json value) {
   nlohmann::json* node = obj;
-  for (std::size_t i = 0; i + 1 < chain.size(); ++i) node = &(*node)[chain[i]->json_name()];
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+    node = &(*node)[chain[i]->json_name()];
+    if (!node->is_null() && !node->is_object()) return false;
+  }
   nlohmann::json& leaf = (*node)[chain.back()->json_name()];
   if (chain.back()->is_repeated()) {
     leaf.push_back(std::move(value));
   } else {
     leaf = std::move(value);
   }
+  return true;
+}
+
+// The JSON always_print_primitive_fields gives a scalar, repeated or map field that is absent.
+std::string DefaultJson(const FieldDescriptor& field) {
+  if (field.is_map()) return "{}";
+  if (field.is_repeated()) return "[]";
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: return std::to_string(field.default_value_int32());
+    case FieldDescriptor::CPPTYPE_UINT32: return std::to_string(field.default_value_uint32());
+    case FieldDescriptor::CPPTYPE_INT64:
+      return '"' + std::to_string(field.default_value_int64()) + '"';
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return '"' + std::to_string(field.default_value_uint64()) + '"';
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      const double d = field.cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE
+                           ? field.default_value_double()
+                           : field.default_value_float();
+      return d == 0 ? "0" : nlohmann::json(d).dump();
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: return field.default_value_bool() ? "true" : "false";
+    case FieldDescriptor::CPPTYPE_ENUM: return '"' + field.default_value_enum()->name() + '"';
+    case FieldDescriptor::CPPTYPE_STRING:
+      return nlohmann::json(field.type() == FieldDescriptor::TYPE_BYTES
+                                ? Base64Encode(field.default_value_string())
+                                : field.default_value_string())
+          .dump();
+    case FieldDescriptor::CPPTYPE_MESSAGE: return "{}";
+  }
+  return "null";
 }
 
 bool HasPrefix(const FieldChain& chain, const FieldChain& prefix) {
@@ -169,26 +205,12 @@ Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<Variab
                                 std::string_view query, std::string_view body, bool strict,
                                 std::string* wire) const {
   const Descriptor& request = *method_->input_type();
-  const JsonParseFlags flags{!strict};
   wire->clear();
 
   // 1. The body.
   if (!binding_.body.empty() && body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
-    if (body_field_ == nullptr) {
-      Status s = codec.JsonToWire(request, body, flags, wire);
-      if (!s.ok()) return s;
-    } else {
-      // Wrap the body as the value of its field, so protobuf's parser handles every field kind.
-      std::string wrapped;
-      wrapped.reserve(body.size() + body_field_->json_name().size() + 5);
-      wrapped += "{\"";
-      wrapped += body_field_->json_name();
-      wrapped += "\":";
-      wrapped += body;
-      wrapped += '}';
-      Status s = codec.JsonToWire(request, wrapped, flags, wire);
-      if (!s.ok()) return s;
-    }
+    Status s = BodyToWire(codec, body, strict, wire);
+    if (!s.ok()) return s;
   }
 
   // 2. Path variables and query parameters, as one JSON object appended to the body's bytes:
@@ -199,7 +221,10 @@ Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<Variab
     nlohmann::json value;
     Status s = TextToJson(*variable_fields_[i].back(), bindings[i].value, &value);
     if (!s.ok()) return s;
-    Assign(&url_fields, variable_fields_[i], std::move(value));
+    if (!Assign(&url_fields, variable_fields_[i], std::move(value))) {
+      return InvalidArgument("path variable " + ChainName(variable_fields_[i]) +
+                             " conflicts with another path variable");
+    }
   }
   if (!query.empty() && binding_.body != "*") {
     for (auto& [key, value] : ParseQueryString(query)) {
@@ -232,12 +257,22 @@ Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<Variab
       nlohmann::json json_value;
       Status s = TextToJson(*chain.back(), value, &json_value);
       if (!s.ok()) return InvalidArgument("query parameter " + ChainName(chain) + ": " + s.message());
-      Assign(&url_fields, chain, std::move(json_value));
+      if (!Assign(&url_fields, chain, std::move(json_value))) {
+        return InvalidArgument("query parameter " + ChainName(chain) +
+                               " conflicts with a value given for a field containing it");
+      }
     }
   }
   if (!url_fields.empty()) {
     std::string url_wire;
-    Status s = codec.JsonToWire(request, url_fields.dump(), JsonParseFlags{}, &url_wire);
+    std::string url_json;
+    try {
+      url_json = url_fields.dump();
+    } catch (const nlohmann::json::type_error&) {
+      return InvalidArgument("a path or query value is not valid UTF-8");
+    }
+    // Every key is a known field: an unknown enum name is a bad value here, not one to ignore.
+    Status s = codec.JsonToWire(request, url_json, JsonParseFlags{false}, &url_wire);
     if (!s.ok()) return s;
     wire->append(url_wire);
   }
@@ -246,10 +281,30 @@ Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<Variab
 
 Status RoutePlan::MessageToWire(const JsonCodec& codec, std::string_view json, bool strict,
                                 const std::string& url_wire, std::string* wire) const {
-  Status s = codec.JsonToWire(*method_->input_type(), json, JsonParseFlags{!strict}, wire);
+  Status s = BodyToWire(codec, json, strict, wire);
   if (!s.ok()) return s;
   wire->append(url_wire);
   return OkStatus();
+}
+
+Status RoutePlan::BodyToWire(const JsonCodec& codec, std::string_view body, bool strict,
+                             std::string* wire) const {
+  const Descriptor& request = *method_->input_type();
+  const JsonParseFlags flags{!strict};
+  if (body_field_ == nullptr) return codec.JsonToWire(request, body, flags, wire);
+  // One JSON value only: `{"s":"a"}, "name":"x"` must not set name once wrapped below.
+  if (!nlohmann::json::accept(body)) {
+    return InvalidArgument("malformed JSON body for field " + body_field_->name());
+  }
+  // Wrap the body as the value of its field, so protobuf's parser handles every field kind.
+  std::string wrapped;
+  wrapped.reserve(body.size() + body_field_->json_name().size() + 5);
+  wrapped += "{\"";
+  wrapped += body_field_->json_name();
+  wrapped += "\":";
+  wrapped += body;
+  wrapped += '}';
+  return codec.JsonToWire(request, wrapped, flags, wire);
 }
 
 Status RoutePlan::ReplyToJson(const JsonCodec& codec, const std::string& wire,
@@ -269,15 +324,20 @@ Status RoutePlan::ReplyToJson(const JsonCodec& codec, const std::string& wire,
                             json);
   }
   // A scalar or repeated field: print a message holding only that field, then unwrap
-  // {"name":VALUE} -> VALUE, so protobuf alone decides the value's JSON form.
+  // {"name":VALUE} -> VALUE, so protobuf alone decides the value's JSON form. (Not with
+  // emit_defaults: that prints every field of the reply, not just this one.)
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(*message, &fields);
   for (const auto* f : fields) {
     if (f != response_field_) reflection->ClearField(message.get(), f);
   }
   std::string whole;
-  Status s = codec.WireToJson(reply, message->SerializeAsString(), &whole, /*emit_defaults=*/true);
+  Status s = codec.WireToJson(reply, message->SerializeAsString(), &whole);
   if (!s.ok()) return s;
+  if (whole == "{}") {  // absent: its default value
+    *json = DefaultJson(*response_field_);
+    return OkStatus();
+  }
   const std::string prefix = "{\"" + response_field_->json_name() + "\":";
   if (whole.size() < prefix.size() + 1 || whole.compare(0, prefix.size(), prefix) != 0) {
     return Status(Code::kInternal, "unexpected JSON for response_body " + response_field_->name());

@@ -44,12 +44,15 @@ class RoutePlan {
   Status ReplyToJson(const JsonCodec& codec, const std::string& wire, std::string* json) const;
 
   // One request message of a stream (NDJSON line, array element, WebSocket frame) merged over
-  // the fields the URL binds (`url_wire`, from RequestToWire with an empty body).
+  // the fields the URL binds (`url_wire`, from RequestToWire with an empty body). Like a REST
+  // body: the whole message, or the value of the rule's body field.
   Status MessageToWire(const JsonCodec& codec, std::string_view json, bool strict,
                        const std::string& url_wire, std::string* wire) const;
 
  private:
   RoutePlan() = default;
+  Status BodyToWire(const JsonCodec& codec, std::string_view body, bool strict,
+                    std::string* wire) const;
 
   const google::protobuf::MethodDescriptor* method_ = nullptr;
   HttpBinding binding_;

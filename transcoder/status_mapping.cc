@@ -11,14 +11,19 @@
 namespace portico::transcoder {
 namespace {
 
+// For callers without a snapshot: the types linked into Portico.
+const JsonCodec& LinkedTypesCodec() {
+  static const JsonCodec codec(google::protobuf::DescriptorPool::generated_pool());
+  return codec;
+}
+
 nlohmann::json DetailJson(const google::protobuf::Any& any, const JsonCodec* codec) {
-  if (codec != nullptr) {
-    if (const auto* any_type = codec->pool()->FindMessageTypeByName("google.protobuf.Any")) {
-      std::string json;
-      if (codec->WireToJson(*any_type, any.SerializeAsString(), &json).ok()) {
-        auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-        if (!parsed.is_discarded()) return parsed;
-      }
+  if (codec == nullptr) codec = &LinkedTypesCodec();
+  if (const auto* any_type = codec->pool()->FindMessageTypeByName("google.protobuf.Any")) {
+    std::string json;
+    if (codec->WireToJson(*any_type, any.SerializeAsString(), &json).ok()) {
+      auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+      if (!parsed.is_discarded()) return parsed;
     }
   }
   return nlohmann::json{{"@type", any.type_url()}, {"value", Base64Encode(any.value())}};

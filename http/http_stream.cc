@@ -1,0 +1,275 @@
+#include "http/http_stream.h"
+
+#include <deque>
+#include <mutex>
+
+#include "http/grpc_metadata.h"
+#include "transcoder/status_mapping.h"
+#include "transcoder/stream_framing.h"
+
+namespace portico::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+class HttpStream final : public registry::StreamObserver,
+                         public std::enable_shared_from_this<HttpStream> {
+ public:
+  HttpStream(std::shared_ptr<const registry::Snapshot> snapshot, RouteTarget target,
+             Request request, std::shared_ptr<Exchange> exchange, const RestOptions& options,
+             Metrics& metrics)
+      : snapshot_(std::move(snapshot)),
+        target_(std::move(target)),
+        request_(std::move(request)),
+        exchange_(std::move(exchange)),
+        options_(options),
+        metrics_(metrics),
+        splitter_(options.max_message_bytes),
+        start_(std::chrono::steady_clock::now()) {
+    const auto accept = request_[bhttp::field::accept];
+    sse_ = accept.find("text/event-stream") != std::string_view::npos;
+    // The query view must point into our own copy of the request.
+    const std::string_view t(request_.target().data(), request_.target().size());
+    const auto q = t.find('?');
+    target_.query = q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+    client_streaming_ = target_.route->method->client_streaming;
+    server_streaming_ = target_.route->method->server_streaming;
+  }
+
+  void Start() {
+    const auto& plan = target_.route->plan;
+    const auto& codec = snapshot_->catalog->codec();
+    std::string first;
+    // The URL's fields; for a server stream also the body: its one request message.
+    Status s = plan.RequestToWire(codec, target_.match.bindings, target_.query,
+                                  client_streaming_ ? std::string_view() : request_.body(),
+                                  options_.strict, client_streaming_ ? &url_wire_ : &first);
+    if (!s.ok()) return Reject(s);
+    auto spec = MakeCallSpec(request_, exchange_->peer(), *target_.backend,
+                             target_.route->method->path);
+    if (!spec.ok()) return Reject(spec.status());
+    metrics_.InFlight(1);
+    call_ = target_.backend->Pick().StartStream(std::move(*spec), shared_from_this());
+    exchange_->OnClientGone([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->call_->Cancel();
+    });
+    if (!client_streaming_) {
+      Send({std::move(first)}, /*end=*/true);
+    } else {
+      ReadBody();
+    }
+    call_->Read();
+  }
+
+  // --- registry::StreamObserver (gRPC threads) ---
+  void OnHeaders(const registry::Metadata& headers) override {
+    std::lock_guard lock(mu_);
+    headers_ = headers;
+    // A server stream's head goes out as soon as the backend accepted the call, so a client
+    // (an EventSource, say) sees the stream open before the first message.
+    if (server_streaming_) SendHeadLocked();
+  }
+
+  void OnReadDone(bool ok, std::string message) override {
+    if (!ok) return;  // OnFinish follows
+    std::string json;
+    Status s = target_.route->plan.ReplyToJson(snapshot_->catalog->codec(), message, &json);
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+    if (!server_streaming_) {
+      std::lock_guard lock(mu_);
+      reply_json_ = std::move(json);
+      call_->Read();  // to the end: the status follows the single reply
+      return;
+    }
+    std::string chunk = sse_ ? transcoder::SseData(json) : transcoder::NdjsonResult(json);
+    {
+      std::lock_guard lock(mu_);
+      SendHeadLocked();
+    }
+    // The next reply is read only once this one is on the wire.
+    exchange_->WriteChunk(std::move(chunk), [weak = weak_from_this()](bool written) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (written) {
+        self->call_->Read();
+      } else {
+        self->call_->Cancel();
+      }
+    });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(mu_);
+    write_pending_ = false;
+    if (!ok) {
+      // The server's side ended early (it finished or failed): stop sending.
+      pending_.clear();
+      end_after_pending_ = false;
+      return;
+    }
+    PumpLocked(lock);
+  }
+
+  void OnFinish(registry::CallStatus status, registry::Metadata trailers) override {
+    std::unique_lock lock(mu_);
+    if (!local_error_.ok()) {
+      status = registry::CallStatus{local_error_.code(), local_error_.message(), ""};
+    }
+    metrics_.InFlight(-1);
+    const auto& codec = snapshot_->catalog->codec();
+    const std::string status_json =
+        transcoder::StatusJson(status.code, status.message, status.details_bin, &codec);
+    const unsigned http_status =
+        static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code));
+    metrics_.RecordRequest(target_.route->method->path, head_sent_ ? 200 : http_status,
+                           std::chrono::steady_clock::now() - start_);
+    if (!server_streaming_) {  // client streaming: one reply, rendered like a unary call
+      Response r = status.code == Code::kOk ? MakeResponse(200, std::move(reply_json_))
+                                            : MakeResponse(http_status, status_json);
+      AddReplyMetadata(headers_, trailers, &r);
+      lock.unlock();
+      exchange_->Respond(std::move(r));
+      return;
+    }
+    if (!head_sent_) {
+      if (status.code != Code::kOk) {
+        // Nothing was streamed yet: a plain error response with the mapped status.
+        Response r = MakeResponse(http_status, status_json);
+        AddReplyMetadata(headers_, trailers, &r);
+        lock.unlock();
+        exchange_->Respond(std::move(r));
+        return;
+      }
+      SendHeadLocked();
+    }
+    lock.unlock();
+    if (status.code != Code::kOk) {
+      exchange_->WriteChunk(sse_ ? transcoder::SseError(status_json)
+                                 : transcoder::NdjsonError(status_json),
+                            nullptr);
+    }
+    exchange_->EndChunked();
+  }
+
+ private:
+  void Reject(const Status& s) { exchange_->Respond(ErrorReply(s)); }
+
+  // Stops the call with our own status (a bad message in the request body).
+  void Fail(const Status& s) {
+    {
+      std::lock_guard lock(mu_);
+      if (local_error_.ok()) local_error_ = s;
+      pending_.clear();
+    }
+    call_->Cancel();
+  }
+
+  void SendHeadLocked() {
+    if (head_sent_) return;
+    head_sent_ = true;
+    Response head{bhttp::status::ok, 11};
+    head.set(bhttp::field::content_type, sse_ ? "text/event-stream" : "application/x-ndjson");
+    if (sse_) head.set(bhttp::field::cache_control, "no-cache");
+    AddReplyMetadata(headers_, {}, &head);
+    exchange_->StartChunked(std::move(head));
+  }
+
+  // Queues request messages for the backend; `end` half-closes after them.
+  void Send(std::vector<std::string> messages, bool end) {
+    std::unique_lock lock(mu_);
+    for (auto& m : messages) pending_.push_back(std::move(m));
+    end_after_pending_ = end_after_pending_ || end;
+    PumpLocked(lock);
+  }
+
+  void PumpLocked(std::unique_lock<std::mutex>& lock) {
+    if (write_pending_) return;
+    if (!pending_.empty()) {
+      write_pending_ = true;
+      std::string next = std::move(pending_.front());
+      pending_.pop_front();
+      lock.unlock();
+      call_->Write(std::move(next));
+      return;
+    }
+    if (end_after_pending_) {
+      end_after_pending_ = false;
+      lock.unlock();
+      call_->WritesDone();
+      return;
+    }
+    if (body_waiting_) {  // everything parsed so far is written: read more of the body
+      body_waiting_ = false;
+      lock.unlock();
+      ReadBody();
+    }
+  }
+
+  void ReadBody() {
+    exchange_->ReadBody([weak = weak_from_this()](bool ok, std::string piece, bool done) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (!ok) return self->call_->Cancel();  // the client is gone
+      std::vector<std::string> raw;
+      Status s = self->splitter_.Feed(piece, &raw);
+      if (s.ok() && done) s = self->splitter_.Finish(&raw);
+      if (!s.ok()) return self->Fail(s);
+      std::vector<std::string> wire(raw.size());
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        s = self->target_.route->plan.MessageToWire(self->snapshot_->catalog->codec(), raw[i],
+                                                    self->options_.strict, self->url_wire_,
+                                                    &wire[i]);
+        if (!s.ok()) return self->Fail(InvalidArgument("request message " +
+                                                       std::to_string(++self->messages_ + i) +
+                                                       ": " + s.message()));
+      }
+      self->messages_ += raw.size();
+      {
+        std::lock_guard lock(self->mu_);
+        if (!done) self->body_waiting_ = true;
+      }
+      self->Send(std::move(wire), done);
+    });
+  }
+
+  std::shared_ptr<const registry::Snapshot> snapshot_;
+  RouteTarget target_;
+  Request request_;
+  std::shared_ptr<Exchange> exchange_;
+  RestOptions options_;
+  Metrics& metrics_;
+  transcoder::MessageSplitter splitter_;  // body-reader side only (one read at a time)
+  std::chrono::steady_clock::time_point start_;
+  std::shared_ptr<registry::StreamCall> call_;
+  std::string url_wire_;
+  bool sse_ = false;
+  bool client_streaming_ = false;
+  bool server_streaming_ = false;
+  std::size_t messages_ = 0;
+
+  std::mutex mu_;
+  registry::Metadata headers_;
+  bool head_sent_ = false;
+  std::string reply_json_;
+  Status local_error_;
+  std::deque<std::string> pending_;  // request messages not yet written to the backend
+  bool write_pending_ = false;
+  bool end_after_pending_ = false;
+  bool body_waiting_ = false;
+};
+
+}  // namespace
+
+void StartHttpStream(std::shared_ptr<const registry::Snapshot> snapshot, RouteTarget target,
+                     Request request, std::shared_ptr<Exchange> exchange,
+                     const RestOptions& options, Metrics& metrics) {
+  auto stream = std::make_shared<HttpStream>(std::move(snapshot), std::move(target),
+                                             std::move(request), std::move(exchange), options,
+                                             metrics);
+  stream->Start();
+}
+
+}  // namespace portico::http
