@@ -55,15 +55,34 @@ void App::Start() {
   options.idle_timeout = config_.limits.idle_timeout;
   options.max_connections = config_.limits.max_connections;
 
-  rest_ = std::make_unique<http::RestHandler>(*registry_, metrics_,
-                                              http::RestOptions{config_.strict});
+  http::RestOptions rest_options;
+  rest_options.strict = config_.strict;
+  rest_options.max_message_bytes = config_.limits.max_message_bytes;
+  rest_ = std::make_unique<http::RestHandler>(*registry_, metrics_, rest_options);
   admin_handler_ = std::make_unique<http::AdminHandler>(*registry_, metrics_, config_.admin.token);
+  std::vector<http::StaticMountConfig> mounts;
+  for (const auto& m : config_.static_mounts) mounts.push_back({m.prefix, m.dir});
+  static_files_ = std::make_unique<http::StaticFiles>(std::move(mounts));
   http::Handlers data_handlers;
-  data_handlers.handle = [h = rest_.get()](http::Request&& r, std::shared_ptr<http::Exchange> e) {
+  data_handlers.handle = [h = rest_.get(), s = static_files_.get()](
+                             http::Request&& r, std::shared_ptr<http::Exchange> e) {
+    if (!s->empty()) {
+      if (auto file = s->Serve(r)) return e->Respond(std::move(*file));
+    }
     (*h)(std::move(r), std::move(e));
   };
   data_handlers.streams_body = [h = rest_.get()](const http::Request& r) {
     return h->StreamsBody(r);
+  };
+  ws::WsLimits ws_limits;
+  ws_limits.max_message_bytes = config_.limits.max_message_bytes;
+  ws_limits.max_streams_per_socket = config_.limits.max_streams_per_socket;
+  ws_limits.idle_timeout = config_.limits.idle_timeout;
+  ws_limits.strict = config_.strict;
+  ws_ = std::make_unique<ws::WsBridge>(*registry_, metrics_, ws_limits);
+  data_handlers.upgrade = [w = ws_.get()](boost::asio::ip::tcp::socket s, http::Request&& r,
+                                          boost::beast::flat_buffer&& b) {
+    w->Accept(std::move(s), std::move(r), std::move(b));
   };
   data_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(data_handlers));
   http::Handlers admin_handlers;
@@ -113,11 +132,20 @@ void App::Stop() {
   stopped_ = true;
   data_->Drain();
   admin_->Drain();
-  const auto deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
-  while (data_->connections() + admin_->connections() > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  ws_->CloseAll(/*graceful=*/true);
+  auto live = [this] { return data_->connections() + admin_->connections() + ws_->sessions(); };
+  auto wait_until = [&](std::chrono::steady_clock::time_point deadline) {
+    while (live() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  wait_until(std::chrono::steady_clock::now() + config_.drain_timeout);
+  // Past the drain timeout: cut what is left. Every connection must be gone before the
+  // io_context stops, or a backend call finishing later would free a socket of a dead context.
+  data_->CloseAll();
+  admin_->CloseAll();
+  ws_->CloseAll(/*graceful=*/false);
+  wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(5));
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

@@ -17,8 +17,10 @@
 #include "http/metrics.h"
 #include "http/rest_handler.h"
 #include "http/server.h"
+#include "http/static_files.h"
 #include "registry/registry.h"
 #include "registry/store.h"
+#include "ws/ws_bridge.h"
 
 namespace portico::gateway {
 
@@ -47,6 +49,8 @@ class App {
   http::Metrics metrics_;
   std::unique_ptr<http::RestHandler> rest_;
   std::unique_ptr<http::AdminHandler> admin_handler_;
+  std::unique_ptr<ws::WsBridge> ws_;
+  std::unique_ptr<http::StaticFiles> static_files_;
   std::unique_ptr<http::HttpServer> data_;
   std::unique_ptr<http::HttpServer> admin_;
   std::vector<std::thread> threads_;

@@ -290,6 +290,32 @@ Config ParseRoot(const YAML::Node& root) {
             }
           }
         }},
+       {"static",
+        [&](const YAML::Node& v, const std::string& p) {
+          if (!v.IsSequence()) Fail(p, "expected a list");
+          std::set<std::string> prefixes;
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string element = Element(p, i);
+            StaticMount mount;
+            ParseMapping(v[i], element,
+                         {{"prefix",
+                           [&](const YAML::Node& v2, const std::string& p2) {
+                             mount.prefix = ParseString(v2, p2);
+                           }},
+                          {"dir", [&](const YAML::Node& v2, const std::string& p2) {
+                             mount.dir = ParseString(v2, p2);
+                           }}});
+            if (mount.prefix.empty() || mount.prefix.front() != '/') {
+              Fail(Child(element, "prefix"), "must start with '/'");
+            }
+            if (mount.prefix.back() != '/') mount.prefix += '/';
+            if (mount.dir.empty()) Fail(Child(element, "dir"), "must not be empty");
+            if (!prefixes.insert(mount.prefix).second) {
+              Fail(Child(element, "prefix"), "duplicate prefix " + Quote(mount.prefix));
+            }
+            config.static_mounts.push_back(std::move(mount));
+          }
+        }},
        {"strict",
         [&](const YAML::Node& v, const std::string& p) { config.strict = ParseBool(v, p); }},
        {"threads",

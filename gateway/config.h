@@ -29,6 +29,15 @@ struct DescriptorSource {
   bool operator==(const DescriptorSource&) const = default;
 };
 
+// A URL prefix served from a directory (the chat example's page, say). prefix starts and ends
+// with '/'; dir is kept as written.
+struct StaticMount {
+  std::string prefix;
+  std::string dir;
+
+  bool operator==(const StaticMount&) const = default;
+};
+
 // DESIGN section 7 defaults. ParseConfig requires every limit to be positive.
 struct Limits {
   std::size_t max_body_bytes = 4 * 1024 * 1024;
@@ -60,6 +69,7 @@ struct Config {
   } store;
   std::vector<DescriptorSource> descriptors;
   std::vector<registry::BackendConfig> backends;  // each valid, names unique
+  std::vector<StaticMount> static_mounts;         // YAML key "static"; prefixes unique
   bool strict = false;                            // unknown JSON fields / query params are 400
   int threads = 0;  // io threads; 0 = hardware_concurrency; at most 1024
   std::chrono::milliseconds drain_timeout{10000};  // 0 = do not wait for in-flight requests

@@ -115,6 +115,10 @@ void HttpSession::Shutdown() {
   });
 }
 
+void HttpSession::Kill() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+}
+
 void HttpSession::Arm(std::chrono::milliseconds timeout) {
   timer_.expires_after(timeout);
   timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {

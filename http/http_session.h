@@ -29,6 +29,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Start();
   void Shutdown();  // drain: close now if idle, else after the current response
+  void Kill();      // close now, cancelling whatever is in flight
 
   // Exchange operations (any thread).
   void Deliver(Response response);

@@ -72,7 +72,13 @@ std::string Metrics::Render() const {
       << "portico_http_requests_in_flight " << in_flight_.load() << "\n"
       << "# HELP portico_registry_generation Registry snapshots published so far.\n"
       << "# TYPE portico_registry_generation gauge\n"
-      << "portico_registry_generation " << generation_.load() << "\n";
+      << "portico_registry_generation " << generation_.load() << "\n"
+      << "# HELP portico_ws_sessions Open WebSocket connections.\n"
+      << "# TYPE portico_ws_sessions gauge\n"
+      << "portico_ws_sessions " << ws_sessions_.load() << "\n"
+      << "# HELP portico_ws_queued_bytes Bytes queued for WebSocket clients, not yet written.\n"
+      << "# TYPE portico_ws_queued_bytes gauge\n"
+      << "portico_ws_queued_bytes " << ws_queued_.load() << "\n";
   return out.str();
 }
 

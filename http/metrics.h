@@ -23,6 +23,9 @@ class Metrics {
   void RecordAdmin(unsigned http_status);
   void InFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   void SetRegistryGeneration(std::uint64_t g) { generation_.store(g, std::memory_order_relaxed); }
+  // WebSocket gauges: open sockets, and bytes queued for WebSocket clients (flow control).
+  void WsSessions(int delta) { ws_sessions_.fetch_add(delta, std::memory_order_relaxed); }
+  void WsQueued(std::int64_t delta) { ws_queued_.fetch_add(delta, std::memory_order_relaxed); }
 
   std::string Render() const;
 
@@ -36,6 +39,8 @@ class Metrics {
   std::atomic<std::uint64_t> sum_us_{0};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::int64_t> ws_sessions_{0};
+  std::atomic<std::int64_t> ws_queued_{0};
 };
 
 }  // namespace portico::http

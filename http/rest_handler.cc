@@ -13,12 +13,14 @@ Response ErrorReply(const Status& status) {
 }
 
 std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
-                                                 const Request& request) {
+                                                 const Request& request, bool any_method) {
   const auto& catalog = *snapshot.catalog;
   const std::string_view target(request.target().data(), request.target().size());
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
-  const std::string_view method(request.method_string().data(), request.method_string().size());
+  const std::string_view method =
+      any_method ? std::string_view()
+                 : std::string_view(request.method_string().data(), request.method_string().size());
 
   RouteTarget out;
   out.query = q == std::string_view::npos ? "" : target.substr(q + 1);

@@ -29,9 +29,10 @@ struct RouteTarget {
   std::string_view query;  // points into the request's target
 };
 
-// 404 / 405 / 503 (no backend), or where the request goes.
+// 404 / 405 / 503 (no backend), or where the request goes. any_method: match a route of any
+// HTTP method (WebSocket upgrades open a call on the path of any rule).
 std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
-                                                 const Request& request);
+                                                 const Request& request, bool any_method = false);
 
 // Method, metadata and deadline (Grpc-Timeout, else the backend's timeout) of a call.
 StatusOr<registry::CallSpec> MakeCallSpec(const Request& request, const PeerInfo& peer,

@@ -96,4 +96,15 @@ void HttpServer::Drain() {
   for (auto& s : live) s->Shutdown();  // outside the lock: a session's destructor takes it
 }
 
+void HttpServer::CloseAll() {
+  std::vector<std::shared_ptr<HttpSession>> live;
+  {
+    std::lock_guard lock(state_->mu);
+    for (auto& [raw, weak] : state_->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Kill();
+}
+
 }  // namespace portico::http

@@ -47,6 +47,8 @@ class HttpServer {
 
   // Stops accepting; idle connections close now, busy ones right after their response.
   void Drain();
+  // Closes every connection now (cancelling what they serve): the end of a drain that timed out.
+  void CloseAll();
   std::size_t connections() const;
 
   // What sessions share with the server. Sessions hold it by shared_ptr, so one that is

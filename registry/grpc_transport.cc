@@ -101,10 +101,13 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   void OnReadInitialMetadataDone(bool ok) override {
     if (ok) observer_->OnHeaders(CopyMetadata(ctx_.GetServerInitialMetadata()));
   }
+  // The buffers are emptied before the observer hears of the completion: it may start the next
+  // operation at once, from another thread, into the same buffer.
   void OnReadDone(bool ok) override {
     if (!ok) Release();  // the server's side is over: no further reads are of use
-    observer_->OnReadDone(ok, ok ? ToString(read_buf_) : std::string());
+    std::string message = ok ? ToString(read_buf_) : std::string();
     read_buf_.Clear();
+    observer_->OnReadDone(ok, std::move(message));
   }
   void OnWriteDone(bool ok) override {
     write_buf_.Clear();

@@ -1,0 +1,149 @@
+#include "ws/single_call.h"
+
+namespace portico::ws {
+namespace {
+
+class SingleCall final : public WsSession {
+ public:
+  SingleCall(boost::asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics,
+             CallSetup setup)
+      : WsSession(std::move(socket), limits, metrics), setup_(std::move(setup)) {
+    const auto& info = *setup_.route->method;
+    one_message_ = !info.client_streaming;
+    url_only_ = setup_.route->plan.binding().body.empty() && one_message_;
+  }
+
+ private:
+  // Forwards gRPC events onto the session's strand.
+  class Observer final : public registry::StreamObserver {
+   public:
+    explicit Observer(std::shared_ptr<SingleCall> session) : session_(std::move(session)) {}
+    void OnHeaders(const registry::Metadata&) override {}
+    void OnReadDone(bool ok, std::string message) override {
+      Run([ok, m = std::move(message)](SingleCall& s) mutable { s.OnReply(ok, std::move(m)); });
+    }
+    void OnWriteDone(bool ok) override {
+      Run([ok](SingleCall& s) { s.OnWritten(ok); });
+    }
+    void OnFinish(registry::CallStatus status, registry::Metadata) override {
+      Run([status = std::move(status)](SingleCall& s) { s.OnFinish(status); });
+    }
+
+   private:
+    template <typename Fn>
+    void Run(Fn fn) {
+      auto raw = session_.get();
+      session_->Post([raw, fn = std::move(fn)]() mutable { fn(*raw); });
+    }
+    // Strong: a session waiting on its backend has no socket operation pending to keep it
+    // alive. The cycle (session -> call -> observer -> session) ends with the call, and
+    // every path ends the call (the client leaving cancels it).
+    std::shared_ptr<SingleCall> session_;
+  };
+
+  std::shared_ptr<SingleCall> self() {
+    return std::static_pointer_cast<SingleCall>(shared_from_this());
+  }
+
+  void OnOpen() override {
+    call_ = setup_.backend->Pick().StartStream(setup_.spec, std::make_shared<Observer>(self()));
+    if (url_only_) {
+      // A rule without a body: the URL is the whole request, the call starts at once.
+      call_->Write(setup_.url_wire);
+      writes_closed_ = true;
+      call_->WritesDone();
+    }
+    call_->Read();
+    ReadNext();  // also how a client's close is noticed
+  }
+
+  void OnFrame(std::string data, bool binary) override {
+    if (binary) return Abort(1003, "binary frames are not supported; send JSON text frames");
+    if (data.empty()) {
+      if (!writes_closed_) {
+        writes_closed_ = true;
+        if (!write_pending_) call_->WritesDone();
+      }
+      return ReadNext();
+    }
+    if (writes_closed_) {
+      return Abort(4000 + static_cast<int>(Code::kInvalidArgument),
+                   url_only_ ? "this route takes its request from the URL alone"
+                             : "message after the end of the request stream");
+    }
+    std::string wire;
+    Status s = setup_.route->plan.MessageToWire(setup_.snapshot->catalog->codec(), data,
+                                                limits().strict, setup_.url_wire, &wire);
+    if (!s.ok()) return Abort(4000 + static_cast<int>(s.code()), s.message());
+    write_pending_ = true;
+    call_->Write(std::move(wire));
+    if (one_message_) writes_closed_ = true;  // unary and server streams take one message
+  }
+
+  void OnWritten(bool ok) {
+    write_pending_ = false;
+    if (writes_closed_ && ok) call_->WritesDone();
+    ReadNext();
+  }
+
+  void OnReply(bool ok, std::string message) {
+    if (!ok || closing()) return;
+    std::string json;
+    Status s = setup_.route->plan.ReplyToJson(setup_.snapshot->catalog->codec(), message, &json);
+    if (!s.ok()) return Abort(4000 + static_cast<int>(s.code()), s.message());
+    SendText(std::move(json));
+    if (over_limit()) {
+      paused_ = true;  // the client reads slowly: leave the rest in the backend's stream
+    } else {
+      call_->Read();
+    }
+  }
+
+  void OnDrained() override {
+    if (paused_ && !closing()) {
+      paused_ = false;
+      call_->Read();
+    }
+  }
+
+  void OnFinish(const registry::CallStatus& status) {
+    finished_ = true;
+    if (local_close_) return;
+    if (status.code == Code::kOk) {
+      CloseAfterQueue(1000, "");
+    } else {
+      CloseAfterQueue(static_cast<std::uint16_t>(4000 + static_cast<int>(status.code)),
+                      status.message);
+    }
+  }
+
+  void OnGone() override {
+    if (call_ && !finished_) call_->Cancel();
+  }
+
+  void Abort(int code, const std::string& reason) {
+    local_close_ = true;
+    if (call_) call_->Cancel();
+    CloseAfterQueue(static_cast<std::uint16_t>(code), reason);
+  }
+
+  CallSetup setup_;
+  std::shared_ptr<registry::StreamCall> call_;
+  bool one_message_ = false;
+  bool url_only_ = false;
+  bool writes_closed_ = false;
+  bool write_pending_ = false;
+  bool paused_ = false;
+  bool finished_ = false;
+  bool local_close_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<WsSession> MakeSingleCallSession(boost::asio::ip::tcp::socket socket,
+                                                 WsLimits limits, http::Metrics& metrics,
+                                                 CallSetup setup) {
+  return std::make_shared<SingleCall>(std::move(socket), limits, metrics, std::move(setup));
+}
+
+}  // namespace portico::ws

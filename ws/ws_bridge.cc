@@ -1,0 +1,147 @@
+#include "ws/ws_bridge.h"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "http/grpc_metadata.h"
+#include "http/rest_handler.h"
+#include "transcoder/percent_encoding.h"
+#include "ws/mux_session.h"
+#include "ws/single_call.h"
+
+namespace portico::ws {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+constexpr std::string_view kMux = "portico.mux.v1";
+constexpr std::string_view kSingle = "portico.v1";
+constexpr std::string_view kBearer = "bearer.";
+
+std::vector<std::string> OfferedProtocols(const http::Request& request) {
+  std::vector<std::string> out;
+  const auto header = request[bhttp::field::sec_websocket_protocol];
+  std::string_view rest(header.data(), header.size());
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+// The query without access_token (a credential, never a message field), and the token.
+std::string SplitToken(std::string_view query, std::string* token) {
+  std::string kept;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view piece = query.substr(0, amp);
+    if (piece.substr(0, 13) == "access_token=") {
+      *token = transcoder::PercentDecode(piece.substr(13), transcoder::DecodeMode::kAll);
+    } else if (!piece.empty()) {
+      if (!kept.empty()) kept += '&';
+      kept += piece;
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return kept;
+}
+
+void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version) {
+  response.version(version);
+  response.keep_alive(false);
+  response.set(bhttp::field::server, "portico");
+  response.prepare_payload();
+  auto state = std::make_shared<std::pair<boost::asio::ip::tcp::socket, http::Response>>(
+      std::move(socket), std::move(response));
+  bhttp::async_write(state->first, state->second, [state](boost::beast::error_code, std::size_t) {
+    boost::beast::error_code ignored;
+    state->first.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    state->first.close(ignored);
+  });
+}
+
+}  // namespace
+
+WsBridge::WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits)
+    : registry_(registry), metrics_(metrics), limits_(limits) {}
+
+void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
+                      boost::beast::flat_buffer&&) const {
+  // (Bytes past the upgrade request would be WebSocket frames sent before the handshake's
+  // answer; RFC 6455 clients wait for the 101, so there are none to carry over.)
+  const unsigned version = request.version();
+  http::PeerInfo peer;
+  boost::beast::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (!ec) peer.address = remote.address().to_string();
+
+  std::string token;
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto q = target.find('?');
+  const std::string query =
+      SplitToken(q == std::string_view::npos ? "" : target.substr(q + 1), &token);
+  const auto offered = OfferedProtocols(request);
+  std::string selected;
+  bool mux = false;
+  for (const auto& p : offered) {
+    if (p == kMux) {
+      selected = p;
+      mux = true;
+      break;
+    }
+    if (p == kSingle && selected.empty()) selected = p;
+  }
+  for (const auto& p : offered) {
+    if (p.size() > kBearer.size() && p.compare(0, kBearer.size(), kBearer) == 0) {
+      if (token.empty()) token = p.substr(kBearer.size());
+      // Browsers fail a handshake that selects nothing they offered only when one is selected;
+      // echoing the bearer entry keeps a token-only offer working.
+      if (selected.empty()) selected = p;
+    }
+  }
+  // The request with the token moved out of the URL and into Authorization.
+  if (q != std::string_view::npos) {
+    request.target(std::string(target.substr(0, q)) + (query.empty() ? "" : "?" + query));
+  }
+  if (!token.empty() && request[bhttp::field::authorization].empty()) {
+    request.set(bhttp::field::authorization, "Bearer " + token);
+  }
+
+  auto snapshot = registry_.Current();
+  if (mux) {
+    registry::CallSpec base;
+    base.metadata = http::RequestMetadata(request, peer);
+    auto session = MakeMuxSession(std::move(socket), limits_, metrics_, registry_, std::move(base));
+    session->Track(tracker_);
+    session->Run(std::move(request), selected);
+    return;
+  }
+
+  auto resolved = http::ResolveRoute(*snapshot, request, /*any_method=*/true);
+  if (auto* local = std::get_if<http::Response>(&resolved)) {
+    return Reject(std::move(socket), std::move(*local), version);
+  }
+  auto& target_route = std::get<http::RouteTarget>(resolved);
+  CallSetup setup;
+  setup.snapshot = snapshot;
+  setup.route = target_route.route;
+  setup.backend = target_route.backend;
+  Status s = setup.route->plan.RequestToWire(snapshot->catalog->codec(),
+                                             target_route.match.bindings, target_route.query, "",
+                                             limits_.strict, &setup.url_wire);
+  if (!s.ok()) return Reject(std::move(socket), http::ErrorReply(s), version);
+  auto spec = http::MakeCallSpec(request, peer, *setup.backend, setup.route->method->path);
+  if (!spec.ok()) return Reject(std::move(socket), http::ErrorReply(spec.status()), version);
+  setup.spec = std::move(*spec);
+  auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(setup));
+  session->Track(tracker_);
+  session->Run(std::move(request), selected);
+}
+
+}  // namespace portico::ws

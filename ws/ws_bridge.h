@@ -1,0 +1,35 @@
+// Entry point of the WebSocket bridge (DESIGN section 6): takes over an upgrade request from the
+// HTTP listener, picks the protocol from the offered subprotocols, resolves the call (single
+// call: the route the path names, whatever its HTTP method, or /pkg.Service/Method), and
+// starts the session. A request that cannot become a call is answered in plain HTTP before
+// the handshake (404 no route, 503 no backend, 400 bad path/query value).
+// Thread safety: Accept may be called from any io thread. Ownership: borrows the Registry and
+// Metrics, which must outlive it and every session.
+#pragma once
+
+#include "http/exchange.h"
+#include "http/metrics.h"
+#include "registry/registry.h"
+#include "ws/ws_session.h"
+
+namespace portico::ws {
+
+class WsBridge {
+ public:
+  WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits);
+
+  void Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
+              boost::beast::flat_buffer&& leftover) const;
+
+  // Stopping: close every socket (1001, graceful) or drop them; how many are still alive.
+  void CloseAll(bool graceful) const { tracker_->CloseAll(graceful); }
+  std::size_t sessions() const { return tracker_->size(); }
+
+ private:
+  const registry::Registry& registry_;
+  http::Metrics& metrics_;
+  WsLimits limits_;
+  std::shared_ptr<SessionTracker> tracker_ = std::make_shared<SessionTracker>();
+};
+
+}  // namespace portico::ws

@@ -1,0 +1,164 @@
+#include "ws/ws_session.h"
+
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace portico::ws {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+
+WsSession::WsSession(asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics)
+    : ws_(std::move(socket)), limits_(limits), metrics_(metrics) {
+  metrics_.WsSessions(1);
+}
+
+WsSession::~WsSession() {
+  metrics_.WsQueued(-static_cast<std::int64_t>(queued_bytes_));
+  metrics_.WsSessions(-1);
+  if (tracker_) tracker_->Remove(this);
+}
+
+void WsSession::Track(std::shared_ptr<SessionTracker> tracker) {
+  tracker_ = std::move(tracker);
+  tracker_->Add(shared_from_this());
+}
+
+void WsSession::Shutdown(bool graceful) {
+  Post([this, graceful] {
+    if (!graceful) return Gone();
+    OnGone();  // cancels the calls: their statuses would arrive after the close anyway
+    CloseAfterQueue(1001, "Portico is shutting down");
+  });
+}
+
+void SessionTracker::Add(const std::shared_ptr<WsSession>& session) {
+  std::lock_guard lock(mu_);
+  sessions_[session.get()] = session;
+}
+
+void SessionTracker::Remove(WsSession* session) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(session);
+}
+
+std::size_t SessionTracker::size() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+void SessionTracker::CloseAll(bool graceful) {
+  std::vector<std::shared_ptr<WsSession>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Shutdown(graceful);  // outside the lock: a destructor takes it
+}
+
+void WsSession::Post(std::function<void()> fn) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+}
+
+void WsSession::Run(http::Request request, std::string subprotocol) {
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts govern
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds(10);
+  timeouts.idle_timeout = limits_.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.read_message_max(limits_.max_message_bytes);
+  ws_.set_option(websocket::stream_base::decorator(
+      [subprotocol](websocket::response_type& res) {
+        res.set(boost::beast::http::field::server, "portico");
+        if (!subprotocol.empty()) res.set(boost::beast::http::field::sec_websocket_protocol, subprotocol);
+      }));
+  auto req = std::make_shared<http::Request>(std::move(request));
+  ws_.async_accept(*req, [self = shared_from_this(), req](beast::error_code ec) {
+    if (ec) return self->Gone();
+    self->ws_.text(true);
+    self->OnOpen();
+  });
+}
+
+void WsSession::ReadNext() {
+  if (reading_ || gone_) return;
+  reading_ = true;
+  ws_.async_read(read_buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->reading_ = false;
+    if (ec) return self->Gone();  // closed by the peer, too big (Beast answered 1009), or failed
+    std::string data = beast::buffers_to_string(self->read_buffer_.data());
+    self->read_buffer_.consume(self->read_buffer_.size());
+    if (self->close_started_) return;
+    self->OnFrame(std::move(data), !self->ws_.got_text());
+  });
+}
+
+void WsSession::SendText(std::string text) {
+  if (gone_ || close_code_ != 0) return;
+  queued_bytes_ += text.size();
+  metrics_.WsQueued(static_cast<std::int64_t>(text.size()));
+  if (over_limit()) was_over_ = true;
+  queue_.push_back(std::move(text));
+  if (!writing_) WriteNext();
+}
+
+void WsSession::WriteNext() {
+  if (gone_) return;
+  if (queue_.empty()) {
+    writing_ = false;
+    if (close_code_ != 0) StartClose();
+    return;
+  }
+  writing_ = true;
+  ws_.async_write(asio::buffer(queue_.front()),
+                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                    if (self->gone_) return;
+                    if (ec) return self->Gone();
+                    const std::size_t n = self->queue_.front().size();
+                    self->queue_.pop_front();
+                    self->queued_bytes_ -= n;
+                    self->metrics_.WsQueued(-static_cast<std::int64_t>(n));
+                    if (self->was_over_ && self->queued_bytes_ <= self->limits_.max_queued_bytes / 2) {
+                      self->was_over_ = false;
+                      self->OnDrained();
+                    }
+                    self->WriteNext();
+                  });
+}
+
+void WsSession::CloseAfterQueue(std::uint16_t code, std::string reason) {
+  if (close_code_ != 0 || gone_) return;
+  if (reason.size() > 123) reason.resize(123);  // a close frame's reason is at most 123 bytes
+  close_code_ = code;
+  close_reason_ = std::move(reason);
+  if (!writing_) StartClose();
+}
+
+void WsSession::StartClose() {
+  if (close_started_ || gone_) return;
+  close_started_ = true;
+  websocket::close_reason why(static_cast<websocket::close_code>(close_code_));
+  why.reason = close_reason_;
+  ws_.async_close(why, [self = shared_from_this()](beast::error_code) { self->Gone(); });
+}
+
+void WsSession::Gone() {
+  if (gone_) return;
+  gone_ = true;
+  metrics_.WsQueued(-static_cast<std::int64_t>(queued_bytes_));
+  queued_bytes_ = 0;
+  // The queue stays: a write in flight still points into its front element.
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+  OnGone();
+}
+
+}  // namespace portico::ws
