@@ -7,6 +7,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libprotoc-dev protobuf-compiler
   libboost-dev nlohmann-json3-dev libwebsocketpp-dev libssl-dev libyaml-cpp-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium   # the browser end-to-end test (driven by playwright-core from npm)
   "$@"
 )
 missing=()

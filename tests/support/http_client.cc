@@ -21,10 +21,11 @@ struct HttpClient::Impl {
   beast::flat_buffer buffer;
   bool ok = false;
 
-  HttpReply Read() {
+  HttpReply Read(bool head = false) {
     HttpReply reply;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
+    parser.skip(head);  // a reply to HEAD has a Content-Length but no body
     beast::error_code ec;
     bhttp::read(socket, buffer, parser, ec);
     if (ec) {
@@ -77,7 +78,7 @@ HttpReply HttpClient::Send(const std::string& method, const std::string& target,
     impl_->ok = false;
     return HttpReply{0, "write failed: " + ec.message(), {}};
   }
-  return impl_->Read();
+  return impl_->Read(method == "HEAD");
 }
 
 HttpReply HttpClient::SendRaw(const std::string& bytes) {
