@@ -18,25 +18,7 @@ namespace {
 
 constexpr int kMaxThreads = 1024;
 
-std::string Quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view text) { return registry::QuoteValue(text); }
 
 [[noreturn]] void Fail(const std::string& path, std::string_view what) {
   throw ConfigError("config key " + Quote(path) + ": " + std::string(what));

@@ -18,29 +18,8 @@ bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); 
 bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool IsNameChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '.' || c == '_' || c == '-'; }
 
-// Quotes a user-supplied value for an error message. Escapes what could break a log line.
-std::string Quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
-
 Status DurationError(std::string_view text, std::string_view why) {
-  return InvalidArgument("invalid duration " + Quote(text) + ": " + std::string(why));
+  return InvalidArgument("invalid duration " + QuoteValue(text) + ": " + std::string(why));
 }
 
 // A service name: dot-separated identifiers, each [A-Za-z_][A-Za-z0-9_]*.
@@ -62,7 +41,7 @@ bool IsQualifiedName(std::string_view name) {
 }
 
 Status BackendError(std::string_view name, const std::string& what) {
-  return InvalidArgument("backend " + Quote(name) + ": " + what);
+  return InvalidArgument("backend " + QuoteValue(name) + ": " + what);
 }
 
 // Reads a JSON array of strings; false when `value` is anything else.
@@ -77,6 +56,27 @@ bool ReadStringArray(const nlohmann::json& value, std::vector<std::string>* out)
 }
 
 }  // namespace
+
+std::string QuoteValue(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
 
 StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   const auto junk = [text] {
@@ -159,7 +159,7 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 }
 
 StatusOr<HostPort> ParseHostPort(std::string_view text) {
-  const std::string prefix = "invalid address " + Quote(text) + ": ";
+  const std::string prefix = "invalid address " + QuoteValue(text) + ": ";
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
     return InvalidArgument(prefix + "expected host:port");
@@ -228,10 +228,10 @@ Status ValidateBackend(const BackendConfig& backend) {
     StatusOr<HostPort> address = ParseHostPort(endpoint);
     if (!address.ok()) return BackendError(name, "endpoint: " + address.status().message());
     if (address->port == 0) {
-      return BackendError(name, "endpoint " + Quote(endpoint) + ": the port must be 1..65535");
+      return BackendError(name, "endpoint " + QuoteValue(endpoint) + ": the port must be 1..65535");
     }
     if (!seen.insert(endpoint).second) {
-      return BackendError(name, "endpoint " + Quote(endpoint) + " is listed twice");
+      return BackendError(name, "endpoint " + QuoteValue(endpoint) + " is listed twice");
     }
   }
 
@@ -239,17 +239,17 @@ Status ValidateBackend(const BackendConfig& backend) {
   seen.clear();
   for (const std::string& service : backend.services) {
     if (!IsQualifiedName(service)) {
-      return BackendError(name, "service " + Quote(service) +
+      return BackendError(name, "service " + QuoteValue(service) +
                                     " is not a fully qualified name such as \"chat.v1.Chat\"");
     }
     if (!seen.insert(service).second) {
-      return BackendError(name, "service " + Quote(service) + " is listed twice");
+      return BackendError(name, "service " + QuoteValue(service) + " is listed twice");
     }
   }
 
   if (backend.timeout.count() <= 0) {
     return BackendError(
-        name, "\"timeout\" must be positive, got " + Quote(FormatDuration(backend.timeout)));
+        name, "\"timeout\" must be positive, got " + QuoteValue(FormatDuration(backend.timeout)));
   }
   return OkStatus();
 }
@@ -270,7 +270,7 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
     if (name.empty()) {
       name = json_name;
     } else if (json_name != name) {
-      return BackendError(name, "key \"name\" is " + Quote(json_name) + ", which does not match");
+      return BackendError(name, "key \"name\" is " + QuoteValue(json_name) + ", which does not match");
     }
   }
   BackendConfig backend;
@@ -297,7 +297,7 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
       }
       backend.timeout = *timeout;
     } else {
-      return BackendError(backend.name, "unknown key " + Quote(key));
+      return BackendError(backend.name, "unknown key " + QuoteValue(key));
     }
   }
   if (Status status = ValidateBackend(backend); !status.ok()) return status;

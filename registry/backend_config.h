@@ -24,6 +24,10 @@ struct BackendConfig {
   bool operator==(const BackendConfig&) const = default;
 };
 
+// A user-supplied value quoted for an error message, with what could break a log line
+// (quotes, backslashes, control bytes) escaped.
+std::string QuoteValue(std::string_view text);
+
 // Parses "30s", "100ms", "1.5s", "2m", "1h", "250us" (a number followed by a unit: h, m, s, ms,
 // us, ns). Rounds to milliseconds (at least 1 ms for a positive value). InvalidArgument on junk.
 // Strict on purpose: no sign, no spaces, no compound "1h30m", the unit is required, and a
