@@ -1,5 +1,7 @@
 #include "transcoder/json_codec.h"
 
+#include "transcoder/wire_check.h"
+
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -93,9 +95,8 @@ Status JsonCodec::WireToJson(const google::protobuf::Descriptor& type, const std
   options.always_print_primitive_fields = emit_defaults;
   json->clear();
   // BinaryToJsonString does not validate its input: truncated or malformed bytes render as
-  // made-up JSON with an OK status. Parsing them as `type` first catches that.
-  std::unique_ptr<google::protobuf::Message> check(Prototype(type)->New());
-  if (!check->ParseFromString(wire)) {
+  // made-up JSON with an OK status. A structural scan catches that at a fraction of a parse.
+  if (!IsWellFormedWire(type, wire)) {
     return Status(Code::kInternal, "cannot render reply as JSON: its bytes do not parse as " +
                                        type.full_name());
   }

@@ -1,0 +1,16 @@
+// A structural check of protobuf wire bytes against a message type, without building a
+// message: tags, varints, fixed widths and lengths are in bounds, groups balance, fields of
+// message type are well-formed in turn, and proto3 strings are valid UTF-8. protobuf's
+// BinaryToJsonString does not validate its input (truncated bytes render as made-up JSON), and a
+// full parse into a DynamicMessage costs as much as the rendering itself. Pure; thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include <google/protobuf/descriptor.h>
+
+namespace portico::transcoder {
+
+bool IsWellFormedWire(const google::protobuf::Descriptor& type, std::string_view wire);
+
+}  // namespace portico::transcoder
