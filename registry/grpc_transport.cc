@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -98,8 +99,18 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
     Release();
   }
 
+  // gRPC completes the initial-metadata read before the first message read, but may run the
+  // two callbacks on different threads at once; the observer must see headers first, so a read
+  // that overtakes them waits in early_read_ until they have been delivered.
   void OnReadInitialMetadataDone(bool ok) override {
     if (ok) observer_->OnHeaders(CopyMetadata(ctx_.GetServerInitialMetadata()));
+    std::optional<std::pair<bool, std::string>> early;
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      headers_delivered_ = true;
+      early = std::move(early_read_);
+    }
+    if (early) observer_->OnReadDone(early->first, std::move(early->second));
   }
   // The buffers are emptied before the observer hears of the completion: it may start the next
   // operation at once, from another thread, into the same buffer.
@@ -107,6 +118,13 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
     if (!ok) Release();  // the server's side is over: no further reads are of use
     std::string message = ok ? ToString(read_buf_) : std::string();
     read_buf_.Clear();
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      if (!headers_delivered_) {
+        early_read_.emplace(ok, std::move(message));
+        return;
+      }
+    }
     observer_->OnReadDone(ok, std::move(message));
   }
   void OnWriteDone(bool ok) override {
@@ -136,6 +154,8 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   std::recursive_mutex mu_;
   bool released_ = false;
   bool writes_done_ = false;
+  bool headers_delivered_ = false;
+  std::optional<std::pair<bool, std::string>> early_read_;
   grpc::ByteBuffer write_buf_;
   grpc::ByteBuffer read_buf_;
 };
