@@ -78,6 +78,9 @@ StatusOr<std::shared_ptr<const Catalog>> Catalog::Build(const FileList& files) {
         const pb::MethodDescriptor* method = service->method(m);
         MethodInfo info{method, "/" + service->full_name() + "/" + method->name(),
                         method->client_streaming(), method->server_streaming()};
+        // Field tables for the fast JSON path, built with the snapshot, off the data path.
+        c->codec_->Prepare(*method->input_type());
+        c->codec_->Prepare(*method->output_type());
         c->methods_.emplace(info.path, info);
       }
     }

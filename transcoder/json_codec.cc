@@ -1,6 +1,8 @@
 #include "transcoder/json_codec.h"
 
+#include "transcoder/json_to_wire.h"
 #include "transcoder/wire_check.h"
+#include "transcoder/wire_to_json.h"
 
 #include <map>
 #include <mutex>
@@ -77,8 +79,28 @@ const google::protobuf::Message* JsonCodec::Prototype(
 
 JsonCodec::~JsonCodec() = default;
 
+struct JsonCodec::FastPath {
+  explicit FastPath(const google::protobuf::Descriptor& type) : to_wire(type), to_json(type) {}
+  ::portico::transcoder::JsonToWire to_wire;
+  ::portico::transcoder::WireToJson to_json;
+};
+
+const JsonCodec::FastPath& JsonCodec::Fast(const google::protobuf::Descriptor& type) const {
+  {
+    std::shared_lock lock(fast_mu_);
+    if (auto it = fast_.find(&type); it != fast_.end()) return *it->second;
+  }
+  auto built = std::make_unique<FastPath>(type);  // outside the lock: it walks the type closure
+  std::unique_lock lock(fast_mu_);
+  auto& slot = fast_[&type];
+  if (!slot) slot = std::move(built);
+  return *slot;
+}
+
 Status JsonCodec::JsonToWire(const google::protobuf::Descriptor& type, std::string_view json,
                              JsonParseFlags flags, std::string* wire) const {
+  Status fast = Fast(type).to_wire.Convert(json, flags.ignore_unknown_fields, wire);
+  if (fast.code() != Code::kUnimplemented) return fast;
   pbutil::JsonParseOptions options;
   options.ignore_unknown_fields = flags.ignore_unknown_fields;
   wire->clear();
@@ -91,6 +113,13 @@ Status JsonCodec::JsonToWire(const google::protobuf::Descriptor& type, std::stri
 
 Status JsonCodec::WireToJson(const google::protobuf::Descriptor& type, const std::string& wire,
                              std::string* json, bool emit_defaults) const {
+  if (!emit_defaults) {
+    Status fast = Fast(type).to_json.Convert(wire, json);
+    if (fast.ok()) return fast;
+    if (fast.code() != Code::kUnimplemented) {
+      return Status(Code::kInternal, "cannot render reply as JSON: " + fast.message());
+    }
+  }
   pbutil::JsonPrintOptions options;
   options.always_print_primitive_fields = emit_defaults;
   json->clear();

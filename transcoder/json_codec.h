@@ -1,14 +1,19 @@
-// Proto3 JSON <-> protobuf wire bytes for the message types of one DescriptorPool, through
-// protobuf's own JSON mapping (util::JsonToBinaryString / BinaryToJsonString).
+// Proto3 JSON <-> protobuf wire bytes for the message types of one DescriptorPool.
 //
-// protobuf 3.21's pool-backed TypeResolver rebuilds google.protobuf.Type messages on every
-// lookup; JsonCodec memoizes them, so the per-call cost is one map lookup per nested type.
+// Two engines with the same results: the fast path (json_to_wire.h, wire_to_json.h: field
+// tables built once per type, no intermediate messages), differential-tested against protobuf,
+// and protobuf's own JSON mapping (util::JsonToBinaryString / BinaryToJsonString) for whatever
+// the fast path declines (Any, Struct, FieldMask, emit_defaults, unusual spellings). protobuf
+// 3.21's pool-backed TypeResolver rebuilds google.protobuf.Type messages on every lookup;
+// JsonCodec memoizes them.
 //
-// Thread safety: immutable after construction except for the internal, mutex-guarded cache;
-// safe to share between threads. Ownership: does not own the pool, which must outlive it.
+// Thread safety: immutable after construction except for internal, mutex-guarded caches; safe
+// to share between threads. Ownership: does not own the pool, which must outlive it.
 #pragma once
 
 #include <memory>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -48,13 +53,21 @@ class JsonCodec {
   // A prototype for dynamic messages of `type` (owned by the codec).
   const google::protobuf::Message* Prototype(const google::protobuf::Descriptor& type) const;
 
+  // Builds the fast-path tables of `type` now rather than on its first use (at snapshot build).
+  void Prepare(const google::protobuf::Descriptor& type) const { Fast(type); }
+
   const google::protobuf::DescriptorPool* pool() const { return pool_; }
 
  private:
+  struct FastPath;
+  const FastPath& Fast(const google::protobuf::Descriptor& type) const;
+
   class CachingResolver;
   const google::protobuf::DescriptorPool* pool_;
   std::unique_ptr<CachingResolver> resolver_;
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
+  mutable std::shared_mutex fast_mu_;
+  mutable std::unordered_map<const google::protobuf::Descriptor*, std::unique_ptr<FastPath>> fast_;
 };
 
 std::string TypeUrl(const google::protobuf::Descriptor& type);

@@ -83,7 +83,11 @@ void WsSession::Run(http::Request request, std::string subprotocol) {
   auto req = std::make_shared<http::Request>(std::move(request));
   ws_.async_accept(*req, [self = shared_from_this(), req](beast::error_code ec) {
     if (ec) return self->Gone();
+    self->opened_ = true;
     self->ws_.text(true);
+    // A close asked for during the handshake (a shutdown) waits for it: Beast allows no close
+    // while the 101 response is still being written.
+    if (self->close_code_ != 0) return self->StartClose();
     self->OnOpen();
   });
 }
@@ -143,7 +147,7 @@ void WsSession::CloseAfterQueue(std::uint16_t code, std::string reason) {
 }
 
 void WsSession::StartClose() {
-  if (close_started_ || gone_) return;
+  if (close_started_ || gone_ || !opened_) return;
   close_started_ = true;
   websocket::close_reason why(static_cast<websocket::close_code>(close_code_));
   why.reason = close_reason_;

@@ -105,6 +105,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::uint16_t close_code_ = 0;
   std::string close_reason_;
   bool close_started_ = false;
+  bool opened_ = false;  // the handshake is complete
   bool gone_ = false;
   std::shared_ptr<SessionTracker> tracker_;
 };

@@ -68,7 +68,7 @@ void GatewayTest::RegisterTestService() {
   ASSERT_EQ(up.status, 200) << up.body;
   nlohmann::json backend = {{"endpoints", {backend_.address()}},
                             {"services", {"portico.test.v1.TestService"}},
-                            {"timeout", "5s"}};
+                            {"timeout", "60s"}};  // generous: sanitizer builds are slow
   auto put = Admin("PUT", "/admin/backends/test", backend.dump());
   ASSERT_EQ(put.status, 200) << put.body;
 }

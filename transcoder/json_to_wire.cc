@@ -1,0 +1,1572 @@
+#include "transcoder/json_to_wire.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace portico::transcoder {
+namespace json_to_wire_internal {
+
+namespace pb = google::protobuf;
+
+enum class Kind : uint8_t {
+  kDouble, kFloat, kInt32, kInt64, kUint32, kUint64, kSint32, kSint64, kFixed32, kFixed64,
+  kSfixed32, kSfixed64, kBool, kString, kBytes, kEnum, kMessage, kUnsupported
+};
+
+enum class MsgKind : uint8_t { kRegular, kWrapper, kTimestamp, kDuration, kUnsupported };
+
+// Open-addressing hash from a name to an int; names are owned elsewhere and stable.
+class NameMap {
+ public:
+  void Build(const std::vector<std::pair<std::string_view, int32_t>>& entries) {
+    uint32_t size = 4;
+    while (size < entries.size() * 2 + 1) size <<= 1;
+    slots_.assign(size, Slot{});
+    mask_ = size - 1;
+    for (const auto& [name, value] : entries) {
+      if (Find(name) != nullptr) continue;  // first one wins
+      uint32_t i = Hash(name) & mask_;
+      while (slots_[i].name != nullptr) i = (i + 1) & mask_;
+      slots_[i] = Slot{name.data(), static_cast<uint32_t>(name.size()), value};
+    }
+  }
+  const int32_t* Find(std::string_view name) const {
+    if (slots_.empty()) return nullptr;
+    uint32_t i = Hash(name) & mask_;
+    while (slots_[i].name != nullptr) {
+      const Slot& s = slots_[i];
+      if (s.len == name.size() && std::memcmp(s.name, name.data(), name.size()) == 0) {
+        return &s.value;
+      }
+      i = (i + 1) & mask_;
+    }
+    return nullptr;
+  }
+
+ private:
+  struct Slot {
+    const char* name = nullptr;
+    uint32_t len = 0;
+    int32_t value = 0;
+  };
+  static uint32_t Hash(std::string_view s) {
+    // Length and three sampled bytes: field names of one message rarely collide on all four,
+    // and collisions only cost a probe.
+    const size_t n = s.size();
+    if (n == 0) return 0;
+    uint32_t h = static_cast<uint32_t>(n) * 0x9E3779B1u;
+    h ^= static_cast<uint8_t>(s[0]) * 0x85EBCA77u;
+    h ^= static_cast<uint8_t>(s[n - 1]) * 0xC2B2AE3Du;
+    h ^= static_cast<uint8_t>(s[n / 2]) * 0x27D4EB2Fu;
+    return h ^ (h >> 15);
+  }
+  std::vector<Slot> slots_;
+  uint32_t mask_ = 0;
+};
+
+struct EnumTable {
+  std::string full_name;
+  std::deque<std::string> names;
+  NameMap by_name;
+  std::unordered_set<int32_t> numbers;
+};
+
+struct MessageTable;
+
+struct FieldInfo {
+  std::string json_name;
+  std::string proto_name;
+  const char* type_name = "";
+  Kind kind = Kind::kUnsupported;
+  bool repeated = false;
+  bool packed = false;
+  bool map = false;
+  int oneof = -1;
+  uint8_t tag_len = 0;
+  uint8_t ptag_len = 0;
+  char tag[5] = {};   // tag with the element's own wire type
+  char ptag[5] = {};  // tag with wire type 2 (packed)
+  const MessageTable* msg = nullptr;  // message fields and map entries
+  const EnumTable* en = nullptr;
+  const FieldInfo* key = nullptr;    // maps: entry field 1
+  const FieldInfo* value = nullptr;  // maps: entry field 2
+};
+
+struct MessageTable {
+  std::string full_name;
+  MsgKind kind = MsgKind::kRegular;
+  std::vector<FieldInfo> fields;
+  NameMap lookup;
+  int oneof_count = 0;
+
+  const FieldInfo* Find(std::string_view name) const {
+    const int32_t* i = lookup.Find(name);
+    return i ? &fields[static_cast<size_t>(*i)] : nullptr;
+  }
+};
+
+struct Tables {
+  std::deque<MessageTable> msgs;
+  std::deque<EnumTable> enums;
+  std::unordered_map<const pb::Descriptor*, MessageTable*> msg_memo;
+  std::unordered_map<const pb::EnumDescriptor*, EnumTable*> enum_memo;
+
+  const EnumTable* BuildEnum(const pb::EnumDescriptor* e) {
+    if (auto it = enum_memo.find(e); it != enum_memo.end()) return it->second;
+    EnumTable& t = enums.emplace_back();
+    enum_memo[e] = &t;
+    t.full_name = e->full_name();
+    std::vector<std::pair<std::string_view, int32_t>> entries;
+    for (int i = 0; i < e->value_count(); ++i) {
+      t.names.push_back(e->value(i)->name());
+      t.numbers.insert(e->value(i)->number());
+    }
+    for (int i = 0; i < e->value_count(); ++i) {
+      entries.emplace_back(t.names[static_cast<size_t>(i)], e->value(i)->number());
+    }
+    t.by_name.Build(entries);
+    return &t;
+  }
+
+  static void EncodeTag(uint32_t number, uint32_t wire_type, char* out, uint8_t* len) {
+    uint32_t v = (number << 3) | wire_type;
+    uint8_t n = 0;
+    while (v >= 0x80) {
+      out[n++] = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    out[n++] = static_cast<char>(v);
+    *len = n;
+  }
+
+  MessageTable* Build(const pb::Descriptor* d) {
+    if (auto it = msg_memo.find(d); it != msg_memo.end()) return it->second;
+    MessageTable& t = msgs.emplace_back();
+    msg_memo[d] = &t;
+    t.full_name = d->full_name();
+    switch (d->well_known_type()) {
+      case pb::Descriptor::WELLKNOWNTYPE_DOUBLEVALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_FLOATVALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_INT64VALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_UINT64VALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_INT32VALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_UINT32VALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_STRINGVALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_BYTESVALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_BOOLVALUE:
+        t.kind = MsgKind::kWrapper;
+        break;
+      case pb::Descriptor::WELLKNOWNTYPE_TIMESTAMP:
+        t.kind = MsgKind::kTimestamp;
+        break;
+      case pb::Descriptor::WELLKNOWNTYPE_DURATION:
+        t.kind = MsgKind::kDuration;
+        break;
+      case pb::Descriptor::WELLKNOWNTYPE_ANY:
+      case pb::Descriptor::WELLKNOWNTYPE_FIELDMASK:
+      case pb::Descriptor::WELLKNOWNTYPE_STRUCT:
+      case pb::Descriptor::WELLKNOWNTYPE_VALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_LISTVALUE:
+        t.kind = MsgKind::kUnsupported;
+        return &t;
+      default:
+        break;
+    }
+    if (d->file()->syntax() != pb::FileDescriptor::SYNTAX_PROTO3 ||
+        d->extension_range_count() > 0) {
+      t.kind = MsgKind::kUnsupported;
+      return &t;
+    }
+    t.oneof_count = d->oneof_decl_count();
+    t.fields.resize(static_cast<size_t>(d->field_count()));
+    for (int i = 0; i < d->field_count(); ++i) {
+      const pb::FieldDescriptor* f = d->field(i);
+      FieldInfo& fi = t.fields[static_cast<size_t>(i)];
+      fi.json_name = f->json_name();
+      fi.proto_name = f->name();
+      fi.repeated = f->is_repeated();
+      fi.map = f->is_map();
+      fi.packed = f->is_packed();
+      fi.oneof = f->containing_oneof() ? f->containing_oneof()->index() : -1;
+      uint32_t wt = 0;
+      switch (f->type()) {
+        case pb::FieldDescriptor::TYPE_DOUBLE: fi.kind = Kind::kDouble; wt = 1; break;
+        case pb::FieldDescriptor::TYPE_FLOAT: fi.kind = Kind::kFloat; wt = 5; break;
+        case pb::FieldDescriptor::TYPE_INT32: fi.kind = Kind::kInt32; break;
+        case pb::FieldDescriptor::TYPE_INT64: fi.kind = Kind::kInt64; break;
+        case pb::FieldDescriptor::TYPE_UINT32: fi.kind = Kind::kUint32; break;
+        case pb::FieldDescriptor::TYPE_UINT64: fi.kind = Kind::kUint64; break;
+        case pb::FieldDescriptor::TYPE_SINT32: fi.kind = Kind::kSint32; break;
+        case pb::FieldDescriptor::TYPE_SINT64: fi.kind = Kind::kSint64; break;
+        case pb::FieldDescriptor::TYPE_FIXED32: fi.kind = Kind::kFixed32; wt = 5; break;
+        case pb::FieldDescriptor::TYPE_FIXED64: fi.kind = Kind::kFixed64; wt = 1; break;
+        case pb::FieldDescriptor::TYPE_SFIXED32: fi.kind = Kind::kSfixed32; wt = 5; break;
+        case pb::FieldDescriptor::TYPE_SFIXED64: fi.kind = Kind::kSfixed64; wt = 1; break;
+        case pb::FieldDescriptor::TYPE_BOOL: fi.kind = Kind::kBool; break;
+        case pb::FieldDescriptor::TYPE_STRING: fi.kind = Kind::kString; wt = 2; break;
+        case pb::FieldDescriptor::TYPE_BYTES: fi.kind = Kind::kBytes; wt = 2; break;
+        case pb::FieldDescriptor::TYPE_ENUM:
+          if (f->enum_type()->full_name() == "google.protobuf.NullValue") {
+            fi.kind = Kind::kUnsupported;
+          } else {
+            fi.kind = Kind::kEnum;
+            fi.en = BuildEnum(f->enum_type());
+          }
+          break;
+        case pb::FieldDescriptor::TYPE_MESSAGE:
+          fi.kind = Kind::kMessage;
+          wt = 2;
+          fi.msg = Build(f->message_type());
+          break;
+        default:  // groups
+          fi.kind = Kind::kUnsupported;
+          break;
+      }
+      fi.type_name = pb::FieldDescriptor::TypeName(f->type());
+      EncodeTag(static_cast<uint32_t>(f->number()), wt, fi.tag, &fi.tag_len);
+      EncodeTag(static_cast<uint32_t>(f->number()), 2, fi.ptag, &fi.ptag_len);
+      if (fi.map) {
+        const MessageTable* entry = fi.msg;
+        for (const FieldInfo& ef : entry->fields) {
+          if (ef.proto_name == "key") fi.key = &ef;
+          if (ef.proto_name == "value") fi.value = &ef;
+        }
+        if (fi.key == nullptr || fi.value == nullptr) fi.kind = Kind::kUnsupported;
+      }
+    }
+    std::vector<std::pair<std::string_view, int32_t>> entries;
+    for (size_t i = 0; i < t.fields.size(); ++i) {
+      entries.emplace_back(t.fields[i].json_name, static_cast<int32_t>(i));
+    }
+    for (size_t i = 0; i < t.fields.size(); ++i) {
+      entries.emplace_back(t.fields[i].proto_name, static_cast<int32_t>(i));
+    }
+    t.lookup.Build(entries);
+    return &t;
+  }
+};
+
+namespace {
+
+constexpr int kMaxDepth = 100;
+
+// Output buffer over the caller's string: resized in steps, trimmed at the end.
+class Out {
+ public:
+  explicit Out(std::string* s, size_t hint) : s_(s) {
+    s_->clear();
+    cap_ = std::max<size_t>(std::max(s_->capacity(), hint), 64);
+    s_->resize(cap_);
+    d_ = s_->data();
+  }
+  void Finish() { s_->resize(n_); }
+  size_t size() const { return n_; }
+  void Truncate(size_t n) { n_ = n; }
+
+  void Reserve(size_t k) {
+    if (n_ + k > cap_) Grow(k);
+  }
+  void Bytes(const char* p, size_t k) {
+    Reserve(k);
+    if (k <= 8) {
+      for (size_t i = 0; i < k; ++i) d_[n_ + i] = p[i];
+    } else {
+      std::memcpy(d_ + n_, p, k);
+    }
+    n_ += k;
+  }
+  void Varint(uint64_t v) {
+    Reserve(10);
+    while (v >= 0x80) {
+      d_[n_++] = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    d_[n_++] = static_cast<char>(v);
+  }
+  void Fixed32(uint32_t v) {
+    Reserve(4);
+    for (int i = 0; i < 4; ++i) d_[n_++] = static_cast<char>(v >> (8 * i));
+  }
+  void Fixed64(uint64_t v) {
+    Reserve(8);
+    for (int i = 0; i < 8; ++i) d_[n_++] = static_cast<char>(v >> (8 * i));
+  }
+  // A length-delimited payload: one placeholder byte, widened at EndLen when needed.
+  size_t BeginLen() {
+    Reserve(1);
+    d_[n_++] = 0;
+    return n_;
+  }
+  void EndLen(size_t start) {
+    size_t len = n_ - start;
+    if (len < 0x80) {
+      d_[start - 1] = static_cast<char>(len);
+      return;
+    }
+    size_t extra = 0;
+    for (uint64_t v = len >> 7; v != 0; v >>= 7) ++extra;
+    Reserve(extra);
+    std::memmove(d_ + start + extra, d_ + start, len);
+    n_ += extra;
+    char* p = d_ + start - 1;
+    uint64_t v = len;
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p = static_cast<char>(v);
+  }
+  char* Raw(size_t k) {  // k bytes to fill in place
+    Reserve(k);
+    char* p = d_ + n_;
+    n_ += k;
+    return p;
+  }
+
+ private:
+  void Grow(size_t k) {
+    cap_ = std::max(cap_ * 2, n_ + k + 64);
+    s_->resize(cap_);
+    d_ = s_->data();
+  }
+  std::string* s_;
+  char* d_ = nullptr;
+  size_t n_ = 0;
+  size_t cap_ = 0;
+};
+
+inline bool IsWs(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
+}
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsLetter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+}
+inline bool IsAlnum(char c) { return IsLetter(c) || IsDigit(c); }
+inline int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Anything else is left to protobuf.
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= n) return false;
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
+struct Number {
+  enum Type { kDouble, kInt, kUint } type;
+  double d = 0;
+  int64_t i = 0;
+  uint64_t u = 0;
+};
+
+std::string NumberText(const Number& n) {
+  switch (n.type) {
+    case Number::kInt: return std::to_string(n.i);
+    case Number::kUint: return std::to_string(n.u);
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", n.d);
+      return buf;
+    }
+  }
+}
+
+
+// -?digits*(.digits*)?([eE][+-]?digits+)? with at least one mantissa digit; optional leading '+'
+// when allow_plus. What strtod accepts of this form, from_chars accepts too.
+bool IsDecimalFloat(std::string_view s, bool allow_plus) {
+  size_t i = 0, n = s.size();
+  if (i < n && (s[i] == '-' || (allow_plus && s[i] == '+'))) ++i;
+  size_t digits = 0;
+  while (i < n && IsDigit(s[i])) ++i, ++digits;
+  if (i < n && s[i] == '.') {
+    ++i;
+    while (i < n && IsDigit(s[i])) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t e = 0;
+    while (i < n && IsDigit(s[i])) ++i, ++e;
+    if (e == 0) return false;
+  }
+  return i == n;
+}
+
+// 0 ok, 1 not representable (overflow/underflow: left to protobuf), 2 syntax.
+int ParseDecimalDouble(std::string_view s, double* out) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  const char* first = s.data();
+  const char* last = first + s.size();
+  auto r = std::from_chars(first, last, *out);
+  if (r.ec == std::errc::result_out_of_range) return 1;
+  if (r.ec != std::errc() || r.ptr != last) return 1;
+  if (!std::isfinite(*out)) return 1;
+  return 0;
+}
+
+// safe_strto{32,64,u32,u64} on a string value: [+-]?digits, in range.
+bool ParseIntString(std::string_view s, bool is_unsigned, uint64_t max_pos, uint64_t max_neg,
+                    bool* negative, uint64_t* magnitude) {
+  size_t i = 0;
+  *negative = false;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    *negative = s[i] == '-';
+    ++i;
+  }
+  if (i == s.size()) return false;
+  if (*negative && is_unsigned) return false;
+  uint64_t v = 0;
+  uint64_t limit = *negative ? max_neg : max_pos;
+  for (; i < s.size(); ++i) {
+    if (!IsDigit(s[i])) return false;
+    uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (__builtin_mul_overflow(v, uint64_t{10}, &v) || __builtin_add_overflow(v, d, &v) ||
+        v > limit) {
+      return false;
+    }
+  }
+  *magnitude = v;
+  return true;
+}
+
+bool CaseEq(std::string_view a, const char* b) {
+  size_t n = std::strlen(b);
+  if (a.size() != n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != b[i]) return false;
+  }
+  return true;
+}
+
+int Base64Val(char c, bool websafe) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (websafe) {
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+  } else {
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+  }
+  return -1;
+}
+
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool TwoDigits(const char* p, int* v) {
+  if (!IsDigit(p[0]) || !IsDigit(p[1])) return false;
+  *v = (p[0] - '0') * 10 + (p[1] - '0');
+  return true;
+}
+
+// RFC 3339 as protobuf formats it (and the common variants it parses); false: not certain.
+bool ParseTimestamp(std::string_view s, int64_t* seconds, int32_t* nanos) {
+  if (s.size() < 20) return false;
+  const char* p = s.data();
+  const char* end = p + s.size();
+  int year = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (!IsDigit(p[i])) return false;
+    year = year * 10 + (p[i] - '0');
+  }
+  int mon, day, hh, mm, ss;
+  if (p[4] != '-' || !TwoDigits(p + 5, &mon) || p[7] != '-' || !TwoDigits(p + 8, &day) ||
+      p[10] != 'T' || !TwoDigits(p + 11, &hh) || p[13] != ':' || !TwoDigits(p + 14, &mm) ||
+      p[16] != ':' || !TwoDigits(p + 17, &ss)) {
+    return false;
+  }
+  if (year < 1 || mon < 1 || mon > 12 || day < 1 || hh > 23 || mm > 59 || ss > 59) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int mdays = kDays[mon - 1] + (mon == 2 && leap ? 1 : 0);
+  if (day > mdays) return false;
+  p += 19;
+  int32_t n = 0;
+  if (p < end && *p == '.') {
+    ++p;
+    int digits = 0;
+    while (p < end && IsDigit(*p)) {
+      if (++digits > 9) return false;
+      n = n * 10 + (*p - '0');
+      ++p;
+    }
+    if (digits == 0) return false;
+    for (; digits < 9; ++digits) n *= 10;
+  }
+  int64_t secs = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) *
+                     86400 + hh * 3600 + mm * 60 + ss;
+  if (p < end && *p == 'Z') {
+    ++p;
+  } else if (p < end && (*p == '+' || *p == '-')) {
+    bool minus = *p == '-';
+    ++p;
+    int oh, om;
+    if (end - p < 5 || !TwoDigits(p, &oh) || p[2] != ':' || !TwoDigits(p + 3, &om)) return false;
+    if (oh > 23 || om > 59) return false;
+    int64_t off = oh * 3600 + om * 60;
+    secs += minus ? off : -off;
+    p += 5;
+  } else {
+    return false;
+  }
+  if (p != end) return false;
+  if (secs < -62135596800LL || secs > 253402300799LL) return false;
+  *seconds = secs;
+  *nanos = n;
+  return true;
+}
+
+// 1 ok, 0 not certain (left to protobuf), -1 out of range.
+int ParseDuration(std::string_view s, int64_t* seconds, int32_t* nanos) {
+  if (s.size() < 2 || s.back() != 's') return 0;
+  s.remove_suffix(1);
+  bool neg = false;
+  if (s[0] == '-') {
+    neg = true;
+    s.remove_prefix(1);
+  }
+  size_t i = 0;
+  uint64_t secs = 0;
+  while (i < s.size() && IsDigit(s[i])) {
+    if (i >= 15) return 0;
+    secs = secs * 10 + static_cast<uint64_t>(s[i] - '0');
+    ++i;
+  }
+  if (i == 0) return 0;
+  int32_t n = 0;
+  if (i < s.size()) {
+    if (s[i] != '.') return 0;
+    ++i;
+    int digits = 0;
+    while (i < s.size() && IsDigit(s[i])) {
+      if (++digits > 9) return 0;
+      n = n * 10 + (s[i] - '0');
+      ++i;
+    }
+    if (digits == 0 || i != s.size()) return 0;
+    for (; digits < 9; ++digits) n *= 10;
+  }
+  if (secs > 315576000000ull) return -1;
+  *seconds = neg ? -static_cast<int64_t>(secs) : static_cast<int64_t>(secs);
+  *nanos = neg ? -n : n;
+  return 1;
+}
+
+// The parser's status: the code only; the message waits in Parser::msg_.
+struct St {
+  Code code = Code::kOk;
+  bool ok() const { return code == Code::kOk; }
+};
+
+class Parser {
+ public:
+  Parser(std::string_view json, bool ignore_unknown, std::string* wire)
+      : p_(json.data()), end_(json.data() + json.size()), ignore_(ignore_unknown),
+        out_(wire, json.size() + 16) {}
+
+  Status Run(const MessageTable& root) {
+    St r = RunImpl(root);
+    if (r.ok()) return OkStatus();
+    return Status(r.code, std::move(msg_));
+  }
+
+  St RunImpl(const MessageTable& root) {
+    if (root.kind != MsgKind::kRegular) return Fail(Code::kUnimplemented, "root type not covered");
+    Ws();
+    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+    if (*p_ != '{') return Fail(Code::kInvalidArgument, "Root element must be a message.");
+    ++p_;
+    St s = ObjectBody(root, 1);
+    if (!s.ok()) return s;
+    Ws();
+    if (p_ != end_) return Fail(Code::kInvalidArgument, "Parsing terminated before end of input.");
+    out_.Finish();
+    return St{};
+  }
+
+ private:
+  St Fail(Code code, std::string m) {
+    msg_ = std::move(m);
+    return St{code};
+  }
+  void Ws() {
+    while (p_ < end_ && IsWs(*p_)) ++p_;
+  }
+  bool Lit(const char* w, size_t n) const {
+    return static_cast<size_t>(end_ - p_) >= n && std::memcmp(p_, w, n) == 0;
+  }
+
+  // --- tokens -----------------------------------------------------------------------------
+
+  St ReadString(std::string_view* out, std::string* scratch) {
+    const char q = *p_++;
+    const char* start = p_;
+    const uint64_t qmask = 0x0101010101010101ull * static_cast<uint8_t>(q);
+    const uint64_t bmask = 0x0101010101010101ull * static_cast<uint8_t>('\\');
+    while (end_ - p_ >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p_, 8);
+      uint64_t x = w ^ qmask, y = w ^ bmask;
+      uint64_t hit = ((x - 0x0101010101010101ull) & ~x) | ((y - 0x0101010101010101ull) & ~y);
+      hit &= 0x8080808080808080ull;
+      if (hit != 0) {
+        p_ += __builtin_ctzll(hit) / 8;
+        break;
+      }
+      p_ += 8;
+    }
+    while (p_ < end_) {
+      char c = *p_;
+      if (c == q) {
+        *out = std::string_view(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        return St{};
+      }
+      if (c == '\\') break;
+      ++p_;
+    }
+    if (p_ >= end_) return Fail(Code::kInvalidArgument, "Closing quote expected in string.");
+    scratch->assign(start, static_cast<size_t>(p_ - start));
+    while (p_ < end_) {
+      char c = *p_;
+      if (c == q) {
+        ++p_;
+        *out = *scratch;
+        return St{};
+      }
+      if (c != '\\') {
+        const char* run = p_;
+        while (p_ < end_ && *p_ != q && *p_ != '\\') ++p_;
+        scratch->append(run, static_cast<size_t>(p_ - run));
+        continue;
+      }
+      if (end_ - p_ < 2) return Fail(Code::kInvalidArgument, "Closing quote expected in string.");
+      char e = p_[1];
+      if (e == 'u') {
+        St s = UnicodeEscape(scratch);
+        if (!s.ok()) return s;
+        continue;
+      }
+      switch (e) {
+        case 'b': scratch->push_back('\b'); break;
+        case 'f': scratch->push_back('\f'); break;
+        case 'n': scratch->push_back('\n'); break;
+        case 'r': scratch->push_back('\r'); break;
+        case 't': scratch->push_back('\t'); break;
+        case 'v': scratch->push_back('\v'); break;
+        default: scratch->push_back(e);
+      }
+      p_ += 2;
+    }
+    return Fail(Code::kInvalidArgument, "Closing quote expected in string.");
+  }
+
+  bool Hex4(const char* p, uint32_t* v) {
+    uint32_t code = 0;
+    for (int i = 0; i < 4; ++i) {
+      int h = HexVal(p[i]);
+      if (h < 0) return false;
+      code = (code << 4) | static_cast<uint32_t>(h);
+    }
+    *v = code;
+    return true;
+  }
+
+  St UnicodeEscape(std::string* out) {
+    if (end_ - p_ < 6) return Fail(Code::kInvalidArgument, "Illegal hex string.");
+    uint32_t code;
+    if (!Hex4(p_ + 2, &code)) return Fail(Code::kInvalidArgument, "Invalid escape sequence.");
+    if (code >= 0xD800 && code <= 0xDBFF) {
+      if (end_ - p_ < 12) return Fail(Code::kInvalidArgument, "Missing low surrogate.");
+      if (p_[6] != '\\' || p_[7] != 'u') return Fail(Code::kInvalidArgument, "Missing low surrogate.");
+      uint32_t low;
+      if (!Hex4(p_ + 8, &low)) return Fail(Code::kInvalidArgument, "Invalid escape sequence.");
+      if (low < 0xDC00 || low > 0xDFFF) return Fail(Code::kInvalidArgument, "Invalid low surrogate.");
+      code = (((code & 0x3FF) << 10) | (low & 0x3FF)) + 0x10000;
+      p_ += 6;
+    } else if (code >= 0xDC00 && code <= 0xDFFF) {
+      return Fail(Code::kInvalidArgument, "Invalid unicode code point.");
+    }
+    char buf[4];
+    size_t n;
+    if (code < 0x80) {
+      buf[0] = static_cast<char>(code);
+      n = 1;
+    } else if (code < 0x800) {
+      buf[0] = static_cast<char>(0xC0 | (code >> 6));
+      buf[1] = static_cast<char>(0x80 | (code & 0x3F));
+      n = 2;
+    } else if (code < 0x10000) {
+      buf[0] = static_cast<char>(0xE0 | (code >> 12));
+      buf[1] = static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      buf[2] = static_cast<char>(0x80 | (code & 0x3F));
+      n = 3;
+    } else {
+      buf[0] = static_cast<char>(0xF0 | (code >> 18));
+      buf[1] = static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      buf[2] = static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      buf[3] = static_cast<char>(0x80 | (code & 0x3F));
+      n = 4;
+    }
+    out->append(buf, n);
+    p_ += 6;
+    return St{};
+  }
+
+  // protobuf's JsonStreamParser::ParseNumberHelper.
+  St ReadNumber(Number* n) {
+    {  // Fast path: a plain integer of at most 18 digits, no leading zero.
+      const char* q = p_;
+      const bool neg = *q == '-';
+      if (neg) ++q;
+      const char* digits = q;
+      uint64_t v = 0;
+      while (q < end_ && IsDigit(*q) && q - digits < 19) {
+        v = v * 10 + static_cast<uint64_t>(*q - '0');
+        ++q;
+      }
+      const long nd = q - digits;
+      const bool more = q < end_ && (IsDigit(*q) || *q == '.' || *q == 'e' || *q == 'E' ||
+                                     *q == '+' || *q == '-' || *q == 'x');
+      if (nd > 0 && nd < 19 && !more && !(nd >= 2 && *digits == '0')) {
+        p_ = q;
+        if (neg) {
+          n->type = Number::kInt;
+          n->i = -static_cast<int64_t>(v);
+        } else {
+          n->type = Number::kUint;
+          n->u = v;
+        }
+        return St{};
+      }
+    }
+    const char* s = p_;
+    bool floating = false, hex = false;
+    while (p_ < end_) {
+      char c = *p_;
+      if (IsDigit(c) || c == '+' || c == '-') {
+      } else if (c == '.' || c == 'e' || c == 'E') {
+        floating = true;
+      } else if (c == 'x') {
+        hex = true;
+      } else {
+        break;
+      }
+      ++p_;
+    }
+    std::string_view text(s, static_cast<size_t>(p_ - s));
+    if (hex) return Fail(Code::kUnimplemented, "hex-like number");
+    auto as_double = [&]() -> St {
+      if (!IsDecimalFloat(text, false)) return Fail(Code::kInvalidArgument, "Unable to parse number.");
+      n->type = Number::kDouble;
+      if (ParseDecimalDouble(text, &n->d) != 0) return Fail(Code::kUnimplemented, "number out of double range");
+      return St{};
+    };
+    if (floating) return as_double();
+    if (text[0] != '-') {
+      if (text.size() >= 2 && text[0] == '0') {
+        return Fail(Code::kInvalidArgument, "Octal/hex numbers are not valid JSON values.");
+      }
+      uint64_t v = 0;
+      for (char c : text) {
+        if (!IsDigit(c)) return Fail(Code::kInvalidArgument, "Unable to parse number.");
+        uint64_t d = static_cast<uint64_t>(c - '0');
+        if (__builtin_mul_overflow(v, uint64_t{10}, &v) || __builtin_add_overflow(v, d, &v)) {
+          return as_double();
+        }
+      }
+      n->type = Number::kUint;
+      n->u = v;
+      return St{};
+    }
+    if (text.size() >= 3 && text[1] == '0') {
+      return Fail(Code::kInvalidArgument, "Octal/hex numbers are not valid JSON values.");
+    }
+    if (text.size() < 2) return Fail(Code::kInvalidArgument, "Unable to parse number.");
+    uint64_t v = 0;
+    const uint64_t limit = uint64_t{1} << 63;
+    for (char c : text.substr(1)) {
+      if (!IsDigit(c)) return Fail(Code::kInvalidArgument, "Unable to parse number.");
+      uint64_t d = static_cast<uint64_t>(c - '0');
+      if (__builtin_mul_overflow(v, uint64_t{10}, &v) || __builtin_add_overflow(v, d, &v) ||
+          v > limit) {
+        return as_double();
+      }
+    }
+    n->type = Number::kInt;
+    n->i = v == limit ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(v);
+    return St{};
+  }
+
+  // An object key: a quoted string or a bare identifier.
+  St ReadKey(std::string_view* key) {
+    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected an object key or }.");
+    char c = *p_;
+    if (c == '"' || c == '\'') return ReadString(key, &key_scratch_);
+    if (IsLetter(c)) {
+      const char* s = p_++;
+      while (p_ < end_ && IsAlnum(*p_)) ++p_;
+      *key = std::string_view(s, static_cast<size_t>(p_ - s));
+      if (*key == "null" || *key == "true" || *key == "false") {
+        return Fail(Code::kInvalidArgument, "Expected an object key or }.");
+      }
+      return St{};
+    }
+    return Fail(Code::kInvalidArgument, "Expected an object key or }.");
+  }
+
+  St ExpectColon() {
+    Ws();
+    if (p_ == end_ || *p_ != ':') return Fail(Code::kInvalidArgument, "Expected : between key:value pair.");
+    ++p_;
+    Ws();
+    return St{};
+  }
+
+  // After a value inside an object: 1 more entries, 0 closed.
+  St ObjectNext(bool* more) {
+    Ws();
+    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected , or } after key:value pair.");
+    if (*p_ == ',') {
+      ++p_;
+      *more = true;
+      return St{};
+    }
+    if (*p_ == '}') {
+      ++p_;
+      *more = false;
+      return St{};
+    }
+    return Fail(Code::kInvalidArgument, "Expected , or } after key:value pair.");
+  }
+  St ArrayNext(bool* more) {
+    Ws();
+    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected , or ] after array value.");
+    if (*p_ == ',') {
+      ++p_;
+      *more = true;
+      return St{};
+    }
+    if (*p_ == ']') {
+      ++p_;
+      *more = false;
+      return St{};
+    }
+    return Fail(Code::kInvalidArgument, "Expected , or ] after array value.");
+  }
+
+  // Validates and skips any value (an unknown field's), as protobuf's parser would read it.
+  St SkipValue(int depth) {
+    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+    char c = *p_;
+    if (c == '"' || c == '\'') {
+      std::string_view sv;
+      return ReadString(&sv, &skip_scratch_);
+    }
+    if (c == '-' || IsDigit(c)) {
+      Number n;
+      return ReadNumber(&n);
+    }
+    if (Lit("true", 4)) return p_ += 4, St{};
+    if (Lit("false", 5)) return p_ += 5, St{};
+    if (Lit("null", 4)) return p_ += 4, St{};
+    if (c == '{' || c == '[') {
+      if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+      ++p_;
+      bool more = true;
+      if (c == '{') {
+        while (true) {
+          Ws();
+          if (p_ < end_ && *p_ == '}') {
+            ++p_;
+            return St{};
+          }
+          std::string_view key;
+          St s = ReadKey(&key);
+          if (s.ok()) s = ExpectColon();
+          if (s.ok()) s = SkipValue(depth + 1);
+          if (s.ok()) s = ObjectNext(&more);
+          if (!s.ok()) return s;
+          if (!more) return St{};
+        }
+      }
+      while (true) {
+        Ws();
+        if (p_ < end_ && *p_ == ']') {
+          ++p_;
+          return St{};
+        }
+        St s = SkipValue(depth + 1);
+        if (s.ok()) s = ArrayNext(&more);
+        if (!s.ok()) return s;
+        if (!more) return St{};
+      }
+    }
+    if (IsLetter(c)) return Fail(Code::kInvalidArgument, "Unexpected token.");
+    return Fail(Code::kInvalidArgument, "Expected a value.");
+  }
+
+  // --- messages ---------------------------------------------------------------------------
+
+  St ObjectBody(const MessageTable& t, int depth) {
+    if (depth > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+    if (t.kind == MsgKind::kUnsupported) return Fail(Code::kUnimplemented, t.full_name + " not covered");
+    uint32_t oneof_inline[8] = {};
+    std::vector<uint32_t> oneof_heap;
+    uint32_t* oneof_set = oneof_inline;
+    if (t.oneof_count > 8) {
+      oneof_heap.assign(static_cast<size_t>(t.oneof_count), 0);
+      oneof_set = oneof_heap.data();
+    }
+    bool more = true;
+    while (true) {
+      Ws();
+      if (p_ < end_ && *p_ == '}') {
+        ++p_;
+        return St{};
+      }
+      std::string_view key;
+      St s = ReadKey(&key);
+      if (!s.ok()) return s;
+      if (key.empty()) return Fail(Code::kInvalidArgument, "Proto fields must have a name.");
+      const FieldInfo* f = t.Find(key);
+      s = ExpectColon();
+      if (!s.ok()) return s;
+      if (f == nullptr) {
+        if (!ignore_) return Fail(Code::kInvalidArgument, std::string(key) + ": Cannot find field.");
+        s = SkipValue(depth);
+      } else {
+        s = Field(*f, depth, oneof_set);
+      }
+      if (s.ok()) s = ObjectNext(&more);
+      if (!s.ok()) return s;
+      if (!more) return St{};
+    }
+  }
+
+  St Field(const FieldInfo& f, int depth, uint32_t* oneof_set) {
+    if (f.kind == Kind::kUnsupported ||
+        (f.kind == Kind::kMessage && f.msg->kind == MsgKind::kUnsupported)) {
+      return Fail(Code::kUnimplemented, f.proto_name + ": field type not covered");
+    }
+    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+    if (Lit("null", 4)) {
+      p_ += 4;
+      return St{};
+    }
+    if (f.map) return Map(f, depth);
+    if (f.repeated) {
+      if (*p_ == '[') return Array(f, depth);
+      bool dropped = false;
+      return Element(f, depth, false, &dropped);
+    }
+    if (*p_ == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    bool dropped = false;
+    if (f.oneof >= 0) {
+      if (oneof_set[f.oneof] != 0) {
+        return Fail(Code::kInvalidArgument, "oneof field is already set. Cannot set '" + f.json_name + "'");
+      }
+      St s = Element(f, depth, false, &dropped);
+      if (!s.ok()) return s;
+      if (dropped) return Fail(Code::kUnimplemented, "unknown enum value in a oneof");
+      oneof_set[f.oneof] = 1;
+      return St{};
+    }
+    return Element(f, depth, false, &dropped);
+  }
+
+  St Array(const FieldInfo& f, int depth) {
+    ++p_;  // '['
+    const bool packed = f.packed;
+    size_t tag_pos = out_.size();
+    size_t start = 0;
+    if (packed) {
+      out_.Bytes(f.ptag, f.ptag_len);
+      start = out_.BeginLen();
+    }
+    bool more = true;
+    while (true) {
+      Ws();
+      if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value or ] within an array.");
+      if (*p_ == ']') {
+        ++p_;
+        break;
+      }
+      if (Lit("null", 4)) {
+        p_ += 4;
+      } else if (*p_ == '[') {
+        return Fail(Code::kUnimplemented, "nested arrays");
+      } else {
+        bool dropped = false;
+        St s = Element(f, depth, packed, &dropped);
+        if (!s.ok()) return s;
+      }
+      St s = ArrayNext(&more);
+      if (!s.ok()) return s;
+      if (!more) break;
+    }
+    if (packed) {
+      if (out_.size() == start) {
+        out_.Truncate(tag_pos);
+      } else {
+        out_.EndLen(start);
+      }
+    }
+    return St{};
+  }
+
+  St Map(const FieldInfo& f, int depth) {
+    if (*p_ != '{') {
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value for type " + f.msg->full_name);
+    }
+    if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+    ++p_;
+    if (f.value->kind == Kind::kUnsupported ||
+        (f.value->kind == Kind::kMessage && f.value->msg->kind == MsgKind::kUnsupported)) {
+      return Fail(Code::kUnimplemented, f.proto_name + ": map value type not covered");
+    }
+    std::vector<std::string> keys;
+    std::unordered_set<std::string> key_set;
+    bool more = true;
+    while (true) {
+      Ws();
+      if (p_ < end_ && *p_ == '}') {
+        ++p_;
+        return St{};
+      }
+      std::string_view key;
+      St s = ReadKey(&key);
+      if (!s.ok()) return s;
+      // Duplicate keys are an error (protobuf compares the key text).
+      bool dup = false;
+      if (key_set.empty()) {
+        for (const std::string& k : keys) dup = dup || k == key;
+        keys.emplace_back(key);
+        if (keys.size() >= 16) key_set.insert(keys.begin(), keys.end());
+      } else {
+        dup = !key_set.emplace(key).second;
+        keys.back() = std::string(key);
+      }
+      if (dup) return Fail(Code::kInvalidArgument, "(" + f.proto_name + ") " + std::string(key) +
+                              ": Repeated map key: '" + std::string(key) + "' is already set.");
+      s = ExpectColon();
+      if (!s.ok()) return s;
+      if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+      out_.Bytes(f.tag, f.tag_len);
+      size_t start = out_.BeginLen();
+      s = MapKey(*f.key, keys.back());
+      if (!s.ok()) return s;
+      if (Lit("null", 4)) {
+        p_ += 4;
+      } else {
+        if (*p_ == '[') return Fail(Code::kInvalidArgument, "(" + f.proto_name + ".value): Proto fields must have a name.");
+        bool dropped = false;
+        s = Element(*f.value, depth + 1, false, &dropped);
+        if (!s.ok()) return s;
+        if (dropped) return Fail(Code::kUnimplemented, "unknown enum value in a map");
+      }
+      out_.EndLen(start);
+      s = ObjectNext(&more);
+      if (!s.ok()) return s;
+      if (!more) return St{};
+    }
+  }
+
+  St MapKey(const FieldInfo& k, std::string_view key) {
+    out_.Bytes(k.tag, k.tag_len);
+    if (k.kind == Kind::kString) {
+      out_.Varint(key.size());
+      out_.Bytes(key.data(), key.size());
+      return St{};
+    }
+    if (k.kind == Kind::kBool) {
+      bool b;
+      if (!StrToBool(key, &b)) return BadValue(k, "\"" + std::string(key) + "\"");
+      out_.Varint(b ? 1 : 0);
+      return St{};
+    }
+    return IntFromString(k, key, false);
+  }
+
+  // --- values -----------------------------------------------------------------------------
+
+  St BadValue(const FieldInfo& f, const std::string& text) {
+    return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value " + text + " for type " + f.type_name);
+  }
+
+  void Tag(const FieldInfo& f, bool packed) {
+    if (!packed) out_.Bytes(f.tag, f.tag_len);
+  }
+
+  static bool StrToBool(std::string_view s, bool* b) {
+    for (const char* t : {"true", "t", "yes", "y", "1"}) {
+      if (CaseEq(s, t)) return *b = true, true;
+    }
+    for (const char* t : {"false", "f", "no", "n", "0"}) {
+      if (CaseEq(s, t)) return *b = false, true;
+    }
+    return false;
+  }
+
+  // Writes an integer-kind value (never enums) given as a number.
+  St WriteInt(const FieldInfo& f, const Number& n, bool packed) {
+    int64_t lo;
+    uint64_t hi;
+    bool is_unsigned = false;
+    switch (f.kind) {
+      case Kind::kInt32: case Kind::kSint32: case Kind::kSfixed32: case Kind::kEnum:
+        lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); break;
+      case Kind::kInt64: case Kind::kSint64: case Kind::kSfixed64:
+        lo = std::numeric_limits<int64_t>::min(); hi = std::numeric_limits<int64_t>::max(); break;
+      case Kind::kUint32: case Kind::kFixed32:
+        lo = 0; hi = std::numeric_limits<uint32_t>::max(); is_unsigned = true; break;
+      default:
+        lo = 0; hi = std::numeric_limits<uint64_t>::max(); is_unsigned = true; break;
+    }
+    uint64_t bits;  // two's complement
+    switch (n.type) {
+      case Number::kUint:
+        if (n.u > hi) return BadValue(f, NumberText(n));
+        bits = n.u;
+        break;
+      case Number::kInt:
+        if (n.i < lo) return BadValue(f, NumberText(n));
+        bits = static_cast<uint64_t>(n.i);
+        break;
+      default: {
+        double d = n.d;
+        if (!(d == std::trunc(d))) return BadValue(f, NumberText(n));
+        if (is_unsigned) {
+          // hi + 1 is a power of two, exact as a double.
+          if (!(d >= 0 || d == 0) || !(d < static_cast<double>(hi) + 1.0)) {
+            return BadValue(f, NumberText(n));
+          }
+          bits = static_cast<uint64_t>(d);
+        } else {
+          if (!(d >= static_cast<double>(lo)) || !(d < -static_cast<double>(lo))) {
+            return BadValue(f, NumberText(n));
+          }
+          bits = static_cast<uint64_t>(static_cast<int64_t>(d));
+        }
+      }
+    }
+    WriteIntBits(f, bits, packed);
+    return St{};
+  }
+
+  void WriteIntBits(const FieldInfo& f, uint64_t bits, bool packed) {
+    Tag(f, packed);
+    switch (f.kind) {
+      case Kind::kInt32: case Kind::kEnum:
+        out_.Varint(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(bits))));
+        break;
+      case Kind::kSint32: {
+        int32_t v = static_cast<int32_t>(bits);
+        out_.Varint((static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31));
+        break;
+      }
+      case Kind::kSint64: {
+        int64_t v = static_cast<int64_t>(bits);
+        out_.Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+        break;
+      }
+      case Kind::kFixed32: case Kind::kSfixed32:
+        out_.Fixed32(static_cast<uint32_t>(bits));
+        break;
+      case Kind::kFixed64: case Kind::kSfixed64:
+        out_.Fixed64(bits);
+        break;
+      default:  // int64, uint32, uint64
+        out_.Varint(bits);
+    }
+  }
+
+  St IntFromString(const FieldInfo& f, std::string_view s, bool packed) {
+    bool is_unsigned = f.kind == Kind::kUint32 || f.kind == Kind::kFixed32 ||
+                       f.kind == Kind::kUint64 || f.kind == Kind::kFixed64;
+    bool wide = f.kind == Kind::kInt64 || f.kind == Kind::kSint64 || f.kind == Kind::kSfixed64 ||
+                f.kind == Kind::kUint64 || f.kind == Kind::kFixed64;
+    uint64_t max_pos = is_unsigned ? (wide ? std::numeric_limits<uint64_t>::max()
+                                           : std::numeric_limits<uint32_t>::max())
+                                   : (wide ? uint64_t{std::numeric_limits<int64_t>::max()}
+                                           : uint64_t{std::numeric_limits<int32_t>::max()});
+    uint64_t max_neg = wide ? uint64_t{1} << 63 : uint64_t{1} << 31;
+    bool neg;
+    uint64_t mag;
+    if (!ParseIntString(s, is_unsigned, max_pos, max_neg, &neg, &mag)) {
+      return BadValue(f, "\"" + std::string(s) + "\"");
+    }
+    WriteIntBits(f, neg ? uint64_t{0} - mag : mag, packed);
+    return St{};
+  }
+
+  St Element(const FieldInfo& f, int depth, bool packed, bool* dropped) {
+    if (f.kind == Kind::kMessage) return MessageValue(f, depth);
+    const char c = *p_;
+    if (c == '{') return BadValue(f, "Starting an object on a scalar field");
+    if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    if (c == '"' || c == '\'') {
+      std::string_view s;
+      St st = ReadString(&s, &str_scratch_);
+      if (!st.ok()) return st;
+      return StringValue(f, s, packed, dropped);
+    }
+    if (c == '-' || IsDigit(c)) {
+      Number n;
+      St st = ReadNumber(&n);
+      if (!st.ok()) return st;
+      return NumberValue(f, n, packed);
+    }
+    if (Lit("true", 4) || Lit("false", 5)) {
+      bool b = *p_ == 't';
+      p_ += b ? 4 : 5;
+      if (f.kind != Kind::kBool) return BadValue(f, b ? "true" : "false");
+      Tag(f, packed);
+      out_.Varint(b ? 1 : 0);
+      return St{};
+    }
+    if (IsLetter(c)) return Fail(Code::kInvalidArgument, "Unexpected token.");
+    return Fail(Code::kInvalidArgument, "Expected a value.");
+  }
+
+  St NumberValue(const FieldInfo& f, const Number& n, bool packed) {
+    switch (f.kind) {
+      case Kind::kDouble: {
+        double d = n.type == Number::kUint  ? static_cast<double>(n.u)
+                   : n.type == Number::kInt ? static_cast<double>(n.i)
+                                            : n.d;
+        Tag(f, packed);
+        uint64_t bits;
+        std::memcpy(&bits, &d, 8);
+        out_.Fixed64(bits);
+        return St{};
+      }
+      case Kind::kFloat: {
+        float v;
+        if (n.type == Number::kUint) {
+          v = static_cast<float>(n.u);
+        } else if (n.type == Number::kInt) {
+          v = static_cast<float>(n.i);
+        } else {
+          v = static_cast<float>(n.d);
+          if (std::isinf(v)) return BadValue(f, NumberText(n));
+        }
+        Tag(f, packed);
+        uint32_t bits;
+        std::memcpy(&bits, &v, 4);
+        out_.Fixed32(bits);
+        return St{};
+      }
+      case Kind::kBool:
+      case Kind::kString:
+      case Kind::kBytes:
+        return BadValue(f, NumberText(n));
+      default:
+        return WriteInt(f, n, packed);
+    }
+  }
+
+  St StringValue(const FieldInfo& f, std::string_view s, bool packed, bool* dropped) {
+    switch (f.kind) {
+      case Kind::kString:
+        Tag(f, packed);
+        out_.Varint(s.size());
+        out_.Bytes(s.data(), s.size());
+        return St{};
+      case Kind::kBytes:
+        return Bytes(f, s);
+      case Kind::kBool: {
+        bool b;
+        if (!StrToBool(s, &b)) return BadValue(f, "\"" + std::string(s) + "\"");
+        Tag(f, packed);
+        out_.Varint(b ? 1 : 0);
+        return St{};
+      }
+      case Kind::kEnum: {
+        if (const int32_t* v = f.en->by_name.Find(s)) {
+          WriteIntBits(f, static_cast<uint64_t>(static_cast<int64_t>(*v)), packed);
+          return St{};
+        }
+        bool neg;
+        uint64_t mag;
+        if (ParseIntString(s, false, uint64_t{std::numeric_limits<int32_t>::max()},
+                           uint64_t{1} << 31, &neg, &mag)) {
+          int32_t v = static_cast<int32_t>(neg ? -static_cast<int64_t>(mag)
+                                               : static_cast<int64_t>(mag));
+          if (f.en->numbers.count(v) != 0) {
+            WriteIntBits(f, static_cast<uint64_t>(static_cast<int64_t>(v)), packed);
+            return St{};
+          }
+        }
+        if (ignore_) {
+          *dropped = true;
+          return St{};
+        }
+        return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value \"" + std::string(s) +
+                       "\" for type " + f.en->full_name);
+      }
+      case Kind::kDouble:
+      case Kind::kFloat: {
+        double d;
+        if (s == "Infinity") {
+          d = std::numeric_limits<double>::infinity();
+        } else if (s == "-Infinity") {
+          d = -std::numeric_limits<double>::infinity();
+        } else if (s == "NaN") {
+          d = std::numeric_limits<double>::quiet_NaN();
+        } else {
+          if (s.empty() || s.front() == ' ' || s.back() == ' ') {
+            return BadValue(f, "\"" + std::string(s) + "\"");
+          }
+          if (!IsDecimalFloat(s, true) || ParseDecimalDouble(s, &d) != 0) {
+            return Fail(Code::kUnimplemented, "number string form not covered");
+          }
+          if (f.kind == Kind::kFloat && std::fabs(d) > std::numeric_limits<float>::max()) {
+            return BadValue(f, "\"" + std::string(s) + "\"");
+          }
+        }
+        Tag(f, packed);
+        if (f.kind == Kind::kFloat) {
+          float v = static_cast<float>(d);
+          uint32_t bits;
+          std::memcpy(&bits, &v, 4);
+          out_.Fixed32(bits);
+        } else {
+          uint64_t bits;
+          std::memcpy(&bits, &d, 8);
+          out_.Fixed64(bits);
+        }
+        return St{};
+      }
+      default:
+        return IntFromString(f, s, packed);
+    }
+  }
+
+  St Bytes(const FieldInfo& f, std::string_view s) {
+    bool has_std = false, has_web = false;
+    size_t n = s.size();
+    size_t pad = 0;
+    while (pad < n && s[n - 1 - pad] == '=') ++pad;
+    size_t body = n - pad;
+    for (size_t i = 0; i < body; ++i) {
+      char c = s[i];
+      if (c == '+' || c == '/') {
+        has_std = true;
+      } else if (c == '-' || c == '_') {
+        has_web = true;
+      } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c))) {
+        return Fail(Code::kUnimplemented, "base64 form not covered");
+      }
+    }
+    if (has_std && has_web) return Fail(Code::kUnimplemented, "base64 form not covered");
+    size_t rem = body % 4;
+    if (rem == 1) return Fail(Code::kUnimplemented, "base64 form not covered");
+    if (pad != 0 && (body + pad) % 4 != 0) return Fail(Code::kUnimplemented, "base64 form not covered");
+    size_t out_len = body / 4 * 3 + (rem == 0 ? 0 : rem - 1);
+    out_.Bytes(f.tag, f.tag_len);
+    out_.Varint(out_len);
+    char* o = out_.Raw(out_len);
+    const bool web = has_web;
+    size_t i = 0;
+    for (; i + 4 <= body; i += 4) {
+      uint32_t v = (static_cast<uint32_t>(Base64Val(s[i], web)) << 18) |
+                   (static_cast<uint32_t>(Base64Val(s[i + 1], web)) << 12) |
+                   (static_cast<uint32_t>(Base64Val(s[i + 2], web)) << 6) |
+                   static_cast<uint32_t>(Base64Val(s[i + 3], web));
+      *o++ = static_cast<char>(v >> 16);
+      *o++ = static_cast<char>(v >> 8);
+      *o++ = static_cast<char>(v);
+    }
+    if (rem >= 2) {
+      uint32_t v = (static_cast<uint32_t>(Base64Val(s[i], web)) << 18) |
+                   (static_cast<uint32_t>(Base64Val(s[i + 1], web)) << 12);
+      if (rem == 3) v |= static_cast<uint32_t>(Base64Val(s[i + 2], web)) << 6;
+      if ((rem == 2 && (v & 0xFFFF) != 0) || (rem == 3 && (v & 0xFF) != 0)) {
+        return Fail(Code::kUnimplemented, "base64 with trailing bits");
+      }
+      *o++ = static_cast<char>(v >> 16);
+      if (rem == 3) *o++ = static_cast<char>(v >> 8);
+    }
+    return St{};
+  }
+
+  St MessageValue(const FieldInfo& f, int depth) {
+    const MessageTable& m = *f.msg;
+    if (m.kind == MsgKind::kUnsupported) return Fail(Code::kUnimplemented, m.full_name + " not covered");
+    const char c = *p_;
+    if (c == '{') {
+      if (m.kind == MsgKind::kTimestamp || m.kind == MsgKind::kDuration) {
+        return Fail(Code::kUnimplemented, "object form of " + m.full_name);
+      }
+      ++p_;
+      out_.Bytes(f.tag, f.tag_len);
+      size_t start = out_.BeginLen();
+      St s = ObjectBody(m, depth + 1);
+      if (!s.ok()) return s;
+      out_.EndLen(start);
+      return St{};
+    }
+    if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    switch (m.kind) {
+      case MsgKind::kWrapper: {
+        out_.Bytes(f.tag, f.tag_len);
+        size_t start = out_.BeginLen();
+        bool dropped = false;
+        St s = Element(m.fields[0], depth, false, &dropped);
+        if (!s.ok()) return s;
+        out_.EndLen(start);
+        return St{};
+      }
+      case MsgKind::kTimestamp:
+      case MsgKind::kDuration: {
+        if (c != '"' && c != '\'') return Fail(Code::kUnimplemented, "non-string " + m.full_name);
+        std::string_view s;
+        St st = ReadString(&s, &str_scratch_);
+        if (!st.ok()) return st;
+        if (s.find('\0') != std::string_view::npos) return Fail(Code::kUnimplemented, "NUL in time");
+        int64_t secs;
+        int32_t nanos;
+        if (m.kind == MsgKind::kTimestamp) {
+          if (!ParseTimestamp(s, &secs, &nanos)) {
+            if (s.size() >= 4 && s.substr(0, 4) == "0000") {
+              return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): Invalid time format: " + std::string(s));
+            }
+            return Fail(Code::kUnimplemented, "timestamp form not covered");
+          }
+        } else {
+          int r = ParseDuration(s, &secs, &nanos);
+          if (r == 0) return Fail(Code::kUnimplemented, "duration form not covered");
+          if (r < 0) {
+            return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): Duration value exceeds limits: " +
+                           std::string(s));
+          }
+        }
+        out_.Bytes(f.tag, f.tag_len);
+        size_t start = out_.BeginLen();
+        out_.Varint(0x08);
+        out_.Varint(static_cast<uint64_t>(secs));
+        out_.Varint(0x10);
+        out_.Varint(static_cast<uint64_t>(static_cast<int64_t>(nanos)));
+        out_.EndLen(start);
+        return St{};
+      }
+      default:
+        break;
+    }
+    // A regular message from a scalar.
+    if (c == '"' || c == '\'') {
+      std::string_view s;
+      St st = ReadString(&s, &str_scratch_);
+      if (!st.ok()) return st;
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value \"" + std::string(s) +
+                     "\" for type " + m.full_name);
+    }
+    if (c == '-' || IsDigit(c)) {
+      Number n;
+      St st = ReadNumber(&n);
+      if (!st.ok()) return st;
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value " + NumberText(n) + " for type " +
+                     m.full_name);
+    }
+    if (Lit("true", 4) || Lit("false", 5)) {
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value for type " + m.full_name);
+    }
+    if (IsLetter(c)) return Fail(Code::kInvalidArgument, "Unexpected token.");
+    return Fail(Code::kInvalidArgument, "Expected a value.");
+  }
+
+  const char* p_;
+  const char* end_;
+  const bool ignore_;
+  Out out_;
+  std::string key_scratch_;
+  std::string str_scratch_;
+  std::string skip_scratch_;
+  std::string msg_;
+};
+
+}  // namespace
+}  // namespace json_to_wire_internal
+
+JsonToWire::JsonToWire(const google::protobuf::Descriptor& type)
+    : tables_(std::make_unique<json_to_wire_internal::Tables>()) {
+  root_ = tables_->Build(&type);
+}
+
+JsonToWire::~JsonToWire() = default;
+
+Status JsonToWire::Convert(std::string_view json, bool ignore_unknown_fields,
+                           std::string* wire) const {
+  if (!json_to_wire_internal::IsValidUtf8(json)) {
+    return Status(Code::kUnimplemented, "input is not strictly valid UTF-8");
+  }
+  json_to_wire_internal::Parser parser(json, ignore_unknown_fields, wire);
+  Status s = parser.Run(*root_);
+  if (!s.ok()) wire->clear();
+  return s;
+}
+
+}  // namespace portico::transcoder
