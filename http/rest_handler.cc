@@ -71,11 +71,8 @@ StatusOr<registry::CallSpec> MakeCallSpec(const Request& request, const PeerInfo
 }
 
 std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
-                                                  const Request& request, const PeerInfo& peer,
-                                                  const RestOptions& options) {
-  auto resolved = ResolveRoute(snapshot, request);
-  if (auto* local = std::get_if<Response>(&resolved)) return std::move(*local);
-  auto& target = std::get<RouteTarget>(resolved);
+                                                  const RouteTarget& target, const Request& request,
+                                                  const PeerInfo& peer, const RestOptions& options) {
   PreparedCall call;
   call.route = target.route;
   call.backend = target.backend;
@@ -126,25 +123,27 @@ bool RestHandler::StreamsBody(const Request& header) const {
 void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
   const auto start = std::chrono::steady_clock::now();
   auto snapshot = registry_.Current();  // this request's view, whatever changes meanwhile
-  {
-    auto resolved = ResolveRoute(*snapshot, request);
-    if (auto* target = std::get_if<RouteTarget>(&resolved)) {
-      const auto& info = *target->route->method;
-      if (info.client_streaming || info.server_streaming) {
-        StartHttpStream(std::move(snapshot), std::move(*target), std::move(request),
-                        std::move(exchange), options_, metrics_);
-        return;
-      }
-    }
-  }
-  auto prepared = PrepareUnary(*snapshot, request, exchange->peer(), options_);
-  if (auto* local = std::get_if<Response>(&prepared)) {
+  auto resolved = ResolveRoute(*snapshot, request);
+  if (auto* local = std::get_if<Response>(&resolved)) {
     metrics_.RecordRequest("unmatched", local->result_int(), std::chrono::steady_clock::now() - start);
     exchange->Respond(std::move(*local));
     return;
   }
+  auto& target = std::get<RouteTarget>(resolved);
+  const registry::Route* route = target.route;
+  if (route->method->client_streaming || route->method->server_streaming) {
+    StartHttpStream(std::move(snapshot), std::move(target), std::move(request), std::move(exchange),
+                    options_, metrics_);
+    return;
+  }
+  auto prepared = PrepareUnary(*snapshot, target, request, exchange->peer(), options_);
+  if (auto* local = std::get_if<Response>(&prepared)) {
+    metrics_.RecordRequest(route->method->path, local->result_int(),
+                           std::chrono::steady_clock::now() - start);
+    exchange->Respond(std::move(*local));
+    return;
+  }
   auto& call = std::get<PreparedCall>(prepared);
-  const registry::Route* route = call.route;
   metrics_.InFlight(1);
   auto handle = call.backend->Pick().CallUnary(
       std::move(call.spec), std::move(call.request),

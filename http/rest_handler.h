@@ -47,10 +47,10 @@ struct PreparedCall {
   std::string request;  // wire bytes
 };
 
-// Either the local reply (404, 405, 400, 503 ...) or the call to make.
+// For a request whose route is resolved: the local reply (400 for a bad value) or the call.
 std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
-                                                  const Request& request, const PeerInfo& peer,
-                                                  const RestOptions& options);
+                                                  const RouteTarget& target, const Request& request,
+                                                  const PeerInfo& peer, const RestOptions& options);
 
 Response RenderUnary(const registry::Snapshot& snapshot, const registry::Route& route,
                      registry::UnaryResult result);
