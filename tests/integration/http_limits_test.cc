@@ -1,0 +1,71 @@
+// DESIGN section 7 on the HTTP listener: header and idle timeouts, the header size limit and
+// the connection limit, each hit by a real client.
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/gateway_fixture.h"
+#include "tests/support/stream_client.h"
+
+namespace portico::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class HttpLimitsTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    backend_.Start();
+    config_ = TestConfig(data_dir_.path());
+    config_.limits.header_timeout = 300ms;
+    config_.limits.idle_timeout = 500ms;
+    config_.limits.max_header_bytes = 1024;
+    config_.limits.max_connections = 3;
+    StartGateway();
+    RegisterTestService();
+  }
+};
+
+// A client that starts a request and never finishes its header (slowloris) is dropped.
+TEST_F(HttpLimitsTest, HeaderTimeoutDropsAnUnfinishedRequest) {
+  StreamClient client(app_->port(), 5s);
+  ASSERT_TRUE(client.Write("GET /v1/echo/x HTTP/1.1\r\nHost: x\r\n"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.ReadHead(), 0);  // the server closes without answering
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);  // well before the client's own 5 s
+}
+
+TEST_F(HttpLimitsTest, IdleKeepAliveConnectionIsClosed) {
+  HttpClient client(app_->port());
+  ASSERT_EQ(client.Send("POST", "/v1/echo", "{}").status, 200);
+  std::this_thread::sleep_for(1200ms);  // past the 500 ms idle timeout
+  auto r = client.Send("POST", "/v1/echo", "{}");
+  EXPECT_EQ(r.status, 0) << "the idle connection should have been closed";
+}
+
+TEST_F(HttpLimitsTest, OversizedHeaderIs431) {
+  HttpClient client(app_->port());
+  auto r = client.Send("POST", "/v1/echo", "{}", {{"X-Big", std::string(4096, 'a')}});
+  EXPECT_EQ(r.status, 431) << r.body;
+}
+
+TEST_F(HttpLimitsTest, ConnectionsOverTheLimitAreRefused) {
+  std::vector<std::unique_ptr<HttpClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<HttpClient>(app_->port()));
+    ASSERT_EQ(held.back()->Send("POST", "/v1/echo", "{}").status, 200);  // each one counted
+  }
+  HttpClient extra(app_->port());
+  EXPECT_EQ(extra.Send("POST", "/v1/echo", "{}").status, 0);  // closed at accept
+  held.clear();  // the slots free up
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = HttpCall(app_->port(), "POST", "/v1/echo", "{}").status == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
+}
+
+}  // namespace
+}  // namespace portico::testing
