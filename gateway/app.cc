@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "registry/carried_files.h"
 #include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
 #include "registry/grpc_transport.h"
@@ -34,8 +35,10 @@ void App::Start() {
                           source.path.compare(source.path.size() - 6, 6, ".proto") == 0;
     StatusOr<registry::FileList> files = Status(Code::kInternal, "unreachable");
     if (is_proto) {
-      registry::FileList known = registry::CarriedFilesList();
-      known.insert(known.end(), config_files.begin(), config_files.end());
+      registry::FileList known = registry::CarriedFiles();
+      for (const auto& f : config_files) {
+        if (!registry::IsCarriedFile(f.name())) known.push_back(f);  // a set may carry them too
+      }
       files = registry::CompileProtoFile(source.path, source.import_paths, known);
     } else {
       files = registry::ReadDescriptorSetFile(source.path);
@@ -92,16 +95,13 @@ void App::Start() {
   };
   admin_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(admin_handlers));
 
-  std::string host;
-  std::uint16_t port = 0;
-  if (!http::SplitHostPort(config_.listen, &host, &port)) {
-    throw std::runtime_error("invalid listen address " + config_.listen);
-  }
-  data_->Listen(host, port);
-  if (!http::SplitHostPort(config_.admin.listen, &host, &port)) {
-    throw std::runtime_error("invalid admin listen address " + config_.admin.listen);
-  }
-  admin_->Listen(host, port);
+  // ParseConfig validated both addresses with the same parser.
+  auto data_address = registry::ParseHostPort(config_.listen);
+  auto admin_address = registry::ParseHostPort(config_.admin.listen);
+  if (!data_address.ok()) throw std::runtime_error(data_address.status().message());
+  if (!admin_address.ok()) throw std::runtime_error(admin_address.status().message());
+  data_->Listen(data_address->host, data_address->port);
+  admin_->Listen(admin_address->host, admin_address->port);
   data_->Start();
   admin_->Start();
 

@@ -110,6 +110,8 @@ RestHandler::RestHandler(const registry::Registry& registry, Metrics& metrics,
 
 bool RestHandler::StreamsBody(const Request& header) const {
   auto snapshot = registry_.Current();
+  // Most APIs have no client streams: then no request needs this second lookup.
+  if (!snapshot->catalog->has_client_streaming()) return false;
   const std::string_view target(header.target().data(), header.target().size());
   const std::string_view method(header.method_string().data(), header.method_string().size());
   transcoder::PathMatch match;

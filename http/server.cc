@@ -11,22 +11,6 @@ namespace portico::http {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-bool SplitHostPort(const std::string& address, std::string* host, std::uint16_t* port) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
-  std::string h = address.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  unsigned long p = 0;
-  for (char c : address.substr(colon + 1)) {
-    if (c < '0' || c > '9') return false;
-    p = p * 10 + static_cast<unsigned long>(c - '0');
-    if (p > 65535) return false;
-  }
-  *host = h;
-  *port = static_cast<std::uint16_t>(p);
-  return true;
-}
-
 HttpServer::HttpServer(asio::io_context& ioc, ServerOptions options, Handlers handlers)
     : ioc_(ioc), state_(std::make_shared<State>()), acceptor_(asio::make_strand(ioc)) {
   state_->options = options;

@@ -70,7 +70,5 @@ class HttpServer {
   std::uint16_t port_ = 0;
 };
 
-// host:port -> (host, port); false when malformed. Accepts "[::1]:80".
-bool SplitHostPort(const std::string& address, std::string* host, std::uint16_t* port);
 
 }  // namespace portico::http

@@ -81,6 +81,7 @@ StatusOr<std::shared_ptr<const Catalog>> Catalog::Build(const FileList& files) {
         // Field tables for the fast JSON path, built with the snapshot, off the data path.
         c->codec_->Prepare(*method->input_type());
         c->codec_->Prepare(*method->output_type());
+        c->has_client_streaming_ = c->has_client_streaming_ || info.client_streaming;
         c->methods_.emplace(info.path, info);
       }
     }

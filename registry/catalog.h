@@ -43,6 +43,8 @@ class Catalog {
   const transcoder::PathMatcher& matcher() const { return matcher_; }
   const std::vector<Route>& routes() const { return routes_; }
   const FileList& files() const { return files_; }  // user files, as given
+  // Whether any method is client- or bidi-streaming (whether any request body may stream).
+  bool has_client_streaming() const { return has_client_streaming_; }
 
   // By "/pkg.Service/Method"; nullptr when unknown.
   const MethodInfo* FindMethod(std::string_view path) const;
@@ -60,6 +62,7 @@ class Catalog {
   std::map<std::string, MethodInfo, std::less<>> methods_;
   std::vector<Route> routes_;
   transcoder::PathMatcher matcher_;
+  bool has_client_streaming_ = false;
 };
 
 }  // namespace portico::registry

@@ -149,6 +149,4 @@ StatusOr<FileList> ReadDescriptorSetFile(const std::string& path) {
   return files;
 }
 
-FileList CarriedFilesList() { return CarriedFiles(); }
-
 }  // namespace portico::registry

@@ -36,7 +36,4 @@ StatusOr<FileList> ParseDescriptorSet(const std::string& bytes);
 // Reads a FileDescriptorSet file (protoc --include_imports --descriptor_set_out).
 StatusOr<FileList> ReadDescriptorSetFile(const std::string& path);
 
-// The carried files (carried_files.h) as a FileList, for `known`.
-FileList CarriedFilesList();
-
 }  // namespace portico::registry

@@ -36,11 +36,6 @@ FileList Registry::KnownFilesLocked() const {
   return known;
 }
 
-FileList Registry::KnownFiles() const {
-  std::lock_guard lock(mu_);
-  return KnownFilesLocked();
-}
-
 StatusOr<UploadResult> Registry::RegisterFiles(FileList files) {
   std::lock_guard lock(mu_);
   Files next = files_;

@@ -58,9 +58,6 @@ class Registry {
   Status PutBackend(BackendConfig config);
   Status RemoveBackend(const std::string& name);  // NotFound when absent
 
-  // Carried files plus every registered file: what new sources may import.
-  FileList KnownFiles() const;
-
  private:
   struct FileEntry {
     google::protobuf::FileDescriptorProto proto;
@@ -77,6 +74,7 @@ class Registry {
   // changed unless !persist, then publishes. Requires mu_.
   Status Commit(Files files, Backends backends, bool files_changed, bool backends_changed,
                 bool persist = true);
+  // Carried files plus every registered file: what new sources may import. Requires mu_.
   FileList KnownFilesLocked() const;
 
   Store* store_;

@@ -885,36 +885,18 @@ class Parser {
     return St{};
   }
 
-  // After a value inside an object: 1 more entries, 0 closed.
-  St ObjectNext(bool* more) {
+  // After a value inside an object or array: *more when a ',' follows, false at the close.
+  St ObjectNext(bool* more) { return ContainerNext('}', "Expected , or } after key:value pair.", more); }
+  St ArrayNext(bool* more) { return ContainerNext(']', "Expected , or ] after array value.", more); }
+  St ContainerNext(char close, std::string_view expected, bool* more) {
     Ws();
-    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected , or } after key:value pair.");
-    if (*p_ == ',') {
-      ++p_;
-      *more = true;
-      return St{};
+    if (p_ == end_) {
+      return Fail(Code::kInvalidArgument, "Unexpected end of string. " + std::string(expected));
     }
-    if (*p_ == '}') {
-      ++p_;
-      *more = false;
-      return St{};
-    }
-    return Fail(Code::kInvalidArgument, "Expected , or } after key:value pair.");
-  }
-  St ArrayNext(bool* more) {
-    Ws();
-    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected , or ] after array value.");
-    if (*p_ == ',') {
-      ++p_;
-      *more = true;
-      return St{};
-    }
-    if (*p_ == ']') {
-      ++p_;
-      *more = false;
-      return St{};
-    }
-    return Fail(Code::kInvalidArgument, "Expected , or ] after array value.");
+    if (*p_ != ',' && *p_ != close) return Fail(Code::kInvalidArgument, std::string(expected));
+    *more = *p_ == ',';
+    ++p_;
+    return St{};
   }
 
   // Validates and skips any value (an unknown field's), as protobuf's parser would read it.

@@ -2,6 +2,7 @@
 #include <fstream>
 #include <thread>
 
+#include <google/protobuf/descriptor.pb.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -119,6 +120,31 @@ TEST_F(AdminTest, GarbageDescriptorBytesAre400AndChangeNothing) {
     EXPECT_EQ(r.json()["code"], 3);
   }
   EXPECT_EQ(Admin("GET", "/admin/descriptors").body, before);
+}
+
+TEST_F(AdminTest, SetOfOnlyCarriedFilesIs400) {
+  google::protobuf::FileDescriptorSet set;
+  google::protobuf::FileDescriptorProto* f = set.add_file();
+  f->set_name("google/protobuf/empty.proto");
+  f->set_package("google.protobuf");
+  auto r = Admin("POST", "/admin/descriptors", set.SerializeAsString(),
+                 {{"Content-Type", "application/x-protobuf"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_THAT(r.json()["message"].get<std::string>(), HasSubstr("carried"));
+}
+
+TEST_F(AdminTest, EtcdStoreIsRefusedAtStartWithAClearMessage) {
+  StopGateway();
+  config_.store.type = "etcd";
+  config_.store.endpoints = {"127.0.0.1:2379"};
+  app_ = std::make_unique<gateway::App>(config_);
+  try {
+    app_->Start();
+    FAIL() << "started with a store type that does not exist";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("etcd"));
+  }
+  app_.reset();
 }
 
 TEST_F(AdminTest, BadUploadRequestsAreExplained) {
