@@ -9,24 +9,25 @@ namespace {
 constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                               0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
 
-std::atomic<std::uint64_t>& Slot(std::mutex& mu,
-                                 std::map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>>& m,
-                                 const std::string& key) {
-  std::lock_guard lock(mu);
-  auto& slot = m[key];
-  if (!slot) slot = std::make_unique<std::atomic<std::uint64_t>>(0);
-  return *slot;
-}
-
 }  // namespace
 
 Metrics::Metrics() = default;
 
 void Metrics::RecordRequest(const std::string& grpc_method, unsigned http_status,
                             std::chrono::steady_clock::duration elapsed) {
-  const std::string key =
-      "method=\"" + grpc_method + "\",status=\"" + std::to_string(http_status) + "\"";
-  Slot(mu_, requests_, key).fetch_add(1, std::memory_order_relaxed);
+  const std::size_t slot = http_status >= 100 && http_status < 600 ? http_status - 100 : 400;
+  StatusCounters* counters = nullptr;
+  {
+    std::shared_lock lock(requests_mu_);
+    if (auto it = requests_.find(grpc_method); it != requests_.end()) counters = it->second.get();
+  }
+  if (counters == nullptr) {
+    std::unique_lock lock(requests_mu_);
+    auto& entry = requests_[grpc_method];
+    if (!entry) entry = std::make_unique<StatusCounters>();  // zero-initialized
+    counters = entry.get();
+  }
+  (*counters)[slot].fetch_add(1, std::memory_order_relaxed);
   const double seconds = std::chrono::duration<double>(elapsed).count();
   for (std::size_t i = 0; i < kBuckets; ++i) {
     if (seconds <= kBounds[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
@@ -47,10 +48,18 @@ std::string Metrics::Render() const {
   out << "# HELP portico_http_requests_total Data-plane HTTP requests by gRPC method and status.\n"
       << "# TYPE portico_http_requests_total counter\n";
   {
-    std::lock_guard lock(mu_);
-    for (const auto& [labels, value] : requests_) {
-      out << "portico_http_requests_total{" << labels << "} " << value->load() << "\n";
+    std::shared_lock lock(requests_mu_);
+    for (const auto& [method, counters] : requests_) {
+      for (std::size_t i = 0; i < counters->size(); ++i) {
+        if (const auto v = (*counters)[i].load(); v != 0) {
+          out << "portico_http_requests_total{method=\"" << method << "\",status=\"" << i + 100
+              << "\"} " << v << "\n";
+        }
+      }
     }
+  }
+  {
+    std::lock_guard lock(mu_);
     out << "# HELP portico_admin_requests_total Admin API requests by status.\n"
         << "# TYPE portico_admin_requests_total counter\n";
     for (const auto& [status, value] : admin_) {

@@ -1,15 +1,18 @@
 // Prometheus counters for the data and admin planes, text exposition format 0.0.4.
 // Labels only ever hold trusted values (gRPC method names from the registry, HTTP status
 // codes); an unmatched request shares the single label value "unmatched".
-// Thread-safe: counters are atomics; the label map takes a mutex only on a new label set.
+// Thread-safe: counters are atomics. A request finds its method's counters under a shared lock,
+// with no allocation; only the first request of a method takes the lock exclusively.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 namespace portico::http {
@@ -31,8 +34,11 @@ class Metrics {
 
  private:
   static constexpr std::size_t kBuckets = 12;
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>> requests_;
+  // One counter per HTTP status 100..599 for a method.
+  using StatusCounters = std::array<std::atomic<std::uint64_t>, 500>;
+  mutable std::shared_mutex requests_mu_;
+  std::map<std::string, std::unique_ptr<StatusCounters>, std::less<>> requests_;
+  mutable std::mutex mu_;  // admin_
   std::map<unsigned, std::unique_ptr<std::atomic<std::uint64_t>>> admin_;
   std::atomic<std::uint64_t> buckets_[kBuckets] = {};
   std::atomic<std::uint64_t> count_{0};
