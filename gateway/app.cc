@@ -11,6 +11,7 @@
 #include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
 #include "registry/grpc_transport.h"
+#include "upstream/h2_transport.h"
 
 namespace portico::gateway {
 
@@ -23,10 +24,20 @@ void App::Start() {
     throw std::runtime_error("store type \"" + config_.store.type +
                              "\" is not available in this build; use \"file\"");
   }
+  const unsigned threads = config_.threads > 0 ? static_cast<unsigned>(config_.threads)
+                                               : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<boost::asio::io_context*> loops;
+  for (unsigned i = 0; i < threads; ++i) {
+    loops_.push_back(std::make_unique<boost::asio::io_context>(1));
+    loops.push_back(loops_.back().get());
+  }
   store_ = std::make_unique<registry::FileStore>(config_.store.dir);
   registry_ = std::make_unique<registry::Registry>(
-      store_.get(), [](const std::string& endpoint) -> std::shared_ptr<registry::Transport> {
-        return registry::MakeGrpcTransport(endpoint);
+      store_.get(),
+      [loops](const registry::BackendConfig& backend,
+              const std::string& endpoint) -> std::shared_ptr<registry::Transport> {
+        if (backend.transport == "grpc") return registry::MakeGrpcTransport(endpoint, backend.tls);
+        return upstream::MakeH2Transport(endpoint, backend.tls, loops);
       });
 
   registry::FileList config_files;
@@ -87,13 +98,13 @@ void App::Start() {
                                           boost::beast::flat_buffer&& b) {
     w->Accept(std::move(s), std::move(r), std::move(b));
   };
-  data_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(data_handlers));
+  data_ = std::make_unique<http::HttpServer>(loops, options, std::move(data_handlers));
   http::Handlers admin_handlers;
   admin_handlers.handle = [h = admin_handler_.get()](http::Request&& r,
                                                      std::shared_ptr<http::Exchange> e) {
     (*h)(std::move(r), std::move(e));
   };
-  admin_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(admin_handlers));
+  admin_ = std::make_unique<http::HttpServer>(loops, options, std::move(admin_handlers));
 
   // ParseConfig validated both addresses with the same parser.
   auto data_address = registry::ParseHostPort(config_.listen);
@@ -105,12 +116,10 @@ void App::Start() {
   data_->Start();
   admin_->Start();
 
-  unsigned n = config_.threads > 0 ? static_cast<unsigned>(config_.threads)
-                                   : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) {
-    threads_.emplace_back([this] {
-      auto guard = boost::asio::make_work_guard(ioc_);
-      ioc_.run();
+  for (auto& loop : loops_) {
+    threads_.emplace_back([loop = loop.get()] {
+      auto guard = boost::asio::make_work_guard(*loop);
+      loop->run();
     });
   }
 }
@@ -146,7 +155,7 @@ void App::Stop() {
   admin_->CloseAll();
   ws_->CloseAll(/*graceful=*/false);
   wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  ioc_.stop();
+  for (auto& loop : loops_) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

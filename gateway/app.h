@@ -43,7 +43,9 @@ class App {
 
  private:
   Config config_;
-  boost::asio::io_context ioc_;
+  // One io_context per io thread: a connection, its WebSocket and the backend calls it makes
+  // run on one thread, without hops between threads.
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
   std::unique_ptr<registry::Store> store_;
   std::unique_ptr<registry::Registry> registry_;
   http::Metrics metrics_;

@@ -148,6 +148,37 @@ void CheckListenersDiffer(const Config& config) {
   }
 }
 
+// Throws naming `path` when `status` is an error (a registry::Check* result).
+void Check(const Status& status, const std::string& path) {
+  if (!status.ok()) Fail(path, status.message());
+}
+
+// A backend's "tls": false, true, or a mapping {ca_file, server_name} (TLS enabled; each key
+// optional, an empty mapping is the same as true).
+registry::BackendTls ParseTls(const YAML::Node& node, const std::string& path) {
+  registry::BackendTls tls;
+  if (node.IsMap()) {
+    tls.enabled = true;
+    ParseMapping(node, path,
+                 {{"ca_file",
+                   [&](const YAML::Node& v, const std::string& p) {
+                     tls.ca_file = ParseString(v, p);
+                     Check(registry::CheckTlsCaFile(tls.ca_file), p);
+                   }},
+                  {"server_name", [&](const YAML::Node& v, const std::string& p) {
+                     tls.server_name = ParseString(v, p);
+                     Check(registry::CheckTlsServerName(tls.server_name), p);
+                   }}});
+    return tls;
+  }
+  try {
+    tls.enabled = ParseBool(node, path);
+  } catch (const ConfigError&) {
+    Fail(path, "expected true, false or a mapping with ca_file and server_name");
+  }
+  return tls;
+}
+
 registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& path) {
   registry::BackendConfig backend;
   ParseMapping(
@@ -158,9 +189,16 @@ registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& 
                          const std::string& p) { backend.endpoints = ParseStringList(v, p); }},
        {"services", [&](const YAML::Node& v,
                         const std::string& p) { backend.services = ParseStringList(v, p); }},
-       {"timeout", [&](const YAML::Node& v, const std::string& p) {
+       {"timeout",
+        [&](const YAML::Node& v, const std::string& p) {
           backend.timeout = ParsePositiveDuration(v, p);
-        }}});
+        }},
+       {"transport",
+        [&](const YAML::Node& v, const std::string& p) {
+          backend.transport = ParseString(v, p);
+          Check(registry::CheckTransport(backend.transport), p);
+        }},
+       {"tls", [&](const YAML::Node& v, const std::string& p) { backend.tls = ParseTls(v, p); }}});
   if (Status status = registry::ValidateBackend(backend); !status.ok()) {
     Fail(path, status.message());
   }

@@ -4,7 +4,8 @@
 // invalid values with a ConfigError that names the full key path ("admin.tokn",
 // "backends[0].endpoint"). Every key is optional; a key with a null value ("token:") keeps its
 // default. Durations are strings in ParseDuration's syntax ("30s"). Relative paths (store.dir,
-// descriptors[].path) are kept as written, i.e. relative to the working directory.
+// descriptors[].path, backends[].tls.ca_file) are kept as written, i.e. relative to the working
+// directory. A backend's "tls" is true, false or a mapping {ca_file, server_name}.
 //
 // Errors are exceptions here, unlike the rest of Portico, because they only happen at
 // start-up, where the answer is to print the message and exit.

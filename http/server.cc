@@ -11,8 +11,11 @@ namespace portico::http {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-HttpServer::HttpServer(asio::io_context& ioc, ServerOptions options, Handlers handlers)
-    : ioc_(ioc), state_(std::make_shared<State>()), acceptor_(asio::make_strand(ioc)) {
+HttpServer::HttpServer(std::vector<asio::io_context*> loops, ServerOptions options,
+                       Handlers handlers)
+    : loops_(std::move(loops)),
+      state_(std::make_shared<State>()),
+      acceptor_(asio::make_strand(*loops_.front())) {
   state_->options = options;
   state_->handlers = std::move(handlers);
 }
@@ -38,7 +41,8 @@ void HttpServer::Listen(const std::string& host, std::uint16_t port) {
 void HttpServer::Start() { DoAccept(); }
 
 void HttpServer::DoAccept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec,
+  asio::io_context& loop = *loops_[next_loop_++ % loops_.size()];
+  acceptor_.async_accept(asio::make_strand(loop), [this](boost::system::error_code ec,
                                                          tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {

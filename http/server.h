@@ -1,22 +1,23 @@
-// Portico's HTTP/1.1 server on Boost.Beast: a listener accepting on a multi-threaded
-// io_context, one session per connection running on its own strand, keep-alive, header and
+// Portico's HTTP/1.1 server on Boost.Beast: a listener handing accepted connections round robin
+// to a set of io_contexts (one per io thread, so a connection and the backend calls it makes
+// stay on one thread), one session per connection on its own strand, keep-alive, header and
 // idle timeouts, a body limit answered with 413 before the body is read, and graceful drain.
 //
 // Thread safety: Listen/Start are start-up calls; Drain, connections() and port() are safe
-// from any thread. Ownership: borrows the io_context, which must outlive the server; sessions
+// from any thread. Ownership: borrows the io_contexts, which must outlive the server; sessions
 // own themselves (shared_ptr) and the server tracks them weakly.
 #pragma once
 
 #include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
 
 #include <atomic>
-#include <map>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -37,7 +38,11 @@ class HttpSession;
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& ioc, ServerOptions options, Handlers handlers);
+  // Accepts on loops[0]; sessions are spread over all loops. loops must not be empty.
+  HttpServer(std::vector<boost::asio::io_context*> loops, ServerOptions options,
+             Handlers handlers);
+  HttpServer(boost::asio::io_context& ioc, ServerOptions options, Handlers handlers)
+      : HttpServer(std::vector<boost::asio::io_context*>{&ioc}, options, std::move(handlers)) {}
   ~HttpServer();
 
   // Binds host:port (port 0 picks one). Throws std::runtime_error naming the address.
@@ -64,7 +69,8 @@ class HttpServer {
  private:
   void DoAccept();
 
-  boost::asio::io_context& ioc_;
+  std::vector<boost::asio::io_context*> loops_;
+  std::size_t next_loop_ = 0;  // touched by the accept handler only
   std::shared_ptr<State> state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;

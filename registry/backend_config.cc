@@ -44,6 +44,55 @@ Status BackendError(std::string_view name, const std::string& what) {
   return InvalidArgument("backend " + QuoteValue(name) + ": " + what);
 }
 
+// RFC 1123 host name: labels of [A-Za-z0-9-], 1..63 characters, no '-' at either end.
+bool IsHostName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxHostLength) return false;
+  std::size_t label = 0;  // length of the current label
+  char previous = '.';
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0 || previous == '-') return false;
+      label = 0;
+    } else if (IsAlpha(c) || IsDigit(c) || (c == '-' && label > 0)) {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+    previous = c;
+  }
+  return label > 0 && previous != '-';
+}
+
+// Reads the "tls" value: false, true or {"ca_file": ..., "server_name": ...}.
+Status ReadTls(const nlohmann::json& value, std::string_view backend, BackendTls* tls) {
+  if (value.is_boolean()) {
+    *tls = BackendTls{};
+    tls->enabled = value.get<bool>();
+    return OkStatus();
+  }
+  if (!value.is_object()) {
+    return BackendError(backend, "key \"tls\" must be true, false or an object");
+  }
+  *tls = BackendTls{};
+  tls->enabled = true;
+  for (const auto& [key, item] : value.items()) {
+    std::string* field = nullptr;
+    if (key == "ca_file") {
+      field = &tls->ca_file;
+    } else if (key == "server_name") {
+      field = &tls->server_name;
+    } else {
+      return BackendError(backend, "unknown key " + QuoteValue("tls." + key));
+    }
+    const std::string quoted = QuoteValue("tls." + key);
+    if (!item.is_string()) return BackendError(backend, "key " + quoted + " must be a string");
+    *field = item.get_ref<const std::string&>();
+    Status status = key == "ca_file" ? CheckTlsCaFile(*field) : CheckTlsServerName(*field);
+    if (!status.ok()) return BackendError(backend, "key " + quoted + " " + status.message());
+  }
+  return OkStatus();
+}
+
 // Reads a JSON array of strings; false when `value` is anything else.
 bool ReadStringArray(const nlohmann::json& value, std::vector<std::string>* out) {
   if (!value.is_array()) return false;
@@ -209,6 +258,22 @@ StatusOr<HostPort> ParseHostPort(std::string_view text) {
   return result;
 }
 
+Status CheckTransport(std::string_view transport) {
+  if (transport == kTransportH2 || transport == kTransportGrpc) return OkStatus();
+  return InvalidArgument("must be \"h2\" or \"grpc\", got " + QuoteValue(transport));
+}
+
+Status CheckTlsServerName(std::string_view server_name) {
+  if (IsHostName(server_name)) return OkStatus();
+  return InvalidArgument("must be a host name such as \"api.example.com\", got " +
+                         QuoteValue(server_name));
+}
+
+Status CheckTlsCaFile(std::string_view ca_file) {
+  if (!ca_file.empty()) return OkStatus();
+  return InvalidArgument("must not be empty");
+}
+
 Status ValidateBackend(const BackendConfig& backend) {
   const std::string& name = backend.name;
   if (name.empty()) return InvalidArgument("backend name must not be empty");
@@ -251,14 +316,43 @@ Status ValidateBackend(const BackendConfig& backend) {
     return BackendError(
         name, "\"timeout\" must be positive, got " + QuoteValue(FormatDuration(backend.timeout)));
   }
+
+  if (Status status = CheckTransport(backend.transport); !status.ok()) {
+    return BackendError(name, "\"transport\" " + status.message());
+  }
+  if (!backend.tls.enabled) {
+    // Not expressible in JSON or YAML, where setting either enables TLS; BackendToJson would
+    // drop them.
+    if (!backend.tls.ca_file.empty() || !backend.tls.server_name.empty()) {
+      const char* key = backend.tls.ca_file.empty() ? "tls.server_name" : "tls.ca_file";
+      return BackendError(name, "\"" + std::string(key) + "\" is set, but TLS is not enabled");
+    }
+  } else if (!backend.tls.server_name.empty()) {
+    if (Status status = CheckTlsServerName(backend.tls.server_name); !status.ok()) {
+      return BackendError(name, "\"tls.server_name\" " + status.message());
+    }
+  }
   return OkStatus();
 }
 
 nlohmann::json BackendToJson(const BackendConfig& backend) {
-  return nlohmann::json{{"name", backend.name},
-                        {"endpoints", backend.endpoints},
-                        {"services", backend.services},
-                        {"timeout", FormatDuration(backend.timeout)}};
+  nlohmann::json json{{"name", backend.name},
+                      {"endpoints", backend.endpoints},
+                      {"services", backend.services},
+                      {"timeout", FormatDuration(backend.timeout)},
+                      {"transport", backend.transport}};
+  const BackendTls& tls = backend.tls;
+  if (tls.enabled) {
+    if (tls.ca_file.empty() && tls.server_name.empty()) {
+      json["tls"] = true;
+    } else {
+      nlohmann::json object = nlohmann::json::object();
+      if (!tls.ca_file.empty()) object["ca_file"] = tls.ca_file;
+      if (!tls.server_name.empty()) object["server_name"] = tls.server_name;
+      json["tls"] = std::move(object);
+    }
+  }
+  return json;
 }
 
 StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string name) {
@@ -296,6 +390,13 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
         return BackendError(backend.name, "key \"timeout\": " + timeout.status().message());
       }
       backend.timeout = *timeout;
+    } else if (key == "transport") {
+      if (!value.is_string()) {
+        return BackendError(backend.name, "key \"transport\" must be \"h2\" or \"grpc\"");
+      }
+      backend.transport = value.get_ref<const std::string&>();
+    } else if (key == "tls") {
+      if (Status status = ReadTls(value, backend.name, &backend.tls); !status.ok()) return status;
     } else {
       return BackendError(backend.name, "unknown key " + QuoteValue(key));
     }

@@ -15,11 +15,29 @@
 
 namespace portico::registry {
 
+// The two ways of calling a backend (BackendConfig::transport).
+inline constexpr std::string_view kTransportH2 = "h2";      // Portico's HTTP/2, on its io threads
+inline constexpr std::string_view kTransportGrpc = "grpc";  // libgrpc++ (grpc_transport.h)
+
+// TLS towards a backend. Disabled: plaintext (h2c). Enabled: TLS, verified against the roots in
+// ca_file (PEM; empty = the system's CA store) and against server_name (empty = the endpoint's
+// host), which is also the SNI name sent. ca_file is read when the transport is created, not
+// here; a relative path is relative to the working directory.
+struct BackendTls {
+  bool enabled = false;
+  std::string ca_file;
+  std::string server_name;
+
+  bool operator==(const BackendTls&) const = default;
+};
+
 struct BackendConfig {
   std::string name;
   std::vector<std::string> endpoints;  // "host:port"
   std::vector<std::string> services;   // fully qualified, e.g. "chat.v1.Chat"
   std::chrono::milliseconds timeout{30000};
+  std::string transport = "h2";  // kTransportH2 or kTransportGrpc
+  BackendTls tls{};  // "{}": aggregate initializations that stop before it need not list it
 
   bool operator==(const BackendConfig&) const = default;
 };
@@ -50,16 +68,36 @@ struct HostPort {
 // InvalidArgument naming the text otherwise.
 StatusOr<HostPort> ParseHostPort(std::string_view text);
 
+// Checks of single values, shared by ValidateBackend and the config file parser (which names
+// the key itself). InvalidArgument whose message is meant to follow the key's name:
+//   CheckTransport:     must be "h2" or "grpc", got "quic"
+//   CheckTlsServerName: must be a host name such as "api.example.com", got "a b"
+//   CheckTlsCaFile:     must not be empty
+// A host name is dot-separated labels of letters, digits and '-' (not at a label's ends), each
+// 1..63 characters, 253 at most in all, no trailing dot; an IPv4 address passes too.
+Status CheckTransport(std::string_view transport);
+Status CheckTlsServerName(std::string_view server_name);
+Status CheckTlsCaFile(std::string_view ca_file);
+
 // Validates name (non-empty, [A-Za-z0-9._-], <= 128 chars), endpoints (non-empty list of
 // host:port with a numeric port 1..65535, no duplicates), services (non-empty list of
-// identifiers with dots, no duplicates) and timeout (positive). InvalidArgument naming the
-// backend and the offending value.
+// identifiers with dots, no duplicates), timeout (positive), transport (CheckTransport) and
+// tls (a non-empty server_name passes CheckTlsServerName; ca_file and server_name stay empty
+// unless TLS is enabled). Empty tls strings mean "not set" here; the parsers reject an
+// explicitly empty ca_file or server_name. InvalidArgument naming the backend and the
+// offending value.
 Status ValidateBackend(const BackendConfig& backend);
 
-// JSON shape of the admin API: {"endpoints": [...], "services": [...], "timeout": "30s"}
-// ("name" is included by ToJson and accepted but optional in FromJson; the admin URL names it).
-// Unknown keys and wrong types are InvalidArgument naming the key. FromJson also runs
-// ValidateBackend, so what it returns is always valid; a missing "timeout" is the 30s default.
+// JSON shape of the admin API: {"endpoints": [...], "services": [...], "timeout": "30s",
+// "transport": "h2", "tls": ...} ("name" is included by ToJson and accepted but optional in
+// FromJson; the admin URL names it). "tls" is false (or absent) for plaintext, true for TLS with
+// the system's CA store, or an object {"ca_file": "...", "server_name": "..."} (both keys
+// optional; an empty object is the same as true). ToJson always writes "transport", and writes
+// "tls" only when TLS is enabled: true when ca_file and server_name are both empty, else the
+// object with the non-empty ones; so FromJson(ToJson(b)) == b for every valid b.
+// Unknown keys (also inside "tls", named as "tls.<key>") and wrong types are InvalidArgument
+// naming the key. FromJson also runs ValidateBackend, so what it returns is always valid; a
+// missing "timeout" is the 30s default, a missing "transport" is "h2".
 // When `name` is empty the JSON's "name" is used; when both are given they must agree.
 // Never throws.
 nlohmann::json BackendToJson(const BackendConfig& backend);

@@ -1,5 +1,7 @@
 #include "registry/backends.h"
 
+#include <tuple>
+
 namespace portico::registry {
 
 Backend::Backend(BackendConfig config, std::vector<std::shared_ptr<Transport>> transports)
@@ -16,19 +18,33 @@ const Backend* BackendTable::ForService(std::string_view service) const {
   return it == by_service.end() ? nullptr : it->second.get();
 }
 
-std::shared_ptr<Transport> TransportCache::Get(const std::string& endpoint) {
+bool TransportCache::Key::operator<(const Key& other) const {
+  return std::tie(endpoint, transport, tls.enabled, tls.ca_file, tls.server_name) <
+         std::tie(other.endpoint, other.transport, other.tls.enabled, other.tls.ca_file,
+                  other.tls.server_name);
+}
+
+TransportCache::Key TransportCache::KeyOf(const BackendConfig& backend,
+                                          const std::string& endpoint) {
+  return Key{endpoint, backend.transport, backend.tls};
+}
+
+std::shared_ptr<Transport> TransportCache::Get(const BackendConfig& backend,
+                                               const std::string& endpoint) {
   std::lock_guard lock(mu_);
-  auto& slot = transports_[endpoint];
-  if (!slot) slot = factory_(endpoint);
+  auto& slot = transports_[KeyOf(backend, endpoint)];
+  if (!slot) slot = factory_(backend, endpoint);
   return slot;
 }
 
 void TransportCache::Retain(const BackendTable& table) {
-  std::map<std::string, std::shared_ptr<Transport>> keep;
+  std::map<Key, std::shared_ptr<Transport>> keep;
   std::lock_guard lock(mu_);
   for (const auto& [name, backend] : table.by_name) {
     for (const auto& endpoint : backend->config().endpoints) {
-      if (auto it = transports_.find(endpoint); it != transports_.end()) keep.insert(*it);
+      if (auto it = transports_.find(KeyOf(backend->config(), endpoint)); it != transports_.end()) {
+        keep.insert(*it);
+      }
     }
   }
   transports_.swap(keep);
@@ -39,7 +55,7 @@ StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
   auto table = std::make_shared<BackendTable>();
   for (const auto& config : configs) {
     std::vector<std::shared_ptr<Transport>> transports;
-    for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(endpoint));
+    for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(config, endpoint));
     auto backend = std::make_shared<const Backend>(config, std::move(transports));
     table->by_name[config.name] = backend;
     for (const auto& service : config.services) {

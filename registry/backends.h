@@ -1,7 +1,8 @@
 // Backends at run time: the declared config plus one Transport per endpoint, picked round robin.
 // A BackendTable is immutable once built and shared by snapshots; Backend::Pick is
 // thread-safe (an atomic counter). Transports are shared with the TransportCache that
-// created them, so a backend update keeps the connections of unchanged endpoints.
+// created them, so a backend update keeps the connections of unchanged endpoints (same
+// address, transport kind and TLS settings).
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,10 @@
 
 namespace portico::registry {
 
-using TransportFactory = std::function<std::shared_ptr<Transport>(const std::string& endpoint)>;
+// Creates the transport for one endpoint of `backend`, following backend.transport and
+// backend.tls. Called under the TransportCache's lock; must not call back into the cache.
+using TransportFactory = std::function<std::shared_ptr<Transport>(const BackendConfig& backend,
+                                                                  const std::string& endpoint)>;
 
 class Backend {
  public:
@@ -42,18 +46,29 @@ class BackendTable {
   const Backend* ForService(std::string_view service) const;
 };
 
-// Endpoint -> Transport, reused across backend updates. Thread-safe.
+// (endpoint, transport kind, TLS settings) -> Transport, reused across backend updates: a
+// backend whose endpoint stays the same keeps its connection, one whose transport or tls
+// changes gets new transports. Backends that agree on all three share one. Thread-safe.
 class TransportCache {
  public:
   explicit TransportCache(TransportFactory factory) : factory_(std::move(factory)) {}
-  std::shared_ptr<Transport> Get(const std::string& endpoint);
-  // Drops transports no backend uses any more.
+  std::shared_ptr<Transport> Get(const BackendConfig& backend, const std::string& endpoint);
+  // Drops transports no backend of `table` uses any more (by the same key as Get).
   void Retain(const BackendTable& table);
 
  private:
+  struct Key {
+    std::string endpoint;
+    std::string transport;
+    BackendTls tls;
+
+    bool operator<(const Key& other) const;
+  };
+  static Key KeyOf(const BackendConfig& backend, const std::string& endpoint);
+
   TransportFactory factory_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Transport>> transports_;
+  std::map<Key, std::shared_ptr<Transport>> transports_;
 };
 
 // Builds a table from configs; InvalidArgument when two backends claim one service.

@@ -1,14 +1,23 @@
 #include "registry/grpc_transport.h"
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <optional>
+#include <system_error>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/client_callback.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 namespace portico::registry {
 namespace {
@@ -160,9 +169,156 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   grpc::ByteBuffer read_buf_;
 };
 
+// Runs `fn` once on a gRPC callback thread, soon (never inline on the caller's thread, as
+// transport.h promises). The alarm deletes itself in its callback: gRPC keeps its own reference
+// to the alarm's state until the callback has returned.
+void RunOnGrpcThread(std::function<void()> fn) {
+  auto* alarm = new grpc::Alarm();
+  alarm->Set(std::chrono::system_clock::now(), [alarm, fn = std::move(fn)](bool) {
+    fn();
+    delete alarm;
+  });
+}
+
+struct NoopHandle final : CallHandle {
+  void Cancel() override {}
+};
+
+// A streaming call on a FailedTransport: pending operations complete with ok=false, then
+// OnFinish with the transport's status (CANCELLED if Cancel() came first), like a gRPC call
+// that failed to connect.
+class FailedStream final : public StreamCall {
+ public:
+  FailedStream(std::shared_ptr<StreamObserver> observer, std::string message)
+      : observer_(std::move(observer)), message_(std::move(message)) {}
+
+  void Write(std::string) override { Mark(&write_pending_); }
+  void WritesDone() override {}
+  void Read() override { Mark(&read_pending_); }
+  void Cancel() override { Mark(&cancelled_); }
+
+  void Fail() {
+    bool write = false, read = false, cancelled = false;
+    {
+      std::lock_guard lock(mu_);
+      ended_ = true;
+      write = write_pending_;
+      read = read_pending_;
+      cancelled = cancelled_;
+    }
+    if (write) observer_->OnWriteDone(false);
+    if (read) observer_->OnReadDone(false, std::string());
+    observer_->OnFinish(cancelled ? CallStatus{Code::kCancelled, "Cancelled", {}}
+                                  : CallStatus{Code::kUnavailable, message_, {}},
+                        Metadata());
+    observer_.reset();
+  }
+
+ private:
+  void Mark(bool* flag) {
+    std::lock_guard lock(mu_);
+    if (!ended_) *flag = true;
+  }
+
+  std::shared_ptr<StreamObserver> observer_;
+  const std::string message_;
+  std::mutex mu_;
+  bool ended_ = false;
+  bool write_pending_ = false;
+  bool read_pending_ = false;
+  bool cancelled_ = false;
+};
+
+// What MakeGrpcTransport returns when it cannot build a channel (a CA file it cannot use):
+// every call fails with UNAVAILABLE and `message`.
+class FailedTransport final : public Transport {
+ public:
+  explicit FailedTransport(std::string message) : message_(std::move(message)) {}
+
+  std::shared_ptr<CallHandle> CallUnary(CallSpec, std::string,
+                                        std::function<void(UnaryResult)> done) override {
+    RunOnGrpcThread([done = std::move(done), message = message_] {
+      UnaryResult result;
+      result.status = CallStatus{Code::kUnavailable, message, {}};
+      done(std::move(result));
+    });
+    return std::make_shared<NoopHandle>();
+  }
+
+  std::shared_ptr<StreamCall> StartStream(CallSpec,
+                                          std::shared_ptr<StreamObserver> observer) override {
+    auto call = std::make_shared<FailedStream>(std::move(observer), message_);
+    RunOnGrpcThread([call] { call->Fail(); });
+    return call;
+  }
+
+  std::string State() const override { return "TRANSIENT_FAILURE"; }
+
+ private:
+  const std::string message_;
+};
+
+constexpr std::size_t kMaxCaFileBytes = 16 << 20;
+
+// How many certificates OpenSSL reads from `pem` (stopping at the first that does not parse).
+int CountPemCertificates(const std::string& pem) {
+  struct BioFree {
+    void operator()(BIO* bio) const { BIO_free(bio); }
+  };
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (bio == nullptr) return 0;
+  int count = 0;
+  while (X509* cert = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)) {
+    X509_free(cert);
+    ++count;
+  }
+  ERR_clear_error();  // the end of the input is reported as an error too
+  return count;
+}
+
+// The whole file, or an error message naming it.
+StatusOr<std::string> ReadCaFile(const std::string& path) {
+  const std::string what = "TLS CA file " + QuoteValue(path);
+  struct Closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  // stdio rather than ifstream: an ifstream "reads" a directory as an empty file.
+  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rb"));
+  if (file == nullptr) {
+    const int error = errno;
+    return Unavailable("cannot read " + what + ": " + std::generic_category().message(error));
+  }
+  std::string text;
+  char buffer[16 * 1024];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
+    text.append(buffer, n);
+    // A CA bundle is kilobytes; this stops /dev/zero and the like from eating the memory.
+    if (text.size() > kMaxCaFileBytes) {
+      return Unavailable(what + " is larger than " + std::to_string(kMaxCaFileBytes >> 20) +
+                         " MiB");
+    }
+  }
+  if (std::ferror(file.get())) {
+    const int error = errno;
+    return Unavailable("cannot read " + what + ": " + std::generic_category().message(error));
+  }
+  // gRPC must never see a root store without one certificate it can load: empty means its
+  // default roots (trusting more than asked for), and one whose certificates all fail to parse
+  // makes the channel's subchannels fail in a way that leads gRPC 1.51 to abort the process
+  // later (a completion queue's reference count underflows). So count what OpenSSL loads, the
+  // way gRPC does (PEM_read_bio_X509_AUX until it fails).
+  if (CountPemCertificates(text) == 0) {
+    return Unavailable(what + " holds no valid PEM certificate");
+  }
+  return text;
+}
+
 class GrpcTransport final : public Transport {
  public:
-  explicit GrpcTransport(const std::string& endpoint) {
+  GrpcTransport(const std::string& endpoint,
+                std::shared_ptr<grpc::ChannelCredentials> credentials,
+                const std::string& server_name) {
     grpc::ChannelArguments args;
     // Portico is the retry/hedging policy owner; gRPC's own retries add buffering per call.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
@@ -171,7 +327,8 @@ class GrpcTransport final : public Transport {
     // Backoff short enough that a backend that comes back is used again quickly.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-    channel_ = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+    if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
+    channel_ = grpc::CreateCustomChannel(endpoint, credentials, args);
     stub_ = std::make_unique<grpc::GenericStub>(channel_);
   }
 
@@ -218,8 +375,18 @@ class GrpcTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint) {
-  return std::make_unique<GrpcTransport>(endpoint);
+std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const BackendTls& tls) {
+  if (!tls.enabled) {
+    return std::make_unique<GrpcTransport>(endpoint, grpc::InsecureChannelCredentials(), "");
+  }
+  grpc::SslCredentialsOptions options;  // empty pem_root_certs: gRPC's default roots
+  if (!tls.ca_file.empty()) {
+    StatusOr<std::string> roots = ReadCaFile(tls.ca_file);
+    if (!roots.ok()) return std::make_unique<FailedTransport>(roots.status().message());
+    options.pem_root_certs = std::move(roots).value();
+  }
+  return std::make_unique<GrpcTransport>(endpoint, grpc::SslCredentials(options),
+                                         tls.server_name);
 }
 
 }  // namespace portico::registry

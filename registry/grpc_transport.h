@@ -5,11 +5,27 @@
 #include <memory>
 #include <string>
 
+#include "registry/backend_config.h"
 #include "registry/transport.h"
 
 namespace portico::registry {
 
 // endpoint is "host:port"; the channel connects lazily.
-std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint);
+//
+// tls.enabled = false: plaintext. tls.enabled = true: grpc::SslCredentials, with the root
+// certificates read from tls.ca_file (PEM) when it is set, else gRPC's default roots (the
+// system's CA store, or GRPC_DEFAULT_SSL_ROOTS_FILE_PATH); tls.server_name, when set, is the
+// name sent as SNI and checked against the server's certificate (GRPC_SSL_TARGET_NAME_OVERRIDE_ARG)
+// instead of the endpoint's host.
+//
+// The CA file is read once, here. When it cannot be read, is larger than 16 MiB or holds no
+// certificate OpenSSL can parse, no channel is created (an empty root store would mean gRPC's
+// default roots, silently trusting more than asked for, and one with no loadable certificate
+// makes gRPC 1.51 abort the process later): the transport returned fails every call with
+// UNAVAILABLE and a message naming the file ("cannot read TLS CA file \"ca.pem\": No such file
+// or directory"), on a gRPC thread as usual, and reports State() "TRANSIENT_FAILURE". Nothing
+// is logged and nothing throws. A fixed file takes effect when the transport is created again
+// (a change of the backend's transport or tls settings, or a restart).
+std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const BackendTls& tls);
 
 }  // namespace portico::registry

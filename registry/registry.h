@@ -37,7 +37,9 @@ struct UploadResult {
 
 class Registry {
  public:
-  // store may be null: nothing is persisted.
+  // store may be null: nothing is persisted. factory creates the transport of one endpoint of a
+  // backend (following its transport and tls); transports are cached by endpoint, transport
+  // kind and TLS settings (TransportCache), so an update that keeps those keeps the connection.
   Registry(Store* store, TransportFactory factory);
 
   // Start-up: files and backends from the config file (not persisted), then everything the

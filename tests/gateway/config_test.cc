@@ -82,6 +82,8 @@ backends:
     endpoints: [127.0.0.1:50051, "[::1]:50052"]
     services: [chat.v1.Chat]
     timeout: 1.5s
+    transport: grpc
+    tls: { ca_file: certs/ca.pem, server_name: chat.internal }
   - name: greeter
     endpoints:
       - localhost:50061
@@ -114,6 +116,8 @@ Config ExpectedFull() {
                  {"localhost:50061"},
                  {"helloworld.Greeter", "grpc.health.v1.Health"},
                  milliseconds(30000)}};
+  c.backends[0].transport = "grpc";
+  c.backends[0].tls = {true, "certs/ca.pem", "chat.internal"};
   c.strict = true;
   c.threads = 4;
   c.drain_timeout = milliseconds(0);
@@ -140,7 +144,8 @@ TEST(ConfigTest, JsonConfig) {
   ],
   "backends": [
     {"name": "chat", "endpoints": ["127.0.0.1:50051", "[::1]:50052"],
-     "services": ["chat.v1.Chat"], "timeout": "1.5s"},
+     "services": ["chat.v1.Chat"], "timeout": "1.5s", "transport": "grpc",
+     "tls": {"ca_file": "certs/ca.pem", "server_name": "chat.internal"}},
     {"name": "greeter", "endpoints": ["localhost:50061"],
      "services": ["helloworld.Greeter", "grpc.health.v1.Health"]}
   ],
@@ -195,6 +200,59 @@ backends:
 )");
   ASSERT_EQ(c.backends.size(), 2u);
   EXPECT_EQ(c.backends[1].endpoints, (std::vector<std::string>{"h:1", "h:2"}));
+}
+
+// --- Backend transport and TLS -----------------------------------------------------------------
+
+// The one backend of a config whose backend has `extra_keys` after name, endpoints and services.
+registry::BackendConfig BackendOf(const std::string& extra_keys) {
+  const Config c =
+      ParseConfig("backends: [{name: g, endpoints: [h:1], services: [a.B]" + extra_keys + "}]\n");
+  EXPECT_EQ(c.backends.size(), 1u);
+  return c.backends.empty() ? registry::BackendConfig{} : c.backends[0];
+}
+
+TEST(ConfigTest, BackendTransport) {
+  EXPECT_EQ(BackendOf("").transport, "h2");  // the default
+  EXPECT_EQ(BackendOf(", transport: h2").transport, "h2");
+  EXPECT_EQ(BackendOf(", transport: grpc").transport, "grpc");
+  EXPECT_EQ(BackendOf(", transport: 'grpc'").transport, "grpc");
+  EXPECT_EQ(BackendOf(", transport: ~").transport, "h2");  // null keeps the default
+}
+
+TEST(ConfigTest, BackendTls) {
+  using registry::BackendTls;
+  EXPECT_EQ(BackendOf("").tls, BackendTls{});
+  EXPECT_EQ(BackendOf(", tls: false").tls, BackendTls{});
+  EXPECT_EQ(BackendOf(", tls: ~").tls, BackendTls{});
+  EXPECT_EQ(BackendOf(", tls: true").tls, (BackendTls{true, "", ""}));
+  EXPECT_EQ(BackendOf(", tls: True").tls, (BackendTls{true, "", ""}));
+  EXPECT_EQ(BackendOf(", tls: !!bool true").tls, (BackendTls{true, "", ""}));
+  EXPECT_EQ(BackendOf(", tls: {}").tls, (BackendTls{true, "", ""}));
+  EXPECT_EQ(BackendOf(", tls: {ca_file: /etc/ssl/backend-ca.pem}").tls,
+            (BackendTls{true, "/etc/ssl/backend-ca.pem", ""}));
+  EXPECT_EQ(BackendOf(", tls: {server_name: api.internal}").tls,
+            (BackendTls{true, "", "api.internal"}));
+  EXPECT_EQ(BackendOf(", tls: {ca_file: ca.pem, server_name: 10.1.2.3}").tls,
+            (BackendTls{true, "ca.pem", "10.1.2.3"}));
+  // A null value inside keeps that field's default; TLS is still enabled.
+  EXPECT_EQ(BackendOf(", tls: {ca_file: ~}").tls, (BackendTls{true, "", ""}));
+}
+
+TEST(ConfigTest, BackendTlsBlockStyle) {
+  const Config c = ParseConfig(R"(
+backends:
+  - name: secure
+    endpoints: [backend.internal:443]
+    services: [a.B]
+    transport: grpc
+    tls:
+      ca_file: certs/ca.pem
+      server_name: backend.internal
+)");
+  ASSERT_EQ(c.backends.size(), 1u);
+  EXPECT_EQ(c.backends[0].transport, "grpc");
+  EXPECT_EQ(c.backends[0].tls, (registry::BackendTls{true, "certs/ca.pem", "backend.internal"}));
 }
 
 // --- Unknown keys, in every position ------------------------------------------------------------
@@ -344,6 +402,55 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"a: [1,\n", "invalid YAML at line 2, column 1: end of sequence flow not found"},
         ErrorCase{"listen: 127.0.0.1:1\n---\nlisten: 127.0.0.1:2\n",
                   "config: expected one YAML document, found 2"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    BackendTransportAndTls, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{std::string("backends: [") + kBackend + ", transport: quic}]\n",
+                  "config key \"backends[0].transport\": must be \"h2\" or \"grpc\", got "
+                  "\"quic\""},
+        ErrorCase{std::string("backends: [") + kBackend +
+                      "}, {name: g2, endpoints: [h:1], services: [b.C], transport: GRPC}]\n",
+                  "config key \"backends[1].transport\": must be \"h2\" or \"grpc\", got "
+                  "\"GRPC\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", transport: ''}]\n",
+                  "config key \"backends[0].transport\": must be \"h2\" or \"grpc\", got "
+                  "\"\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", transport: [h2]}]\n",
+                  "config key \"backends[0].transport\": expected a string"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: yes}]\n",
+                  "config key \"backends[0].tls\": expected true, false or a mapping with "
+                  "ca_file and server_name"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: 'true'}]\n",
+                  "config key \"backends[0].tls\": expected true, false or a mapping with "
+                  "ca_file and server_name"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: 1}]\n",
+                  "config key \"backends[0].tls\": expected true, false or a mapping with "
+                  "ca_file and server_name"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: [ca.pem]}]\n",
+                  "config key \"backends[0].tls\": expected true, false or a mapping with "
+                  "ca_file and server_name"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {ca_fle: ca.pem}}]\n",
+                  "unknown config key \"backends[0].tls.ca_fle\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {enabled: true}}]\n",
+                  "unknown config key \"backends[0].tls.enabled\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {ca_file: a, ca_file: b}}]\n",
+                  "duplicate config key \"backends[0].tls.ca_file\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {ca_file: [a]}}]\n",
+                  "config key \"backends[0].tls.ca_file\": expected a string"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {ca_file: ''}}]\n",
+                  "config key \"backends[0].tls.ca_file\": must not be empty"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {server_name: {a: b}}}]\n",
+                  "config key \"backends[0].tls.server_name\": expected a string"},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {server_name: 'a b'}}]\n",
+                  "config key \"backends[0].tls.server_name\": must be a host name such as "
+                  "\"api.example.com\", got \"a b\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {server_name: 'h:443'}}]\n",
+                  "config key \"backends[0].tls.server_name\": must be a host name such as "
+                  "\"api.example.com\", got \"h:443\""},
+        ErrorCase{std::string("backends: [") + kBackend + ", tls: {server_name: ''}}]\n",
+                  "config key \"backends[0].tls.server_name\": must be a host name such as "
+                  "\"api.example.com\", got \"\""}));
 
 // --- Files ---------------------------------------------------------------------------------------
 

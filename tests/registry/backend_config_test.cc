@@ -218,8 +218,79 @@ INSTANTIATE_TEST_SUITE_P(
                            "backend \"greeter\": \"timeout\" must be positive, got \"0s\""},
         InvalidBackendCase{"NegativeTimeout",
                            [](BackendConfig* b) { b->timeout = milliseconds(-5); },
-                           "backend \"greeter\": \"timeout\" must be positive, got \"-5ms\""}),
+                           "backend \"greeter\": \"timeout\" must be positive, got \"-5ms\""},
+        InvalidBackendCase{"TransportUnknown", [](BackendConfig* b) { b->transport = "http"; },
+                           "backend \"greeter\": \"transport\" must be \"h2\" or \"grpc\", "
+                           "got \"http\""},
+        InvalidBackendCase{"TransportEmpty", [](BackendConfig* b) { b->transport.clear(); },
+                           "backend \"greeter\": \"transport\" must be \"h2\" or \"grpc\", "
+                           "got \"\""},
+        InvalidBackendCase{"CaFileWithoutTls",
+                           [](BackendConfig* b) { b->tls.ca_file = "ca.pem"; },
+                           "backend \"greeter\": \"tls.ca_file\" is set, but TLS is not "
+                           "enabled"},
+        InvalidBackendCase{"ServerNameWithoutTls",
+                           [](BackendConfig* b) { b->tls.server_name = "b.test"; },
+                           "backend \"greeter\": \"tls.server_name\" is set, but TLS is not "
+                           "enabled"},
+        InvalidBackendCase{"ServerNameInvalid",
+                           [](BackendConfig* b) {
+                             b->tls = {true, "", "b_c.test"};
+                           },
+                           "backend \"greeter\": \"tls.server_name\" must be a host name such "
+                           "as \"api.example.com\", got \"b_c.test\""}),
     [](const ::testing::TestParamInfo<InvalidBackendCase>& info) { return info.param.label; });
+
+TEST(ValidateBackendTest, AcceptsTransportsAndTls) {
+  BackendConfig b = Greeter();
+  EXPECT_EQ(b.transport, "h2");  // the default
+  EXPECT_FALSE(b.tls.enabled);
+  for (const char* transport : {"h2", "grpc"}) {
+    b.transport = transport;
+    for (const BackendTls& tls : {BackendTls{}, BackendTls{true, "", ""},
+                                  BackendTls{true, "ca.pem", "backend.test"}}) {
+      b.tls = tls;
+      EXPECT_TRUE(ValidateBackend(b).ok()) << ValidateBackend(b).message();
+    }
+  }
+}
+
+TEST(CheckTest, Transport) {
+  EXPECT_TRUE(CheckTransport("h2").ok());
+  EXPECT_TRUE(CheckTransport("grpc").ok());
+  for (const char* bad : {"", "H2", "gRPC", "h2c", "http", " h2"}) {
+    Status status = CheckTransport(bad);
+    EXPECT_EQ(status.code(), Code::kInvalidArgument) << bad;
+    EXPECT_EQ(status.message(), "must be \"h2\" or \"grpc\", got " + QuoteValue(bad));
+  }
+}
+
+TEST(CheckTest, TlsServerName) {
+  const std::string label63(63, 'a');
+  for (const std::string& good :
+       {std::string("a"), std::string("localhost"), std::string("api.example.com"),
+        std::string("x-1.y--z.test"), std::string("10.0.0.1"), std::string("A.B.C"), label63,
+        label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b')}) {
+    EXPECT_TRUE(CheckTlsServerName(good).ok()) << good;
+  }
+  for (const std::string& bad :
+       {std::string(""), std::string("a..b"), std::string(".a"), std::string("a."),
+        std::string("-a"), std::string("a-"), std::string("a.-b"), std::string("a-.b"),
+        std::string("a_b"), std::string("a b"), std::string("a:443"), std::string("[::1]"),
+        std::string("*.example.com"), std::string("b\xc3\xa4r.test"), std::string(64, 'a'),
+        label63 + "." + label63 + "." + label63 + "." + std::string(62, 'b')}) {
+    Status status = CheckTlsServerName(bad);
+    EXPECT_EQ(status.code(), Code::kInvalidArgument) << bad;
+    EXPECT_EQ(status.message(),
+              "must be a host name such as \"api.example.com\", got " + QuoteValue(bad));
+  }
+}
+
+TEST(CheckTest, TlsCaFile) {
+  EXPECT_TRUE(CheckTlsCaFile("ca.pem").ok());
+  EXPECT_TRUE(CheckTlsCaFile("/does/not/exist.pem").ok());  // read later, by the transport
+  EXPECT_EQ(CheckTlsCaFile("").message(), "must not be empty");
+}
 
 TEST(ValidateBackendTest, QuotesControlCharactersInMessages) {
   BackendConfig b = Greeter();
@@ -235,7 +306,24 @@ TEST(BackendJsonTest, ToJsonShape) {
   EXPECT_EQ(BackendToJson(Greeter()),
             json::parse(R"({"name": "greeter", "endpoints": ["127.0.0.1:50051", "[::1]:50052"],
                             "services": ["helloworld.Greeter", "grpc.health.v1.Health"],
-                            "timeout": "5s"})"));
+                            "timeout": "5s", "transport": "h2"})"));
+}
+
+TEST(BackendJsonTest, ToJsonTransportAndTls) {
+  BackendConfig b = Greeter();
+  b.transport = "grpc";
+  EXPECT_EQ(BackendToJson(b)["transport"], "grpc");
+  EXPECT_FALSE(BackendToJson(b).contains("tls"));  // plaintext: no key at all
+
+  b.tls.enabled = true;
+  EXPECT_EQ(BackendToJson(b)["tls"], json(true));  // the system's CA store
+  b.tls.ca_file = "certs/ca.pem";
+  EXPECT_EQ(BackendToJson(b)["tls"], json::parse(R"({"ca_file": "certs/ca.pem"})"));
+  b.tls.server_name = "api.internal";
+  EXPECT_EQ(BackendToJson(b)["tls"],
+            json::parse(R"({"ca_file": "certs/ca.pem", "server_name": "api.internal"})"));
+  b.tls.ca_file.clear();
+  EXPECT_EQ(BackendToJson(b)["tls"], json::parse(R"({"server_name": "api.internal"})"));
 }
 
 TEST(BackendJsonTest, RoundTrip) {
@@ -249,6 +337,64 @@ TEST(BackendJsonTest, RoundTrip) {
     back = BackendFromJson(json::parse(BackendToJson(b).dump()), "");
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_EQ(*back, b);
+  }
+}
+
+TEST(BackendJsonTest, RoundTripTransportAndTls) {
+  std::vector<BackendTls> tls_cases = {
+      BackendTls{},
+      BackendTls{true, "", ""},
+      BackendTls{true, "/etc/portico/ca.pem", ""},
+      BackendTls{true, "", "backend.internal"},
+      BackendTls{true, "ca dir/ca \"1\".pem", "10.0.0.1"},
+  };
+  for (const char* transport : {"h2", "grpc"}) {
+    for (const BackendTls& tls : tls_cases) {
+      BackendConfig b = Greeter();
+      b.transport = transport;
+      b.tls = tls;
+      ASSERT_TRUE(ValidateBackend(b).ok()) << ValidateBackend(b).message();
+      StatusOr<BackendConfig> back = BackendFromJson(BackendToJson(b), "greeter");
+      ASSERT_TRUE(back.ok()) << back.status().message();
+      EXPECT_EQ(*back, b) << BackendToJson(b).dump();
+      back = BackendFromJson(json::parse(BackendToJson(b).dump()), "");
+      ASSERT_TRUE(back.ok()) << back.status().message();
+      EXPECT_EQ(*back, b) << BackendToJson(b).dump();
+    }
+  }
+}
+
+TEST(BackendJsonTest, TransportAndTlsDefaults) {
+  StatusOr<BackendConfig> b =
+      BackendFromJson(json::parse(R"({"endpoints": ["h:1"], "services": ["a.B"]})"), "chat");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->transport, "h2");
+  EXPECT_EQ(b->tls, BackendTls{});
+}
+
+TEST(BackendJsonTest, TlsForms) {
+  const auto tls_of = [](const std::string& tls_json) {
+    StatusOr<BackendConfig> b = BackendFromJson(
+        json::parse(R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": )" + tls_json + "}"),
+        "chat");
+    EXPECT_TRUE(b.ok()) << tls_json << ": " << b.status().message();
+    return b.ok() ? b->tls : BackendTls{};
+  };
+  EXPECT_EQ(tls_of("false"), (BackendTls{}));
+  EXPECT_EQ(tls_of("true"), (BackendTls{true, "", ""}));
+  EXPECT_EQ(tls_of("{}"), (BackendTls{true, "", ""}));
+  EXPECT_EQ(tls_of(R"({"ca_file": "ca.pem"})"), (BackendTls{true, "ca.pem", ""}));
+  EXPECT_EQ(tls_of(R"({"server_name": "b.test"})"), (BackendTls{true, "", "b.test"}));
+  EXPECT_EQ(tls_of(R"({"server_name": "b.test", "ca_file": "ca.pem"})"),
+            (BackendTls{true, "ca.pem", "b.test"}));
+}
+
+TEST(BackendJsonTest, TransportValues) {
+  for (const char* transport : {"h2", "grpc"}) {
+    StatusOr<BackendConfig> b = BackendFromJson(
+        json{{"endpoints", {"h:1"}}, {"services", {"a.B"}}, {"transport", transport}}, "chat");
+    ASSERT_TRUE(b.ok()) << b.status().message();
+    EXPECT_EQ(b->transport, transport);
   }
 }
 
@@ -323,7 +469,52 @@ INSTANTIATE_TEST_SUITE_P(
                     "backend \"greeter\": \"timeout\" must be positive, got \"0s\""},
         BadJsonCase{"Validation", R"({"endpoints": [], "services": ["a.B"]})",
                     "backend \"greeter\": \"endpoints\" must not be empty"},
-        BadJsonCase{"Missing", R"({})", "backend \"greeter\": \"endpoints\" must not be empty"}),
+        BadJsonCase{"Missing", R"({})", "backend \"greeter\": \"endpoints\" must not be empty"},
+        BadJsonCase{"TransportNumber",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "transport": 2})",
+                    "backend \"greeter\": key \"transport\" must be \"h2\" or \"grpc\""},
+        BadJsonCase{"TransportNull",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "transport": null})",
+                    "backend \"greeter\": key \"transport\" must be \"h2\" or \"grpc\""},
+        BadJsonCase{"TransportUnknown",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "transport": "quic"})",
+                    "backend \"greeter\": \"transport\" must be \"h2\" or \"grpc\", got "
+                    "\"quic\""},
+        BadJsonCase{"TransportCase",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "transport": "H2"})",
+                    "backend \"greeter\": \"transport\" must be \"h2\" or \"grpc\", got "
+                    "\"H2\""},
+        BadJsonCase{"TlsString", R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": "true"})",
+                    "backend \"greeter\": key \"tls\" must be true, false or an object"},
+        BadJsonCase{"TlsNull", R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": null})",
+                    "backend \"greeter\": key \"tls\" must be true, false or an object"},
+        BadJsonCase{"TlsNumber", R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": 1})",
+                    "backend \"greeter\": key \"tls\" must be true, false or an object"},
+        BadJsonCase{"TlsArray", R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": []})",
+                    "backend \"greeter\": key \"tls\" must be true, false or an object"},
+        BadJsonCase{"TlsUnknownKey",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"ca_fle": "x"}})",
+                    "backend \"greeter\": unknown key \"tls.ca_fle\""},
+        BadJsonCase{"TlsEnabledKey",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"enabled": true}})",
+                    "backend \"greeter\": unknown key \"tls.enabled\""},
+        BadJsonCase{"TlsCaFileNumber",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"ca_file": 1}})",
+                    "backend \"greeter\": key \"tls.ca_file\" must be a string"},
+        BadJsonCase{"TlsCaFileEmpty",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"ca_file": ""}})",
+                    "backend \"greeter\": key \"tls.ca_file\" must not be empty"},
+        BadJsonCase{"TlsServerNameNull",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"server_name": null}})",
+                    "backend \"greeter\": key \"tls.server_name\" must be a string"},
+        BadJsonCase{"TlsServerNameEmpty",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"server_name": ""}})",
+                    "backend \"greeter\": key \"tls.server_name\" must be a host name such as "
+                    "\"api.example.com\", got \"\""},
+        BadJsonCase{"TlsServerNameBad",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"server_name": "a b"}})",
+                    "backend \"greeter\": key \"tls.server_name\" must be a host name such as "
+                    "\"api.example.com\", got \"a b\""}),
     [](const ::testing::TestParamInfo<BadJsonCase>& info) { return info.param.label; });
 
 }  // namespace

@@ -251,7 +251,9 @@ TestBackend::TestBackend() : service_(std::make_unique<TestServiceImpl>()) {}
 
 TestBackend::~TestBackend() { Stop(); }
 
-void TestBackend::Start() {
+void TestBackend::Start() { Start(TestBackendOptions{}); }
+
+void TestBackend::Start(const TestBackendOptions& options) {
   std::lock_guard<std::mutex> lock(mu_);
   if (server_) return;
   // Both are process-wide switches read when a server is built; setting them again is harmless.
@@ -260,7 +262,12 @@ void TestBackend::Start() {
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(options.port),
+                           options.credentials ? options.credentials
+                                               : grpc::InsecureServerCredentials(),
+                           &port);
+  for (const auto& [name, value] : options.channel_args) builder.AddChannelArgument(name, value);
+  if (options.gzip_replies) builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -270,7 +277,10 @@ void TestBackend::Start() {
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) throw std::runtime_error("TestBackend: cannot listen on 127.0.0.1:0");
+  if (!server || port == 0) {
+    throw std::runtime_error("TestBackend: cannot listen on 127.0.0.1:" +
+                             std::to_string(options.port));
+  }
   server_ = std::move(server);
   port_ = port;
 }

@@ -12,11 +12,20 @@
 
 namespace grpc {
 class Server;
+class ServerCredentials;
 }  // namespace grpc
 
 namespace portico::testing {
 
 class TestServiceImpl;
+
+// How a TestBackend serves, for transport tests; the defaults are what every other test uses.
+struct TestBackendOptions {
+  int port = 0;                                      // 0 = any free port
+  std::shared_ptr<grpc::ServerCredentials> credentials;  // null = plaintext
+  std::vector<std::pair<std::string, int>> channel_args;  // e.g. GRPC_ARG_MAX_CONCURRENT_STREAMS
+  bool gzip_replies = false;                          // compress replies when the client allows
+};
 
 // Serves TestService, grpc.health.v1.Health and server reflection on 127.0.0.1:<ephemeral>,
 // plaintext, with the synchronous gRPC server (one thread per in-flight call).
@@ -57,6 +66,7 @@ class TestBackend {
   // Binds 127.0.0.1:0 and starts serving; port() is valid afterwards. Throws
   // std::runtime_error if the server cannot start. A no-op while already started.
   void Start();
+  void Start(const TestBackendOptions& options);
 
   // Shuts down: new calls are refused, in-flight calls get a short grace period and are then
   // cancelled. Idempotent; Start() may be called again afterwards (on a new port).
