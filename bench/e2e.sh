@@ -105,6 +105,8 @@ BACKEND_PORT=$(free_port 50051)
 PORTICO_PORT=$(free_port 18080)
 ADMIN_PORT=$(free_port 19901)
 GW_PORT=$(free_port 18180)
+PORTICO2_PORT=$(free_port 18280)
+ADMIN2_PORT=$(free_port 19911)
 
 # ------------------------------------------------------------- processes ----
 PIDS=()
@@ -158,9 +160,18 @@ backends:
     services: [bench.v1.Echo]
     timeout: 600s
 EOF
+# A second Portico, identical but for the libgrpc++ transport (transport: grpc), to show in the
+# same run what the nghttp2 transport on the io threads changes. Idle while the others run.
+sed -e "s/127.0.0.1:$PORTICO_PORT/127.0.0.1:$PORTICO2_PORT/" -e "s/127.0.0.1:$ADMIN_PORT/127.0.0.1:$ADMIN2_PORT/" \
+    -e "s#dir: $WORK/data#dir: $WORK/data2#" -e "s/^    timeout: 600s/    timeout: 600s\n    transport: grpc/" \
+    "$WORK/portico.yaml" >"$WORK/portico-grpc.yaml"
+mkdir -p "$WORK/data2"
 "$PORTICO_BIN" --config "$WORK/portico.yaml" >"$WORK/logs/portico.log" 2>&1 &
 PORTICO_PID=$!; PIDS+=("$PORTICO_PID")
 wait_port "$PORTICO_PORT" "$PORTICO_PID" || die "Portico did not start: $(tail -5 "$WORK/logs/portico.log")"
+"$PORTICO_BIN" --config "$WORK/portico-grpc.yaml" >"$WORK/logs/portico-grpc.log" 2>&1 &
+PORTICO2_PID=$!; PIDS+=("$PORTICO2_PID")
+wait_port "$PORTICO2_PORT" "$PORTICO2_PID" || die "Portico (grpc transport) did not start: $(tail -5 "$WORK/logs/portico-grpc.log")"
 
 "$OUT/bin/gwpeer" -port "$GW_PORT" -backend "127.0.0.1:$BACKEND_PORT" >"$WORK/logs/gwpeer.log" 2>&1 &
 GW_PID=$!; PIDS+=("$GW_PID")
@@ -171,6 +182,7 @@ log "# $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(h2load --version | head -1)
 
 P="http://127.0.0.1:$PORTICO_PORT"
 G="http://127.0.0.1:$GW_PORT"
+P2="http://127.0.0.1:$PORTICO2_PORT"
 B="http://127.0.0.1:$BACKEND_PORT"
 WS="ws://127.0.0.1:$PORTICO_PORT"
 
@@ -184,7 +196,7 @@ check() {  # check <name> <expected JSON> <curl args...>: compares JSON values (
     log "FAIL $name: got [$got] want [$want]"; die "functional check failed"
   fi
 }
-for gw in "Portico $P" "gwpeer $G"; do
+for gw in "Portico $P" "Portico-grpc-transport $P2" "gwpeer $G"; do
   set -- $gw
   check "$1 POST /v1/echo" '{"message":"hi"}' -XPOST "$2/v1/echo" -H 'Content-Type: application/json' -d '{"message":"hi"}'
   check "$1 GET /v1/echo/hello" '{"message":"hello"}' "$2/v1/echo/hello"
@@ -325,6 +337,8 @@ for i in $(seq 1 "$RUNS"); do
   wrk_run gwpeer-post "$GW_PID" "$PEERS/post.lua" "$G/v1/echo"
   wrk_run portico-get "$PORTICO_PID" "$WORK/get.lua" "$P/v1/echo/hello"
   wrk_run gwpeer-get "$GW_PID" "$WORK/get.lua" "$G/v1/echo/hello"
+  wrk_run portico-libgrpc-post "$PORTICO2_PID" "$PEERS/post.lua" "$P2/v1/echo"
+  wrk_run portico-libgrpc-get "$PORTICO2_PID" "$WORK/get.lua" "$P2/v1/echo/hello"
   h2_run direct-c${CONNS}m1 -c "$CONNS" -m 1
   h2_run direct-c1m${CONNS} -c 1 -m "$CONNS"
   ws_run ws-echo --url "$WS/bench.v1.Echo/Echo" --mode echo --streams "$WS_STREAMS" \
@@ -379,6 +393,8 @@ TABLE="$WORK/table.md"
   row "REST POST /v1/echo → grpc-gateway v1" gwpeer-post
   row "REST GET /v1/echo/hello → Portico" portico-get gwpeer-get
   row "REST GET /v1/echo/hello → grpc-gateway v1" gwpeer-get
+  row "REST POST /v1/echo → Portico, libgrpc++ transport" portico-libgrpc-post gwpeer-post
+  row "REST GET /v1/echo/hello → Portico, libgrpc++ transport" portico-libgrpc-get gwpeer-get
   row "gRPC direct, h2load -c$CONNS -m1" "$D1"
   row "gRPC direct, h2load -c1 -m$CONNS" "$DM"
   row "WS unary Echo, new socket per call → Portico" ws-echo
