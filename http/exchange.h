@@ -2,7 +2,7 @@
 // "tell me if the client goes away". Handlers are plain functions of (request, exchange).
 //
 // Thread safety: Respond and OnClientGone may be called from any thread (a gRPC callback, say);
-// the session does the socket work on its own strand. Ownership: the exchange keeps its
+// the session does the socket work on its io thread. Ownership: the exchange keeps its
 // connection alive; when the client goes away the connection runs the OnClientGone callback,
 // whose cancel ends the backend call and so releases the exchange.
 #pragma once
@@ -32,13 +32,13 @@ class Exchange {
   virtual ~Exchange() = default;
   // Sends the response; only the first call counts. Content-Length is set by the session.
   virtual void Respond(Response response) = 0;
-  // Runs `cancel` (on the session's strand) if the client disconnects before Respond; runs
+  // Runs `cancel` (on the session's io thread) if the client disconnects before Respond; runs
   // nothing once the response has been handed over.
   virtual void OnClientGone(std::function<void()> cancel) = 0;
   virtual const PeerInfo& peer() const = 0;
 
   // Streaming response (chunked transfer coding): the head, then chunks, then the end. Start
-  // the next chunk only once `written` has run (on the session's strand): one write in
+  // the next chunk only once `written` has run (on the session's io thread): one write in
   // flight per connection is the flow control. written(false) means the client is gone.
   virtual void StartChunked(Response head) = 0;  // head's body is ignored
   virtual void WriteChunk(std::string data, std::function<void(bool ok)> written) = 0;

@@ -105,6 +105,8 @@ HttpSession::~HttpSession() {
 }
 
 void HttpSession::Start() {
+  beast::error_code ignored;
+  socket_.non_blocking(true, ignored);  // for StartPeek's read; async operations are unaffected
   asio::dispatch(socket_.get_executor(),
                  beast::bind_front_handler(&HttpSession::DoReadHeader, shared_from_this()));
 }
@@ -238,10 +240,15 @@ void HttpSession::Dispatch(bool body_streamed) {
 
 void HttpSession::StartPeek() {
   peek_pending_ = true;
-  socket_.async_read_some(buffer_.prepare(4096),
-                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                            self->OnPeek(ec, n);
-                          });
+  // A wait, then a non-blocking read: an async read would first try a recv that nearly always
+  // finds nothing yet (one wasted system call per request).
+  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](
+                                                       beast::error_code ec) {
+    if (ec) return self->OnPeek(ec, 0);
+    std::size_t n = self->socket_.read_some(self->buffer_.prepare(4096), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return self->StartPeek();
+    self->OnPeek(ec, n);
+  });
 }
 
 void HttpSession::OnPeek(beast::error_code ec, std::size_t n) {

@@ -1,7 +1,7 @@
 // One HTTP/1.1 connection (internal to http/): reads a request, hands it to the handler with an
 // Exchange, writes the response (whole, or chunk by chunk), repeats while keep-alive holds.
 // While a request is being served, a read watches the socket so a client that disconnects
-// cancels its backend call. All socket work runs on the connection's strand; every public
+// cancels its backend call. All socket work runs on the connection's io thread; every public
 // method may be called from any thread and posts there.
 #pragma once
 

@@ -2,8 +2,6 @@
 
 #include <stdexcept>
 
-#include <boost/asio/strand.hpp>
-
 #include "http/http_session.h"
 
 namespace portico::http {
@@ -15,7 +13,7 @@ HttpServer::HttpServer(std::vector<asio::io_context*> loops, ServerOptions optio
                        Handlers handlers)
     : loops_(std::move(loops)),
       state_(std::make_shared<State>()),
-      acceptor_(asio::make_strand(*loops_.front())) {
+      acceptor_(*loops_.front()) {
   state_->options = options;
   state_->handlers = std::move(handlers);
 }
@@ -42,7 +40,8 @@ void HttpServer::Start() { DoAccept(); }
 
 void HttpServer::DoAccept() {
   asio::io_context& loop = *loops_[next_loop_++ % loops_.size()];
-  acceptor_.async_accept(asio::make_strand(loop), [this](boost::system::error_code ec,
+  // No strand: a loop is run by one thread, which serializes the session's handlers already.
+  acceptor_.async_accept(loop, [this](boost::system::error_code ec,
                                                          tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {

@@ -1,7 +1,8 @@
 // Portico's HTTP/1.1 server on Boost.Beast: a listener handing accepted connections round robin
 // to a set of io_contexts (one per io thread, so a connection and the backend calls it makes
-// stay on one thread), one session per connection on its own strand, keep-alive, header and
-// idle timeouts, a body limit answered with 413 before the body is read, and graceful drain.
+// stay on one thread), keep-alive, header and idle timeouts, a body limit answered with 413
+// before the body is read, and graceful drain. Each io_context must be run by exactly one
+// thread: that, not a strand, serializes a connection's handlers.
 //
 // Thread safety: Listen/Start are start-up calls; Drain, connections() and port() are safe
 // from any thread. Ownership: borrows the io_contexts, which must outlive the server; sessions

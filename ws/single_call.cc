@@ -14,7 +14,7 @@ class SingleCall final : public WsSession {
   }
 
  private:
-  // Forwards gRPC events onto the session's strand.
+  // Forwards gRPC events onto the session's io thread.
   class Observer final : public registry::StreamObserver {
    public:
     explicit Observer(std::shared_ptr<SingleCall> session) : session_(std::move(session)) {}

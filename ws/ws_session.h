@@ -3,7 +3,7 @@
 // time when the protocol asks for it, one write in flight behind a byte-counted queue, pings
 // on idle sockets, limits on frame size, and closing with a code once the queue has drained.
 //
-// Thread safety: every method below runs on the connection's strand; Post() is the way in from
+// Thread safety: every method below runs on the connection's io thread; Post() is the way in from
 // other threads (gRPC callbacks). Ownership: sessions own themselves (shared_ptr) while the
 // socket is open or an operation is pending.
 #pragma once
@@ -73,7 +73,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void Post(std::function<void()> fn);
 
  protected:
-  // Hooks, on the strand.
+  // Hooks, on the io thread.
   virtual void OnOpen() = 0;
   virtual void OnFrame(std::string data, bool binary) = 0;
   virtual void OnDrained() {}  // the queue fell to half the limit after being over it
