@@ -145,16 +145,16 @@ void H2Connection::Start() {
   auto self = shared_from_this();
   connect_timer_.expires_after(options_.connect_timeout);
   connect_timer_.async_wait([self](boost::system::error_code ec) {
-    if (!ec && self->state_ == State::kConnecting) self->Fail("connect timeout");
+    if (!ec && !self->connected_) self->Fail("connect timeout");
   });
   resolver_.async_resolve(
       target_.host, std::to_string(target_.port),
       [self](boost::system::error_code ec, tcp::resolver::results_type results) {
-        if (self->state_ != State::kConnecting) return;
+        if (self->state_ == State::kClosed) return;
         if (ec) return self->Fail("cannot resolve " + self->target_.host + ": " + ec.message());
         asio::async_connect(
             self->socket_, results, [self](boost::system::error_code ec, const tcp::endpoint&) {
-              if (self->state_ != State::kConnecting) return;
+              if (self->state_ == State::kClosed) return;
               if (ec) return self->Fail(ec.message());
               self->socket_.set_option(tcp::no_delay(true), ec);
               if (!self->target_.tls) return self->OnConnected();
@@ -165,7 +165,7 @@ void H2Connection::Start() {
               self->tls_->set_verify_callback(asio::ssl::host_name_verification(name));
               self->tls_->async_handshake(
                   asio::ssl::stream_base::client, [self](boost::system::error_code ec) {
-                    if (self->state_ != State::kConnecting) return;
+                    if (self->state_ == State::kClosed) return;
                     if (ec) return self->Fail("TLS handshake: " + ec.message());
                     const unsigned char* alpn = nullptr;
                     unsigned int alpn_len = 0;
@@ -181,8 +181,8 @@ void H2Connection::Start() {
 
 void H2Connection::OnConnected() {
   connect_timer_.cancel();
-  state_ = State::kReady;
-  ever_connected_ = true;
+  if (state_ == State::kConnecting) state_ = State::kReady;  // draining stays draining
+  connected_ = true;
   if (auto owner = owner_.lock()) owner->OnConnected(this);
   ReadMore();
   Flush();
@@ -286,10 +286,8 @@ void H2Connection::OnGoaway() {
 
 void H2Connection::Drain() {
   if (state_ == State::kClosed || state_ == State::kDraining) return;
-  const bool was_connecting = state_ == State::kConnecting;
   state_ = State::kDraining;
   if (auto owner = owner_.lock()) owner->OnClosed(this, false, "draining");
-  if (was_connecting && calls_.empty()) return Close();
   CloseIfDone();
 }
 
@@ -299,7 +297,7 @@ void H2Connection::CloseIfDone() {
 
 void H2Connection::Fail(const std::string& why) {
   if (state_ == State::kClosed) return;
-  const bool connect_failed = !ever_connected_;
+  const bool connect_failed = !connected_;
   const bool notify = state_ != State::kDraining;
   Close();
   if (notify) {
@@ -324,7 +322,7 @@ void H2Connection::Close() {
 }
 
 void H2Connection::ScheduleFlush() {
-  if (writing_ || flush_posted_ || state_ == State::kConnecting || state_ == State::kClosed) {
+  if (writing_ || flush_posted_ || !connected_ || state_ == State::kClosed) {
     return;
   }
   flush_posted_ = true;
@@ -336,7 +334,7 @@ void H2Connection::ScheduleFlush() {
 }
 
 void H2Connection::Flush() {
-  if (writing_ || state_ == State::kConnecting || state_ == State::kClosed) return;
+  if (writing_ || !connected_ || state_ == State::kClosed) return;
   out_.clear();
   for (;;) {
     const std::uint8_t* data = nullptr;

@@ -103,7 +103,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   H2Options options_;
   std::weak_ptr<H2ConnectionOwner> owner_;
   State state_ = State::kConnecting;
-  bool ever_connected_ = false;
+  bool connected_ = false;  // TCP (and TLS) is up; stays true once set
 
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;

@@ -440,6 +440,20 @@ TEST_F(H2TransportTest, TransportDestroyedWithCallsInFlight) {
   EXPECT_EQ(future.get().status.code, Code::kOk);
 }
 
+// Destroyed before its connection is even up: the queued call still goes out and completes.
+TEST_F(H2TransportTest, TransportDestroyedWhileConnecting) {
+  auto transport = H2();
+  std::promise<UnaryResult> promise;
+  auto future = promise.get_future();
+  transport->CallUnary(Spec(kService + "Echo"), EchoBytes("early"),
+                       [&](UnaryResult r) { promise.set_value(std::move(r)); });
+  transport.reset();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  UnaryResult r = future.get();
+  EXPECT_EQ(r.status.code, Code::kOk) << r.status.message;
+  EXPECT_EQ(r.response, EchoBytes("early"));
+}
+
 class H2TlsTest : public H2TransportTest {
  protected:
   void SetUp() override {
