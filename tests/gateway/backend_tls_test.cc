@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/registry/tls_test_backend.h"
+#include "tests/support/tls_test_backend.h"
 #include "tests/support/gateway_fixture.h"
 
 namespace portico::testing {

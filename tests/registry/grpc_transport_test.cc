@@ -16,7 +16,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/registry/tls_test_backend.h"
+#include "tests/support/tls_test_backend.h"
 
 namespace portico::registry {
 namespace {

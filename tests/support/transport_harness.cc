@@ -3,10 +3,6 @@
 #include <future>
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <boost/asio/executor_work_guard.hpp>
 
 namespace portico::testing {
@@ -121,48 +117,6 @@ std::optional<registry::Metadata> RecordingObserver::headers() {
 int RecordingObserver::headers_calls() {
   std::lock_guard lock(mu_);
   return headers_calls_;
-}
-
-SelfSigned MakeSelfSigned() {
-  EVP_PKEY* key = EVP_RSA_gen(2048);
-  X509* cert = X509_new();
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  const std::pair<int, const char*> extensions[] = {
-      {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"},
-      {NID_basic_constraints, "critical,CA:TRUE"},
-  };
-  for (const auto& [nid, value] : extensions) {
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
-  }
-  X509_sign(cert, key, EVP_sha256());
-  auto to_string = [](BIO* bio) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
-  };
-  BIO* kb = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(kb, key, nullptr, nullptr, 0, nullptr, nullptr);
-  BIO* cb = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(cb, cert);
-  SelfSigned out{to_string(kb), to_string(cb)};
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return out;
 }
 
 }  // namespace portico::testing

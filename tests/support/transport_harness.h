@@ -1,5 +1,5 @@
-// Helpers for the transport tests: io threads, blocking wrappers around the asynchronous
-// Transport API, and a self-signed certificate for TLS backends.
+// Helpers for the transport tests: io threads and blocking wrappers around the asynchronous
+// Transport API.
 #pragma once
 
 #include <utility>
@@ -62,12 +62,5 @@ class RecordingObserver : public registry::StreamObserver {
   std::optional<registry::CallStatus> status_;
   registry::Metadata trailers_;
 };
-
-// A key and self-signed certificate for CN=localhost, SAN DNS:localhost, IP:127.0.0.1.
-struct SelfSigned {
-  std::string key_pem;
-  std::string cert_pem;
-};
-SelfSigned MakeSelfSigned();
 
 }  // namespace portico::testing

@@ -17,6 +17,7 @@
 #include "registry/grpc_transport.h"
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/test_backend.h"
+#include "tests/support/tls_test_backend.h"
 #include "tests/support/transport_harness.h"
 
 namespace portico::testing {
@@ -457,16 +458,15 @@ TEST_F(H2TransportTest, TransportDestroyedWhileConnecting) {
 class H2TlsTest : public H2TransportTest {
  protected:
   void SetUp() override {
-    SelfSigned cert = MakeSelfSigned();
     ca_file_ = dir_.path() / "ca.pem";
-    std::ofstream(ca_file_) << cert.cert_pem;
+    std::ofstream(ca_file_) << kTestCaPem;
     grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({cert.key_pem, cert.cert_pem});
+    ssl.pem_key_cert_pairs.push_back({kTestServerKey, kTestServerPem});
     TestBackendOptions options;
     options.credentials = grpc::SslServerCredentials(ssl);
     backend_.Start(options);
   }
-  registry::BackendTls Tls(std::string ca_file, std::string server_name = "localhost") {
+  registry::BackendTls Tls(std::string ca_file, std::string server_name = "backend.test") {
     registry::BackendTls tls;
     tls.enabled = true;
     tls.ca_file = std::move(ca_file);
