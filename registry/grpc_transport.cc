@@ -373,9 +373,32 @@ class GrpcTransport final : public Transport {
   std::unique_ptr<grpc::GenericStub> stub_;
 };
 
+// libgrpc++ 1.51 shuts its shared callback completion queue down when the last channel that
+// used it goes away; a channel created during that teardown can race it and abort the process
+// (grpc_cq_internal_unref: "prior > 0", seen with TLS handshake failures). One channel that
+// lives as long as the process, with one callback call made on it, keeps the queue up.
+void PinCallbackQueue() {
+  static const bool pinned = [] {
+    auto* channel = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("unix:/nonexistent/portico-callback-pin",
+                            grpc::InsecureChannelCredentials()));
+    auto* stub = new grpc::GenericStub(*channel);
+    auto* ctx = new grpc::ClientContext;
+    ctx->set_deadline(std::chrono::system_clock::now());
+    grpc::Slice empty;
+    auto* request = new grpc::ByteBuffer(&empty, 1);
+    auto* response = new grpc::ByteBuffer;
+    stub->UnaryCall(ctx, "/portico.Pin/Pin", grpc::StubOptions(), request, response,
+                    [](grpc::Status) {});
+    return true;
+  }();
+  (void)pinned;
+}
+
 }  // namespace
 
 std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const BackendTls& tls) {
+  PinCallbackQueue();
   if (!tls.enabled) {
     return std::make_unique<GrpcTransport>(endpoint, grpc::InsecureChannelCredentials(), "");
   }

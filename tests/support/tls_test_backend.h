@@ -70,7 +70,9 @@ class TlsHealthBackend {
     server_ = builder.BuildAndStart();
   }
   ~TlsHealthBackend() {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    if (!server_) return;
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();  // without it the sync server's pollers may outlive their queues and abort
   }
   TlsHealthBackend(const TlsHealthBackend&) = delete;
   TlsHealthBackend& operator=(const TlsHealthBackend&) = delete;
