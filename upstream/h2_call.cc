@@ -74,7 +74,7 @@ bool H2Call::Begin() {
   deadline_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->status_) return;
     self->ResetStream();
-    self->messages_.clear();
+    self->DropMessages();
     self->Finish({Code::kDeadlineExceeded, "Deadline Exceeded", {}});
   });
   return true;
@@ -112,7 +112,7 @@ void H2Call::Read() {
     if (self->end_reported_ || self->finish_delivered_ || self->unary()) return;
     self->read_pending_ = true;
     self->Deliver();
-    if (self->messages_.empty()) self->ConsumeHeld();
+    if (!self->HasMessage()) self->ConsumeHeld();
   });
 }
 
@@ -122,7 +122,7 @@ void H2Call::Cancel() {
     self->cancelled_ = true;
     if (self->status_) return self->Deliver();
     self->ResetStream();
-    self->messages_.clear();
+    self->DropMessages();
     self->Finish({Code::kCancelled, "Cancelled", {}});
   });
 }
@@ -194,19 +194,17 @@ void H2Call::OnHeadersEnd(bool end_stream) {
 
 std::size_t H2Call::OnData(const std::uint8_t* data, std::size_t length) {
   if (status_) return length;
-  std::vector<std::string> complete;
-  Status s = deframer_.Feed({reinterpret_cast<const char*>(data), length}, &complete);
+  Status s = deframer_.Feed({reinterpret_cast<const char*>(data), length}, &messages_);
   if (!s.ok()) {
     ResetStream();
-    messages_.clear();
+    DropMessages();
     Finish({s.code(), s.message(), {}});
     return length;
   }
-  for (auto& m : complete) messages_.push_back(std::move(m));
   if (unary()) return length;
   held_bytes_ += length;
   Deliver();
-  if (!messages_.empty()) return 0;  // the rest of the window waits for the consumer
+  if (HasMessage()) return 0;  // the rest of the window waits for the consumer
   return std::exchange(held_bytes_, 0);
 }
 
@@ -224,7 +222,7 @@ void H2Call::OnStreamClose(std::uint32_t error_code) {
 void H2Call::Abort(CallStatus status) {
   stream_id_ = 0;
   if (status_) return;
-  messages_.clear();
+  DropMessages();
   Finish(std::move(status));
 }
 
@@ -263,10 +261,10 @@ void H2Call::Deliver() {
     registry::UnaryResult result;
     result.status = *status_;
     if (result.status.code == Code::kOk) {
-      if (messages_.empty()) {
-        result.status = {Code::kInternal, "no message returned for a unary call", {}};
+      if (HasMessage()) {
+        result.response = TakeMessage();
       } else {
-        result.response = std::move(messages_.front());
+        result.status = {Code::kInternal, "no message returned for a unary call", {}};
       }
     }
     result.headers = std::move(headers_);
@@ -278,19 +276,16 @@ void H2Call::Deliver() {
     return;
   }
   if (finish_delivered_) return;
-  if (read_pending_ && !messages_.empty()) {
+  if (read_pending_ && HasMessage()) {
     read_pending_ = false;
-    Post([obs = observer_, m = std::move(messages_.front())]() mutable {
-      obs->OnReadDone(true, std::move(m));
-    });
-    messages_.pop_front();
+    Post([obs = observer_, m = TakeMessage()]() mutable { obs->OnReadDone(true, std::move(m)); });
   }
   if (!status_) return;
   if (write_pending_) {
     write_pending_ = false;
     Post([obs = observer_] { obs->OnWriteDone(false); });
   }
-  if (read_pending_ && messages_.empty()) {
+  if (read_pending_ && !HasMessage()) {
     read_pending_ = false;
     end_reported_ = true;
     Post([obs = observer_] { obs->OnReadDone(false, {}); });
@@ -303,8 +298,15 @@ void H2Call::Deliver() {
   }
 }
 
-void H2Call::Post(std::function<void()> fn) {
-  asio::post(loop_, [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+std::string H2Call::TakeMessage() {
+  std::string message = std::move(messages_[head_++]);
+  if (head_ == messages_.size()) DropMessages();
+  return message;
+}
+
+void H2Call::DropMessages() {
+  messages_.clear();
+  head_ = 0;
 }
 
 }  // namespace portico::upstream

@@ -15,13 +15,14 @@
 #include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "registry/transport.h"
@@ -77,7 +78,14 @@ class H2Call final : public registry::StreamCall, public std::enable_shared_from
  private:
   void Finish(registry::CallStatus status);  // the final status is known
   void Deliver();                            // posts what the consumer may see now
-  void Post(std::function<void()> fn);
+  // Runs fn on the loop later, never inline; keeps the call alive until then.
+  template <typename Fn>
+  void Post(Fn fn) {
+    boost::asio::post(loop_, [self = shared_from_this(), fn = std::move(fn)]() mutable { fn(); });
+  }
+  bool HasMessage() const { return head_ < messages_.size(); }
+  std::string TakeMessage();
+  void DropMessages();
   registry::CallStatus StatusFromReply() const;
   void ResetStream();
   void ConsumeHeld();
@@ -100,7 +108,10 @@ class H2Call final : public registry::StreamCall, public std::enable_shared_from
 
   // Reply side.
   Deframer deframer_;
-  std::deque<std::string> messages_;  // deframed, not yet read
+  // Deframed, not yet read: messages_[head_..]. A vector, not a deque: a unary call holds one
+  // message, and a deque allocates its first block even when empty.
+  std::vector<std::string> messages_;
+  std::size_t head_ = 0;
   std::size_t held_bytes_ = 0;        // received but not yet returned to the stream window
   int http_status_ = 0;
   bool got_response_headers_ = false;

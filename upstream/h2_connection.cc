@@ -1,5 +1,6 @@
 #include "upstream/h2_connection.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -202,8 +203,8 @@ void H2Connection::Submit(std::shared_ptr<H2Call> call) {
     return;
   }
   const registry::CallSpec& spec = call->spec();
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(8 + spec.metadata.size());
+  thread_local std::vector<nghttp2_nv> nva;  // reused: nghttp2 copies the headers it is given
+  nva.clear();
   nva.push_back(Header(":method", "POST"));
   nva.push_back(Header(":scheme", target_.tls ? "https" : "http"));
   nva.push_back(Header(":path", spec.method));
@@ -218,7 +219,9 @@ void H2Connection::Submit(std::shared_ptr<H2Call> call) {
     nva.push_back(Header("grpc-timeout", timeout));
   }
   std::vector<std::string> encoded;  // base64 of -bin values, alive until submitted
-  encoded.reserve(spec.metadata.size());
+  encoded.reserve(static_cast<std::size_t>(std::count_if(
+      spec.metadata.begin(), spec.metadata.end(),
+      [](const auto& entry) { return IsBinaryHeader(entry.first); })));
   for (const auto& [key, value] : spec.metadata) {
     if (Reserved(key)) continue;
     if (IsBinaryHeader(key)) {
