@@ -378,21 +378,25 @@ class GrpcTransport final : public Transport {
 // (grpc_cq_internal_unref: "prior > 0", seen with TLS handshake failures). One channel that
 // lives as long as the process, with one callback call made on it, keeps the queue up.
 void PinCallbackQueue() {
-  static const bool pinned = [] {
-    auto* channel = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel("unix:/nonexistent/portico-callback-pin",
-                            grpc::InsecureChannelCredentials()));
-    auto* stub = new grpc::GenericStub(*channel);
-    auto* ctx = new grpc::ClientContext;
-    ctx->set_deadline(std::chrono::system_clock::now());
+  struct Pin {
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+        "unix:/nonexistent/portico-callback-pin", grpc::InsecureChannelCredentials());
+    grpc::GenericStub stub{channel};
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+  };
+  // Never deleted, and reachable from here for the leak checker.
+  static Pin* const pin = [] {
+    auto* p = new Pin;
+    p->ctx.set_deadline(std::chrono::system_clock::now());
     grpc::Slice empty;
-    auto* request = new grpc::ByteBuffer(&empty, 1);
-    auto* response = new grpc::ByteBuffer;
-    stub->UnaryCall(ctx, "/portico.Pin/Pin", grpc::StubOptions(), request, response,
-                    [](grpc::Status) {});
-    return true;
+    p->request = grpc::ByteBuffer(&empty, 1);
+    p->stub.UnaryCall(&p->ctx, "/portico.Pin/Pin", grpc::StubOptions(), &p->request, &p->response,
+                      [](grpc::Status) {});
+    return p;
   }();
-  (void)pinned;
+  (void)pin;
 }
 
 }  // namespace
