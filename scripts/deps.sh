@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   g++ cmake ninja-build ccache pkg-config git curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libprotoc-dev protobuf-compiler
-  libboost-dev nlohmann-json3-dev libwebsocketpp-dev libssl-dev libyaml-cpp-dev libnghttp2-dev
+  libboost-dev nlohmann-json3-dev libwebsocketpp-dev libssl-dev libyaml-cpp-dev libnghttp2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium   # the browser end-to-end test (driven by playwright-core from npm)
   "$@"

@@ -3,7 +3,7 @@
 // Two engines with the same results: the fast path (json_to_wire.h, wire_to_json.h: field
 // tables built once per type, no intermediate messages), differential-tested against protobuf,
 // and protobuf's own JSON mapping (util::JsonToBinaryString / BinaryToJsonString) for whatever
-// the fast path declines (Any, Struct, FieldMask, emit_defaults, unusual spellings). protobuf
+// the fast path declines (Any, emit_defaults, unusual spellings and shapes). protobuf
 // 3.21's pool-backed TypeResolver rebuilds google.protobuf.Type messages on every lookup;
 // JsonCodec memoizes them.
 //

@@ -9,6 +9,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "transcoder/utf8.h"
+#include "transcoder/well_known_shape.h"
+
 namespace portico::transcoder {
 namespace json_to_wire_internal {
 
@@ -19,7 +22,11 @@ enum class Kind : uint8_t {
   kSfixed32, kSfixed64, kBool, kString, kBytes, kEnum, kMessage, kUnsupported
 };
 
-enum class MsgKind : uint8_t { kRegular, kWrapper, kTimestamp, kDuration, kUnsupported };
+enum class MsgKind : uint8_t {
+  kRegular, kWrapper, kTimestamp, kDuration,
+  kStruct, kValue, kListValue, kFieldMask,  // fields used in declaration order (canonical shape)
+  kUnsupported
+};
 
 // Open-addressing hash from a name to an int; names are owned elsewhere and stable.
 class NameMap {
@@ -72,6 +79,7 @@ class NameMap {
 
 struct EnumTable {
   std::string full_name;
+  bool null_value = false;  // google.protobuf.NullValue: JSON null is its value, not "unset"
   std::deque<std::string> names;
   NameMap by_name;
   std::unordered_set<int32_t> numbers;
@@ -122,6 +130,7 @@ struct Tables {
     EnumTable& t = enums.emplace_back();
     enum_memo[e] = &t;
     t.full_name = e->full_name();
+    t.null_value = t.full_name == "google.protobuf.NullValue";
     std::vector<std::pair<std::string_view, int32_t>> entries;
     for (int i = 0; i < e->value_count(); ++i) {
       t.names.push_back(e->value(i)->name());
@@ -132,6 +141,15 @@ struct Tables {
     }
     t.by_name.Build(entries);
     return &t;
+  }
+
+  static MsgKind StructuralKind(pb::Descriptor::WellKnownType w) {
+    switch (w) {
+      case pb::Descriptor::WELLKNOWNTYPE_STRUCT: return MsgKind::kStruct;
+      case pb::Descriptor::WELLKNOWNTYPE_VALUE: return MsgKind::kValue;
+      case pb::Descriptor::WELLKNOWNTYPE_LISTVALUE: return MsgKind::kListValue;
+      default: return MsgKind::kFieldMask;
+    }
   }
 
   static void EncodeTag(uint32_t number, uint32_t wire_type, char* out, uint8_t* len) {
@@ -168,11 +186,17 @@ struct Tables {
       case pb::Descriptor::WELLKNOWNTYPE_DURATION:
         t.kind = MsgKind::kDuration;
         break;
-      case pb::Descriptor::WELLKNOWNTYPE_ANY:
-      case pb::Descriptor::WELLKNOWNTYPE_FIELDMASK:
       case pb::Descriptor::WELLKNOWNTYPE_STRUCT:
       case pb::Descriptor::WELLKNOWNTYPE_VALUE:
       case pb::Descriptor::WELLKNOWNTYPE_LISTVALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_FIELDMASK:
+        if (!HasCanonicalShape(*d)) {
+          t.kind = MsgKind::kUnsupported;
+          return &t;
+        }
+        t.kind = StructuralKind(d->well_known_type());
+        break;
+      case pb::Descriptor::WELLKNOWNTYPE_ANY:
         t.kind = MsgKind::kUnsupported;
         return &t;
       default:
@@ -212,12 +236,8 @@ struct Tables {
         case pb::FieldDescriptor::TYPE_STRING: fi.kind = Kind::kString; wt = 2; break;
         case pb::FieldDescriptor::TYPE_BYTES: fi.kind = Kind::kBytes; wt = 2; break;
         case pb::FieldDescriptor::TYPE_ENUM:
-          if (f->enum_type()->full_name() == "google.protobuf.NullValue") {
-            fi.kind = Kind::kUnsupported;
-          } else {
-            fi.kind = Kind::kEnum;
-            fi.en = BuildEnum(f->enum_type());
-          }
+          fi.kind = Kind::kEnum;
+          fi.en = BuildEnum(f->enum_type());
           break;
         case pb::FieldDescriptor::TYPE_MESSAGE:
           fi.kind = Kind::kMessage;
@@ -254,7 +274,8 @@ struct Tables {
 
 namespace {
 
-constexpr int kMaxDepth = 100;
+constexpr int kMaxDepth = 100;      // protobuf's JSON parser: nested objects
+constexpr int kMaxWireDepth = 100;  // protobuf's wire parser: nested messages
 
 // Output buffer over the caller's string: resized in steps, trimmed at the end.
 class Out {
@@ -354,52 +375,6 @@ inline int HexVal(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Anything else is left to protobuf.
-bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    if (end - p >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
-        p += 8;
-        continue;
-      }
-    }
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += n + 1;
-  }
-  return true;
 }
 
 struct Number {
@@ -612,6 +587,38 @@ int ParseDuration(std::string_view s, int64_t* seconds, int32_t* nanos) {
   *seconds = neg ? -static_cast<int64_t>(secs) : static_cast<int64_t>(secs);
   *nanos = neg ? -n : n;
   return 1;
+}
+
+// protobuf's ToSnakeCase ("fooBar" -> "foo_bar", "GBike" -> "g_bike", "LAB" -> "lab").
+void AppendSnakeCase(std::string_view in, std::string* out) {
+  bool was_not_underscore = false;
+  bool was_not_cap = false;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c >= 'A' && c <= 'Z') {
+      const bool next_lower = i + 1 < in.size() && in[i + 1] >= 'a' && in[i + 1] <= 'z';
+      if (was_not_underscore && (was_not_cap || next_lower)) out->push_back('_');
+      out->push_back(static_cast<char>(c - 'A' + 'a'));
+      was_not_underscore = true;
+      was_not_cap = false;
+    } else {
+      out->push_back(c);
+      was_not_underscore = c != '_';
+      was_not_cap = true;
+    }
+  }
+}
+
+// A FieldMask path with each '.'-separated segment snake_cased on its own (protobuf's
+// ConvertFieldMaskPath, for paths without quotes or parentheses).
+void SnakeCasePath(std::string_view path, std::string* out) {
+  while (true) {
+    const size_t dot = path.find('.');
+    AppendSnakeCase(path.substr(0, dot), out);
+    if (dot == std::string_view::npos) return;
+    out->push_back('.');
+    path.remove_prefix(dot + 1);
+  }
 }
 
 // The parser's status: the code only; the message waits in Parser::msg_.
@@ -988,23 +995,39 @@ class Parser {
     }
   }
 
+  // protobuf reads a JSON null as "unset", except for google.protobuf.Value (null_value) and
+  // NullValue fields, where it is the value. Consumes the null it skips.
+  bool SkipNull(const FieldInfo& f) {
+    if (!Lit("null", 4)) return false;
+    const bool is_value = (f.kind == Kind::kMessage && f.msg->kind == MsgKind::kValue) ||
+                          (f.kind == Kind::kEnum && f.en->null_value);
+    if (is_value) return false;
+    p_ += 4;
+    return true;
+  }
+
+  // Value and ListValue fields take a JSON array as their (single) value.
+  static bool TakesList(const FieldInfo& f) {
+    return f.kind == Kind::kMessage &&
+           (f.msg->kind == MsgKind::kValue || f.msg->kind == MsgKind::kListValue);
+  }
+
   St Field(const FieldInfo& f, int depth, uint32_t* oneof_set) {
     if (f.kind == Kind::kUnsupported ||
         (f.kind == Kind::kMessage && f.msg->kind == MsgKind::kUnsupported)) {
       return Fail(Code::kUnimplemented, f.proto_name + ": field type not covered");
     }
     if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
-    if (Lit("null", 4)) {
-      p_ += 4;
-      return St{};
-    }
+    if (SkipNull(f)) return St{};
     if (f.map) return Map(f, depth);
     if (f.repeated) {
       if (*p_ == '[') return Array(f, depth);
       bool dropped = false;
       return Element(f, depth, false, &dropped);
     }
-    if (*p_ == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    if (*p_ == '[' && !TakesList(f)) {
+      return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    }
     bool dropped = false;
     if (f.oneof >= 0) {
       if (oneof_set[f.oneof] != 0) {
@@ -1019,7 +1042,10 @@ class Parser {
     return Element(f, depth, false, &dropped);
   }
 
+  // The array is one more level of nesting (counted here although protobuf counts objects only:
+  // deeper than its limit falls back, never the other way round).
   St Array(const FieldInfo& f, int depth) {
+    if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
     ++p_;  // '['
     const bool packed = f.packed;
     size_t tag_pos = out_.size();
@@ -1036,13 +1062,12 @@ class Parser {
         ++p_;
         break;
       }
-      if (Lit("null", 4)) {
-        p_ += 4;
-      } else if (*p_ == '[') {
+      if (SkipNull(f)) {
+      } else if (*p_ == '[' && !TakesList(f)) {
         return Fail(Code::kUnimplemented, "nested arrays");
       } else {
         bool dropped = false;
-        St s = Element(f, depth, packed, &dropped);
+        St s = Element(f, depth + 1, packed, &dropped);
         if (!s.ok()) return s;
       }
       St s = ArrayNext(&more);
@@ -1096,29 +1121,30 @@ class Parser {
       s = ExpectColon();
       if (!s.ok()) return s;
       if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
-      out_.Bytes(f.tag, f.tag_len);
-      size_t start = out_.BeginLen();
-      s = MapKey(*f.key, keys.back());
+      s = Nested(f, [&] { return MapEntry(f, keys.back(), depth + 1); });
       if (!s.ok()) return s;
-      if (Lit("null", 4)) {
-        p_ += 4;
-      } else {
-        if (*p_ == '[') return Fail(Code::kInvalidArgument, "(" + f.proto_name + ".value): Proto fields must have a name.");
-        bool dropped = false;
-        s = Element(*f.value, depth + 1, false, &dropped);
-        if (!s.ok()) return s;
-        if (dropped) return Fail(Code::kUnimplemented, "unknown enum value in a map");
-      }
-      out_.EndLen(start);
       s = ObjectNext(&more);
       if (!s.ok()) return s;
       if (!more) return St{};
     }
   }
 
+  // The key, then the value at p_ (a null is no value, except where it is one).
+  St MapEntry(const FieldInfo& f, std::string_view key, int depth) {
+    St s = MapKey(*f.key, key);
+    if (!s.ok() || SkipNull(*f.value)) return s;
+    if (*p_ == '[' && !TakesList(*f.value)) {
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + ".value): Proto fields must have a name.");
+    }
+    bool dropped = false;
+    s = Element(*f.value, depth, false, &dropped);
+    if (s.ok() && dropped) return Fail(Code::kUnimplemented, "unknown enum value in a map");
+    return s;
+  }
+
   St MapKey(const FieldInfo& k, std::string_view key) {
-    out_.Bytes(k.tag, k.tag_len);
     if (k.kind == Kind::kString) {
+      out_.Bytes(k.tag, k.tag_len);
       out_.Varint(key.size());
       out_.Bytes(key.data(), key.size());
       return St{};
@@ -1126,10 +1152,11 @@ class Parser {
     if (k.kind == Kind::kBool) {
       bool b;
       if (!StrToBool(key, &b)) return BadValue(k, "\"" + std::string(key) + "\"");
+      out_.Bytes(k.tag, k.tag_len);
       out_.Varint(b ? 1 : 0);
       return St{};
     }
-    return IntFromString(k, key, false);
+    return IntFromString(k, key, false);  // writes the tag
   }
 
   // --- values -----------------------------------------------------------------------------
@@ -1246,6 +1273,11 @@ class Parser {
 
   St Element(const FieldInfo& f, int depth, bool packed, bool* dropped) {
     if (f.kind == Kind::kMessage) return MessageValue(f, depth);
+    if (f.kind == Kind::kEnum && f.en->null_value && Lit("null", 4)) {
+      p_ += 4;
+      WriteIntBits(f, 0, packed);
+      return St{};
+    }
     const char c = *p_;
     if (c == '{') return BadValue(f, "Starting an object on a scalar field");
     if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
@@ -1435,32 +1467,51 @@ class Parser {
     return St{};
   }
 
+  // f's tag, then the length-delimited payload that `body` writes. Wire that protobuf's parser
+  // would refuse for its nesting (JSON nesting within limits can exceed it: a Struct level is
+  // three messages) is left to protobuf's converter, which writes it regardless.
+  template <typename Body>
+  St Nested(const FieldInfo& f, Body body) {
+    if (++wire_depth_ > kMaxWireDepth) return Fail(Code::kUnimplemented, "wire nesting too deep");
+    out_.Bytes(f.tag, f.tag_len);
+    size_t start = out_.BeginLen();
+    St s = body();
+    if (s.ok()) out_.EndLen(start);
+    --wire_depth_;
+    return s;
+  }
+
   St MessageValue(const FieldInfo& f, int depth) {
     const MessageTable& m = *f.msg;
-    if (m.kind == MsgKind::kUnsupported) return Fail(Code::kUnimplemented, m.full_name + " not covered");
     const char c = *p_;
+    switch (m.kind) {
+      case MsgKind::kUnsupported:
+        return Fail(Code::kUnimplemented, m.full_name + " not covered");
+      case MsgKind::kValue:
+        return Nested(f, [&] { return ValueBody(m, depth); });
+      case MsgKind::kStruct:  // protobuf rejects other forms, or reads {"fields": ...} as a message
+        if (c != '{') return Fail(Code::kUnimplemented, "non-object " + m.full_name);
+        return Nested(f, [&] { return Map(m.fields[0], depth); });
+      case MsgKind::kListValue:
+        if (c != '[') return Fail(Code::kUnimplemented, "non-array " + m.full_name);
+        return Nested(f, [&] { return Array(m.fields[0], depth); });
+      case MsgKind::kFieldMask:
+        return FieldMask(f);
+      default:
+        break;
+    }
     if (c == '{') {
       if (m.kind == MsgKind::kTimestamp || m.kind == MsgKind::kDuration) {
         return Fail(Code::kUnimplemented, "object form of " + m.full_name);
       }
       ++p_;
-      out_.Bytes(f.tag, f.tag_len);
-      size_t start = out_.BeginLen();
-      St s = ObjectBody(m, depth + 1);
-      if (!s.ok()) return s;
-      out_.EndLen(start);
-      return St{};
+      return Nested(f, [&] { return ObjectBody(m, depth + 1); });
     }
     if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
     switch (m.kind) {
       case MsgKind::kWrapper: {
-        out_.Bytes(f.tag, f.tag_len);
-        size_t start = out_.BeginLen();
         bool dropped = false;
-        St s = Element(m.fields[0], depth, false, &dropped);
-        if (!s.ok()) return s;
-        out_.EndLen(start);
-        return St{};
+        return Nested(f, [&] { return Element(m.fields[0], depth, false, &dropped); });
       }
       case MsgKind::kTimestamp:
       case MsgKind::kDuration: {
@@ -1486,14 +1537,13 @@ class Parser {
                            std::string(s));
           }
         }
-        out_.Bytes(f.tag, f.tag_len);
-        size_t start = out_.BeginLen();
-        out_.Varint(0x08);
-        out_.Varint(static_cast<uint64_t>(secs));
-        out_.Varint(0x10);
-        out_.Varint(static_cast<uint64_t>(static_cast<int64_t>(nanos)));
-        out_.EndLen(start);
-        return St{};
+        return Nested(f, [&] {
+          out_.Varint(0x08);
+          out_.Varint(static_cast<uint64_t>(secs));
+          out_.Varint(0x10);
+          out_.Varint(static_cast<uint64_t>(static_cast<int64_t>(nanos)));
+          return St{};
+        });
       }
       default:
         break;
@@ -1520,6 +1570,49 @@ class Parser {
     return Fail(Code::kInvalidArgument, "Expected a value.");
   }
 
+  // google.protobuf.Value: the JSON value's type picks the field (declaration order:
+  // null_value, number_value, string_value, bool_value, struct_value, list_value).
+  St ValueBody(const MessageTable& value, int depth) {
+    size_t i;
+    switch (*p_) {
+      case 'n': i = 0; break;
+      case '"': case '\'': i = 2; break;
+      case 't': case 'f': i = 3; break;
+      case '{': i = 4; break;
+      case '[': i = 5; break;
+      default: i = 1; break;  // numbers, and the errors for anything else
+    }
+    bool dropped = false;
+    return Element(value.fields[i], depth, false, &dropped);
+  }
+
+  // google.protobuf.FieldMask from "a.b,cD": comma-separated paths, each segment snake_cased.
+  // Map keys (["..."]) and groups (a(b,c)) are left to protobuf.
+  St FieldMask(const FieldInfo& f) {
+    const char c = *p_;
+    if (c != '"' && c != '\'') return Fail(Code::kUnimplemented, "non-string FieldMask");
+    std::string_view s;
+    St st = ReadString(&s, &str_scratch_);
+    if (!st.ok()) return st;
+    if (s.find_first_of("()[\"") != std::string_view::npos) {
+      return Fail(Code::kUnimplemented, "FieldMask syntax not covered");
+    }
+    return Nested(f, [&] {
+      while (!s.empty()) {
+        const size_t comma = std::min(s.find(','), s.size());
+        if (comma != 0) {
+          path_scratch_.clear();
+          SnakeCasePath(s.substr(0, comma), &path_scratch_);
+          out_.Varint(0x0a);  // paths = 1
+          out_.Varint(path_scratch_.size());
+          out_.Bytes(path_scratch_.data(), path_scratch_.size());
+        }
+        s.remove_prefix(std::min(comma + 1, s.size()));
+      }
+      return St{};
+    });
+  }
+
   const char* p_;
   const char* end_;
   const bool ignore_;
@@ -1527,7 +1620,9 @@ class Parser {
   std::string key_scratch_;
   std::string str_scratch_;
   std::string skip_scratch_;
+  std::string path_scratch_;
   std::string msg_;
+  int wire_depth_ = 0;  // messages open in the output
 };
 
 }  // namespace
@@ -1542,7 +1637,7 @@ JsonToWire::~JsonToWire() = default;
 
 Status JsonToWire::Convert(std::string_view json, bool ignore_unknown_fields,
                            std::string* wire) const {
-  if (!json_to_wire_internal::IsValidUtf8(json)) {
+  if (!IsValidUtf8(json)) {  // anything else is left to protobuf
     return Status(Code::kUnimplemented, "input is not strictly valid UTF-8");
   }
   json_to_wire_internal::Parser parser(json, ignore_unknown_fields, wire);

@@ -2,10 +2,13 @@
 // scanner over the JSON (no DOM) driving precomputed per-message field tables, writing the wire
 // directly. Behaviour matches protobuf 3.21's util::JsonToBinaryString (its leniencies included:
 // trailing commas, bare and single-quoted keys, a lone value for a repeated field, bool and
-// number strings, null = unset, ...); inputs it cannot convert with certainty of matching
-// protobuf (Any, Struct/Value/ListValue, FieldMask, NullValue, proto2 types, nested arrays,
-// hex-float numbers, unusual base64 or timestamp spellings, invalid UTF-8, nesting beyond 100)
-// return kUnimplemented and the caller falls back to protobuf's util.
+// number strings, null = unset, ...). google.protobuf.Struct, Value, ListValue and NullValue
+// are covered at any position (null is a value for Value and NullValue, "unset" for Struct and
+// ListValue), and FieldMask from its "a.b,cD" string. Inputs it cannot convert with certainty
+// of matching protobuf (Any, the object forms of ListValue and FieldMask, a scalar for a
+// Struct, FieldMask strings with map keys or parentheses, proto2 types, nested arrays outside
+// Value/ListValue, hex-float numbers, unusual base64 or timestamp spellings, invalid UTF-8,
+// nesting beyond 100) return kUnimplemented and the caller falls back to protobuf's util.
 //
 // Thread safety: immutable after construction; Convert may run concurrently. Ownership: does not
 // own the descriptors, which must outlive it.

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "transcoder/utf8.h"
+#include "transcoder/well_known_shape.h"
+
 namespace portico::transcoder {
 
 namespace {
@@ -24,7 +27,8 @@ enum class Kind : uint8_t {
 enum class Special : uint8_t {
   kNone, kTimestamp, kDuration, kDoubleValue, kFloatValue, kInt64Value, kUInt64Value,
   kInt32Value, kUInt32Value, kBoolValue, kStringValue, kBytesValue,
-  kUnsupported,  // Any, Struct, Value, ListValue, FieldMask
+  kStruct, kValue, kListValue, kFieldMask,  // rendered from their fields (canonical shape)
+  kUnsupported,  // Any, and the above when a pool declares them differently
 };
 
 constexpr uint32_t kVarint = 0, kFixed64Wt = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4,
@@ -548,6 +552,69 @@ inline char* PutNanos(char* d, uint32_t nanos) {
   return d + digits;
 }
 
+// protobuf's ToCamelCase for FieldMask paths ("foo_bar" -> "fooBar", "FOO_bar" -> "fooBar",
+// "a__b" -> "aB"): lossy, but what its JSON printer writes.
+void AppendCamelCase(std::string_view in, std::string* out) {
+  auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto to_lower = [&](char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; };
+  const size_t start = out->size();
+  bool capitalize_next = false;
+  bool was_cap = true;
+  bool first_word = true;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    const bool is_cap = is_upper(c);
+    if (c == '_') {
+      capitalize_next = true;
+      if (out->size() != start) first_word = false;
+    } else if (first_word) {
+      // The first word ends at a capital after a lowercase ("aB") or before one ("ABc").
+      const bool ends = out->size() != start && is_cap &&
+                        (!was_cap || (i + 1 < in.size() && is_lower(in[i + 1])));
+      if (ends) first_word = false;
+      out->push_back(ends ? c : to_lower(c));
+    } else if (capitalize_next) {
+      capitalize_next = false;
+      out->push_back(is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c);
+    } else {
+      out->push_back(to_lower(c));
+    }
+    was_cap = is_cap;
+  }
+}
+
+// protobuf's ConvertFieldMaskPath(path, ToCamelCase): segments between '.', '(', ')' and '"'
+// are converted; quoted map keys are copied as they are (escapes included).
+void AppendCamelCasePath(std::string_view path, std::string* out) {
+  bool quoted = false;
+  bool escaping = false;
+  size_t segment = 0;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (quoted) {
+      if (i == path.size()) break;
+      const char c = path[i];
+      out->push_back(c);
+      if (escaping) {
+        escaping = false;
+      } else if (c == '\\') {
+        escaping = true;
+      } else if (c == '"') {
+        segment = i + 1;
+        quoted = false;
+      }
+      continue;
+    }
+    const bool at_end = i == path.size();
+    if (at_end || path[i] == '.' || path[i] == '(' || path[i] == ')' || path[i] == '"') {
+      AppendCamelCase(path.substr(segment, i - segment), out);
+      if (!at_end) out->push_back(path[i]);
+      segment = i + 1;
+    }
+    if (!at_end && path[i] == '"') quoted = true;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
@@ -557,7 +624,7 @@ class Renderer {
 
   // A message value (nested or top-level): "{...}" or the special rendering.
   Err RenderMessage(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
-    if (t.special != Special::kNone) return RenderSpecial(t.special, p, end);
+    if (t.special != Special::kNone) return RenderSpecial(t, p, end, depth);
     out_.PutChecked('{');
     bool first = true;
     while (p < end) {
@@ -570,6 +637,10 @@ class Renderer {
         continue;
       }
       if (f->kind == Kind::kGroup) return Err::kUnsupported;
+      if (!f->repeated && IsEmptyValue(*f, p, end)) {
+        ++p;
+        continue;
+      }
       out_.Ensure(f->key_len + kKeyPad + 2);
       if (!first) out_.Put(',');
       first = false;
@@ -582,29 +653,7 @@ class Renderer {
       if (f->map) {
         W2J_RETURN_IF_ERROR(RenderMap(*f, tag, p, end, depth));
       } else if (f->repeated) {
-        out_.Put('[');
-        if (wt == kLen && f->packable) {
-          const uint8_t* sub_end;
-          if (!ReadLength(p, end, &sub_end)) return Err::kMalformed;
-          bool first_elem = true;
-          while (p < sub_end) {
-            if (!first_elem) out_.PutChecked(',');
-            first_elem = false;
-            W2J_RETURN_IF_ERROR(RenderValue(*f, p, sub_end, depth));
-          }
-        } else {
-          W2J_RETURN_IF_ERROR(RenderValue(*f, p, end, depth));
-          // Consecutive elements with the same tag join this array.
-          for (;;) {
-            const uint8_t* q = p;
-            uint32_t next;
-            if (q >= end || !ReadTag(q, end, &next) || next != tag) break;
-            p = q;
-            out_.PutChecked(',');
-            W2J_RETURN_IF_ERROR(RenderValue(*f, p, end, depth));
-          }
-        }
-        out_.PutChecked(']');
+        W2J_RETURN_IF_ERROR(RenderList(*f, tag, p, end, depth));
       } else {
         W2J_RETURN_IF_ERROR(RenderValue(*f, p, end, depth));
       }
@@ -722,6 +771,47 @@ class Renderer {
     return Err::kUnsupported;
   }
 
+  // "[...]": one packed chunk, or the element at p (its tag consumed) and the elements that
+  // immediately follow with the same tag.
+  Err RenderList(const FieldInfo& f, uint32_t tag, const uint8_t*& p, const uint8_t* end,
+                 int depth) {
+    out_.PutChecked('[');
+    if ((tag & 7) == kLen && f.packable) {
+      const uint8_t* sub_end;
+      if (!ReadLength(p, end, &sub_end)) return Err::kMalformed;
+      bool first = true;
+      while (p < sub_end) {
+        if (!first) out_.PutChecked(',');
+        first = false;
+        W2J_RETURN_IF_ERROR(RenderValue(f, p, sub_end, depth));
+      }
+    } else {
+      bool first = true;
+      for (;;) {
+        if (IsEmptyValue(f, p, end)) {
+          ++p;
+        } else {
+          if (!first) out_.PutChecked(',');
+          first = false;
+          W2J_RETURN_IF_ERROR(RenderValue(f, p, end, depth));
+        }
+        const uint8_t* q = p;
+        uint32_t next;
+        if (q >= end || !ReadTag(q, end, &next) || next != tag) break;
+        p = q;
+      }
+    }
+    out_.PutChecked(']');
+    return Err::kOk;
+  }
+
+  // protobuf renders nothing, not even the key, for a google.protobuf.Value without a kind.
+  // True when f is a Value and p is at its zero length byte.
+  static bool IsEmptyValue(const FieldInfo& f, const uint8_t* p, const uint8_t* end) {
+    return f.kind == Kind::kMessage && f.message->special == Special::kValue && p < end &&
+           *p == 0;
+  }
+
   // The map field's key is written; p is just past the first entry's tag.
   Err RenderMap(const FieldInfo& f, uint32_t map_tag, const uint8_t*& p, const uint8_t* end,
                 int depth) {
@@ -737,6 +827,7 @@ class Renderer {
       // The key as seen so far: raw wire position of its value (nullptr = default).
       const FieldInfo* key_field = nullptr;
       const uint8_t* key_at = nullptr;
+      bool rendered = false;
       while (q < entry_end) {
         uint32_t tag;
         if (!ReadTag(q, entry_end, &tag)) return Err::kMalformed;
@@ -749,14 +840,25 @@ class Renderer {
           key_field = ef;
           key_at = q;
           W2J_RETURN_IF_ERROR(SkipKey(*ef, q, entry_end));
+        } else if (IsEmptyValue(*ef, q, entry_end)) {
+          ++q;
         } else {
           out_.Ensure(2);
           if (!first) out_.Put(',');
           first = false;
+          rendered = true;
           W2J_RETURN_IF_ERROR(WriteMapKey(entry, key_field, key_at, entry_end));
           out_.PutChecked(':');
           W2J_RETURN_IF_ERROR(RenderValue(*ef, q, entry_end, depth));
         }
+      }
+      // An entry rendered as nothing: its key must still be valid UTF-8 for a strict parser.
+      if (!rendered && key_field != nullptr && key_field->kind == Kind::kString) {
+        const uint8_t* k = key_at;
+        const uint8_t* key_end;
+        if (!ReadLength(k, entry_end, &key_end)) return Err::kMalformed;
+        const std::string_view key(reinterpret_cast<const char*>(k), static_cast<size_t>(key_end - k));
+        if (!IsValidUtf8(key)) return Err::kBadUtf8;
       }
       const uint8_t* r = p;
       uint32_t next;
@@ -850,17 +952,99 @@ class Renderer {
     }
   }
 
-  Err RenderSpecial(Special s, const uint8_t* p, const uint8_t* end) {
-    switch (s) {
+  Err RenderSpecial(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
+    switch (t.special) {
       case Special::kTimestamp:
       case Special::kDuration:
-        return RenderTime(s == Special::kTimestamp, p, end);
+        return RenderTime(t.special == Special::kTimestamp, p, end);
+      case Special::kStruct:
+        return RenderStruct(t, p, end, depth);
+      case Special::kValue:
+        return RenderStructValue(t, p, end, depth);
+      case Special::kListValue:
+        return RenderListValue(t, p, end, depth);
+      case Special::kFieldMask:
+        return RenderFieldMask(p, end);
       case Special::kUnsupported:
       case Special::kNone:
         return Err::kUnsupported;
       default:
-        return RenderWrapper(s, p, end);
+        return RenderWrapper(t.special, p, end);
     }
+  }
+
+  // The field at p when it is the message's only one and has the tag `want`; else nullptr.
+  // Other shapes (unknown fields, repeats, a second kind of Value) are left to protobuf.
+  static const FieldInfo* SoleField(const MessageTable& t, uint32_t want, const uint8_t*& p,
+                                    const uint8_t* end, Err* err) {
+    uint32_t tag;
+    if (!ReadTag(p, end, &tag)) {
+      *err = Err::kMalformed;
+      return nullptr;
+    }
+    const FieldInfo* f = t.Find(tag >> 3);
+    if (f == nullptr || tag != (want != 0 ? want : f->number << 3 | f->wire_type)) {
+      *err = Err::kUnsupported;
+      return nullptr;
+    }
+    return f;
+  }
+
+  // google.protobuf.Struct: its `fields` map as the object.
+  Err RenderStruct(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
+    if (p == end) {
+      out_.Append("{}");
+      return Err::kOk;
+    }
+    constexpr uint32_t kFieldsTag = 1 << 3 | kLen;
+    Err err = Err::kOk;
+    const FieldInfo* fields = SoleField(t, kFieldsTag, p, end, &err);
+    if (fields == nullptr) return err;
+    W2J_RETURN_IF_ERROR(RenderMap(*fields, kFieldsTag, p, end, depth));
+    return p == end ? Err::kOk : Err::kUnsupported;
+  }
+
+  // google.protobuf.Value: its one kind's value (callers skip Values without one).
+  Err RenderStructValue(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
+    if (p == end) return Err::kUnsupported;  // an over-long zero length: not worth a case
+    Err err = Err::kOk;
+    const FieldInfo* kind = SoleField(t, 0, p, end, &err);
+    if (kind == nullptr) return err;
+    W2J_RETURN_IF_ERROR(RenderValue(*kind, p, end, depth));
+    return p == end ? Err::kOk : Err::kUnsupported;
+  }
+
+  // google.protobuf.ListValue: its `values` as the array.
+  Err RenderListValue(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
+    if (p == end) {
+      out_.Append("[]");
+      return Err::kOk;
+    }
+    constexpr uint32_t kValuesTag = 1 << 3 | kLen;
+    Err err = Err::kOk;
+    const FieldInfo* values = SoleField(t, kValuesTag, p, end, &err);
+    if (values == nullptr) return err;
+    W2J_RETURN_IF_ERROR(RenderList(*values, kValuesTag, p, end, depth));
+    return p == end ? Err::kOk : Err::kUnsupported;  // protobuf: a second array, same key
+  }
+
+  // google.protobuf.FieldMask: the paths, lowerCamelCased, joined with ','.
+  Err RenderFieldMask(const uint8_t* p, const uint8_t* end) {
+    std::string joined;
+    while (p < end) {
+      uint32_t tag;
+      if (!ReadTag(p, end, &tag)) return Err::kMalformed;
+      if (tag != (1 << 3 | kLen)) return Err::kUnsupported;  // protobuf: an error
+      const uint8_t* sub_end;
+      if (!ReadLength(p, end, &sub_end)) return Err::kMalformed;
+      const std::string_view path(reinterpret_cast<const char*>(p), static_cast<size_t>(sub_end - p));
+      // Checked before camelCasing, which drops '_' and could mend a broken sequence.
+      if (!IsValidUtf8(path)) return Err::kBadUtf8;
+      if (!joined.empty()) joined.push_back(',');
+      AppendCamelCasePath(path, &joined);
+      p = sub_end;
+    }
+    return AppendJsonString(reinterpret_cast<const uint8_t*>(joined.data()), joined.size(), out_);
   }
 
   // protobuf reads the first tag's value whatever the tag says and then requires the message to
@@ -1008,6 +1192,11 @@ class Renderer {
 // ---------------------------------------------------------------------------------------------
 // Table construction.
 
+bool RenderedFromFields(Special s) {
+  return s == Special::kStruct || s == Special::kValue || s == Special::kListValue ||
+         s == Special::kFieldMask;
+}
+
 Special SpecialFor(const pb::Descriptor& d) {
   static const std::unordered_map<std::string_view, Special> kSpecial = {
       {"google.protobuf.Timestamp", Special::kTimestamp},
@@ -1022,13 +1211,15 @@ Special SpecialFor(const pb::Descriptor& d) {
       {"google.protobuf.StringValue", Special::kStringValue},
       {"google.protobuf.BytesValue", Special::kBytesValue},
       {"google.protobuf.Any", Special::kUnsupported},
-      {"google.protobuf.Struct", Special::kUnsupported},
-      {"google.protobuf.Value", Special::kUnsupported},
-      {"google.protobuf.ListValue", Special::kUnsupported},
-      {"google.protobuf.FieldMask", Special::kUnsupported},
+      {"google.protobuf.Struct", Special::kStruct},
+      {"google.protobuf.Value", Special::kValue},
+      {"google.protobuf.ListValue", Special::kListValue},
+      {"google.protobuf.FieldMask", Special::kFieldMask},
   };
   auto it = kSpecial.find(d.full_name());
-  return it == kSpecial.end() ? Special::kNone : it->second;
+  if (it == kSpecial.end()) return Special::kNone;
+  if (RenderedFromFields(it->second) && !HasCanonicalShape(d)) return Special::kUnsupported;
+  return it->second;
 }
 
 uint32_t WireTypeFor(Kind k) {
@@ -1064,7 +1255,7 @@ class TableBuilder {
     MessageTable* t = tables_->back().get();
     by_desc_.emplace(d, t);
     t->special = SpecialFor(*d);
-    if (t->special != Special::kNone) return t;
+    if (t->special != Special::kNone && !RenderedFromFields(t->special)) return t;
     uint32_t max_dense = 0;
     t->fields.reserve(static_cast<size_t>(d->field_count()));
     for (int i = 0; i < d->field_count(); ++i) {

@@ -12,14 +12,19 @@
 // Covered: every scalar kind, strings (protobuf's JsonEscaping), bytes (base64 with padding),
 // enums (names; unknown numbers as numbers; google.protobuf.NullValue as null), nested and
 // repeated messages, packed and unpacked repeated scalars, maps with any key kind, oneofs,
-// unknown fields (skipped, groups included), google.protobuf.{Timestamp, Duration, Empty} and
-// the nine wrapper types.
+// unknown fields (skipped, groups included), google.protobuf.{Timestamp, Duration, Empty},
+// the nine wrapper types, google.protobuf.{Struct, Value, ListValue} (a Value without a kind
+// renders as nothing at all, its key and array slot included; NaN and infinities as the
+// strings a double field gets) and google.protobuf.FieldMask (paths lowerCamelCased as
+// protobuf does, lossily, and joined with ',').
 //
 // Unimplemented (the caller falls back to protobuf's util; the output string is unspecified):
-// a message that actually contains google.protobuf.{Any, Struct, Value, ListValue, FieldMask};
-// proto2 group fields; nesting deeper than protobuf's 64-level limit; Timestamp/Duration
-// values outside protobuf's valid range; wrapper messages with anything but a single `value`
-// field (protobuf's renderer misreads those). Conversion options other than the defaults.
+// a message that actually contains google.protobuf.Any; a Struct, Value, ListValue or
+// FieldMask with unknown fields or an unusual shape (a Value with two kinds, a ListValue in
+// several chunks, a FieldMask with a field other than `paths`); proto2 group fields; nesting
+// deeper than protobuf's 64-level limit; Timestamp/Duration values outside protobuf's valid
+// range; wrapper messages with anything but a single `value` field (protobuf's renderer
+// misreads those). Conversion options other than the defaults.
 //
 // Internal: malformed wire (truncated or over-long varints, lengths past the end, bad wire
 // types, field number 0, unmatched groups, truncated packed elements) and invalid UTF-8 in

@@ -13,13 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <google/protobuf/compiler/parser.h>
-#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/duration.pb.h>
-#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/field_mask.pb.h>
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/timestamp.pb.h>
@@ -28,6 +24,7 @@
 #include <google/protobuf/util/type_resolver_util.h>
 
 #include "portico/test/v1/test.pb.h"
+#include "tests/transcoder/runtime_schema.h"
 
 namespace portico::transcoder {
 namespace {
@@ -424,26 +421,11 @@ TEST(WireToJsonTest, OutOfRangeTimeIsUnimplemented) {
 
 TEST(WireToJsonTest, UnsupportedWellKnownTypesAreUnimplemented) {
   std::string json;
-  auto check = [&](const AllTypes& m) {
-    EXPECT_EQ(AllTypesConverter().Convert(m.SerializeAsString(), &json).code(),
-              Code::kUnimplemented);
-  };
   AllTypes a;
   a.mutable_any();
-  check(a);
-  AllTypes b;
-  (*b.mutable_st()->mutable_fields())["k"].set_number_value(1);
-  check(b);
-  AllTypes c;
-  c.mutable_val()->set_string_value("v");
-  check(c);
-  AllTypes d;
-  d.mutable_list()->add_values()->set_bool_value(true);
-  check(d);
-  AllTypes e;
-  e.mutable_mask()->add_paths("a.b");
-  check(e);
-  // Their tables exist but are only consulted when the field is present.
+  EXPECT_EQ(AllTypesConverter().Convert(a.SerializeAsString(), &json).code(),
+            Code::kUnimplemented);
+  // Its table exists but is only consulted when the field is present.
   AllTypes plain;
   plain.set_f_int32(1);
   EXPECT_TRUE(Same(plain));
@@ -454,6 +436,303 @@ TEST(WireToJsonTest, UnsupportedWellKnownTypesAreUnimplemented) {
   WireToJson empty_root(*pb::Empty::descriptor());
   EXPECT_TRUE(empty_root.Convert("", &json).ok());
   EXPECT_EQ(json, "{}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// google.protobuf.Struct, Value, ListValue and FieldMask.
+
+std::string NumberValueWire(double d) {
+  WireBuilder v;
+  v.Tag(2, 1);
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  v.Fixed64(bits);
+  return v.s;
+}
+
+std::string EntryWire(const std::string& key, const std::string& value) {
+  WireBuilder e;
+  e.Len(1, key);
+  e.Len(2, value);
+  return e.s;
+}
+
+TEST(WireToJsonTest, ValueNumbersFormatLikeDoubles) {
+  const double kValues[] = {0.0, -0.0, 1.0, 2.0, -1.0, 100, 1e15, 1e16, 1e21, 1e22, 1e-5, 1e-7,
+                            0.1, 1.0 / 3, 123456789012345678.0, 9007199254740993.0, DBL_MAX,
+                            -DBL_MAX, DBL_MIN, 5e-324, 1e100, 0.30000000000000004,
+                            std::nan(""), INFINITY, -INFINITY};
+  for (double d : kValues) {
+    AllTypes m;
+    m.mutable_val()->set_number_value(d);
+    (*m.mutable_st()->mutable_fields())["n"].set_number_value(d);
+    m.mutable_list()->add_values()->set_number_value(d);
+    EXPECT_TRUE(Same(m)) << d;
+  }
+  AllTypes m;
+  m.mutable_val()->set_number_value(1);
+  m.mutable_list()->add_values()->set_number_value(std::nan(""));
+  m.mutable_list()->add_values()->set_number_value(-INFINITY);
+  m.mutable_list()->add_values()->set_number_value(1e21);
+  EXPECT_EQ(Json(m.SerializeAsString()), R"({"val":1,"list":["NaN","-Infinity",1e+21]})");
+}
+
+TEST(WireToJsonTest, ValueKindsStructsAndLists) {
+  AllTypes m;
+  pb::Struct* st = m.mutable_st();
+  (*st->mutable_fields())["null"].set_null_value(pb::NULL_VALUE);
+  (*st->mutable_fields())["s"].set_string_value("quote\" </tag> \u2028 \U0001F600");
+  (*st->mutable_fields())["t"].set_bool_value(true);
+  (*st->mutable_fields())["f"].set_bool_value(false);
+  (*st->mutable_fields())["empty_struct"].mutable_struct_value();
+  (*st->mutable_fields())["empty_list"].mutable_list_value();
+  (*st->mutable_fields())["key \"quoted\""].set_string_value("");
+  pb::ListValue* l = (*st->mutable_fields())["l"].mutable_list_value();
+  l->add_values()->mutable_list_value()->add_values()->mutable_struct_value();
+  (*l->add_values()->mutable_struct_value()->mutable_fields())["deep"].set_number_value(1);
+  m.mutable_val()->mutable_struct_value();
+  m.mutable_list();
+  EXPECT_TRUE(Same(m));
+  AllTypes small;
+  (*small.mutable_st()->mutable_fields())["a"].mutable_list_value()->add_values()->set_bool_value(true);
+  small.mutable_val()->set_string_value("v");
+  small.mutable_list()->add_values()->set_null_value(pb::NULL_VALUE);
+  EXPECT_EQ(Json(small.SerializeAsString()), R"({"st":{"a":[true]},"val":"v","list":[null]})");
+  // null_value is rendered as null whatever its number.
+  WireBuilder odd_null;
+  odd_null.Len(30, std::string("\x08\x05", 2));
+  EXPECT_TRUE(Same(odd_null.s));
+  EXPECT_EQ(Json(odd_null.s), R"({"val":null})");
+}
+
+// protobuf renders a Value without a kind as nothing: no key, no array slot, no map entry.
+TEST(WireToJsonTest, ValueWithoutKindRendersAsNothing) {
+  WireBuilder list;
+  list.Len(1, "");
+  list.Len(1, NumberValueWire(1));
+  list.Len(1, "");
+  WireBuilder st;
+  st.Len(1, EntryWire("a", ""));
+  st.Len(1, EntryWire("b", NumberValueWire(2)));
+  st.Len(1, EntryWire("c", ""));
+  WireBuilder w;
+  w.Len(30, "");
+  w.Len(31, list.s);
+  w.Len(29, st.s);
+  w.Len(30, NumberValueWire(3));
+  w.Len(30, "");
+  EXPECT_TRUE(Same(w.s));
+  EXPECT_EQ(Json(w.s), R"({"list":[1],"st":{"b":2},"val":3})");
+  WireBuilder only_empty;
+  WireBuilder empties;
+  empties.Len(1, "");
+  empties.Len(1, "");
+  only_empty.Len(31, empties.s);
+  WireBuilder empty_entries;
+  empty_entries.Len(1, EntryWire("a", ""));
+  only_empty.Len(29, empty_entries.s);
+  only_empty.Len(30, "");
+  EXPECT_TRUE(Same(only_empty.s));
+  EXPECT_EQ(Json(only_empty.s), R"({"list":[],"st":{}})");
+}
+
+TEST(WireToJsonTest, StructEntryQuirks) {
+  WireBuilder st;
+  WireBuilder value_first;
+  value_first.Len(2, NumberValueWire(1));
+  value_first.Len(1, "late");
+  st.Len(1, value_first.s);                          // value before key: the default key
+  st.Len(1, EntryWire("dup", NumberValueWire(2)));
+  st.Len(1, EntryWire("dup", NumberValueWire(3)));  // duplicate keys: both rendered
+  WireBuilder no_value;
+  no_value.Len(1, "novalue");
+  st.Len(1, no_value.s);                             // no value: dropped
+  st.Len(1, "");                                     // empty entry: dropped
+  WireBuilder w;
+  w.Len(29, st.s);
+  EXPECT_TRUE(Same(w.s));
+  EXPECT_EQ(Json(w.s), R"({"st":{"":1,"dup":2,"dup":3}})");
+}
+
+// Shapes protobuf renders in ways not worth copying (two kinds of a Value as a duplicate key,
+// a ListValue split by an unknown field as two arrays) are left to it.
+TEST(WireToJsonTest, UnusualStructShapesAreUnimplemented) {
+  std::vector<std::string> wires;
+  WireBuilder two_kinds;
+  two_kinds.Len(30, NumberValueWire(1) + std::string("\x1a\x01x", 3));
+  wires.push_back(two_kinds.s);
+  WireBuilder unknown_in_value;
+  unknown_in_value.Len(30, std::string("\x1a\x01x\x48\x01", 5));
+  wires.push_back(unknown_in_value.s);
+  WireBuilder unknown_in_struct;
+  unknown_in_struct.Len(29, std::string("\x48\x01", 2) + "\x0a\x05" + EntryWire("a", ""));
+  wires.push_back(unknown_in_struct.s);
+  WireBuilder split_list;
+  split_list.Len(31, std::string("\x0a\x02\x20\x01\x48\x01\x0a\x02\x20\x00", 10));
+  wires.push_back(split_list.s);
+  WireBuilder overlong_empty;  // a Value whose zero length takes two bytes
+  overlong_empty.Tag(30, 2);
+  overlong_empty.s += std::string("\x80\x00", 2);
+  wires.push_back(overlong_empty.s);
+  for (const std::string& wire : wires) {
+    std::string json;
+    EXPECT_EQ(AllTypesConverter().Convert(wire, &json).code(), Code::kUnimplemented) << Hex(wire);
+    EXPECT_TRUE(ProtobufJson(pb::DescriptorPool::generated_pool(), *AllTypes::descriptor(), wire)
+                    .status.ok())
+        << Hex(wire);
+  }
+}
+
+TEST(WireToJsonTest, FieldMaskPathsAreCamelCased) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"foo_bar.baz_qux", "a"}, R"("fooBar.bazQux,a")"},
+      {{"FOO_bar", "fooBar", "_a", "a_", "a__b", "a_1b"}, R"("fooBar,fooBar,a,a,aB,a1b")"},
+      {{"m[\"k_k\"].v_w", "a.b_c(d_e)\"x_y\".z_z"}, R"("m[\"k_k\"].vW,a.bC(dE)\"x_y\".zZ")"},
+      {{}, R"("")"},
+      {{"", "", "x"}, R"("x")"},
+      {{"a", "", "b"}, R"("a,,b")"},
+      {{"\"unterminated_quote"}, R"("\"unterminated_quote")"},
+  };
+  for (const auto& [paths, expected] : cases) {
+    AllTypes m;
+    for (const std::string& p : paths) m.mutable_mask()->add_paths(p);
+    m.mutable_mask();
+    EXPECT_TRUE(Same(m));
+    EXPECT_EQ(Json(m.SerializeAsString()), R"({"mask":)" + expected + "}");
+  }
+  // Random paths over the characters the conversion treats specially.
+  std::mt19937_64 rng(3);
+  static const char* const kPieces[] = {"a", "_", "B", "bC", "1", ".", "(", ")", "\"", "\\",
+                                        "[", "]", ",", "\u00e9", "Ab", "__", "x_Y"};
+  for (int i = 0; i < 5000; ++i) {
+    AllTypes m;
+    for (int p = static_cast<int>(rng() % 4); p > 0; --p) {
+      std::string path;
+      for (int k = static_cast<int>(rng() % 8); k > 0; --k) path += kPieces[rng() % (sizeof(kPieces) / sizeof(kPieces[0]))];
+      m.mutable_mask()->add_paths(path);
+    }
+    m.mutable_mask();
+    ASSERT_TRUE(Same(m)) << m.ShortDebugString();
+  }
+}
+
+// A strict parser rejects invalid UTF-8 wherever it is: in the key of an entry rendered as
+// nothing, or in a FieldMask path that camelCasing (dropping '_') would turn valid.
+TEST(WireToJsonTest, UnrenderedKeysAndMaskPathsAreUtf8Checked) {
+  const std::string bad = "\xc3_\xa9";
+  WireBuilder st;
+  st.Len(1, EntryWire(bad, ""));
+  WireBuilder no_value;
+  no_value.Len(1, bad);
+  WireBuilder mask;
+  mask.Len(1, bad);
+  for (const std::string& wire : {[&] { WireBuilder w; w.Len(29, st.s); return w.s; }(),
+                                  [&] { WireBuilder w; w.Len(22, no_value.s); return w.s; }(),
+                                  [&] { WireBuilder w; w.Len(28, mask.s); return w.s; }()}) {
+    std::string json;
+    EXPECT_EQ(AllTypesConverter().Convert(wire, &json).code(), Code::kInternal) << Hex(wire);
+    AllTypes parsed;
+    pb::LogSilencer quiet;
+    EXPECT_FALSE(parsed.ParseFromString(wire)) << Hex(wire);
+  }
+}
+
+TEST(WireToJsonTest, FieldMaskWithOtherFieldsIsUnimplemented) {
+  for (const std::string& mask : {std::string("\x0a\x01\x61\x10\x01", 5),
+                                   std::string("\x10\x01\x0a\x01\x61", 5)}) {
+    WireBuilder w;
+    w.Len(28, mask);
+    std::string json;
+    EXPECT_EQ(AllTypesConverter().Convert(w.s, &json).code(), Code::kUnimplemented);
+    EXPECT_FALSE(
+        ProtobufJson(pb::DescriptorPool::generated_pool(), *AllTypes::descriptor(), w.s).status.ok());
+  }
+}
+
+// protobuf counts every message level (Value and ListValue each) against its 64-level limit:
+// nesting up to it renders the same, beyond it falls back to protobuf's error.
+TEST(WireToJsonTest, StructNestingAroundTheLimit) {
+  for (int depth = 1; depth <= 40; ++depth) {
+    std::string list_value = NumberValueWire(1);  // a Value
+    std::string struct_value = NumberValueWire(2);
+    for (int i = 0; i < depth; ++i) {
+      WireBuilder lv;  // Value { list_value { values: <inner> } }
+      WireBuilder values;
+      values.Len(1, list_value);
+      lv.Len(6, values.s);
+      list_value = lv.s;
+      WireBuilder sv;  // Value { struct_value { fields { key: "k" value: <inner> } } }
+      WireBuilder fields;
+      fields.Len(1, EntryWire("k", struct_value));
+      sv.Len(5, fields.s);
+      struct_value = sv.s;
+    }
+    for (const std::string& inner : {list_value, struct_value}) {
+      WireBuilder w;
+      w.Len(30, inner);
+      std::string json;
+      Status st = AllTypesConverter().Convert(w.s, &json);
+      Reference ref = ProtobufJson(pb::DescriptorPool::generated_pool(), *AllTypes::descriptor(), w.s);
+      if (st.ok()) {
+        ASSERT_TRUE(ref.status.ok()) << depth;
+        ASSERT_EQ(json, ref.json) << depth;
+      } else {
+        ASSERT_EQ(st.code(), Code::kUnimplemented) << depth;
+        ASSERT_FALSE(ref.status.ok()) << depth;
+      }
+    }
+  }
+}
+
+// A Struct-heavy document (the bench's struct_heavy shape) is rendered by the fast path
+// itself: JsonCodec falls back to protobuf only on Unimplemented.
+TEST(WireToJsonTest, StructHeavyDocumentStaysOnTheFastPath) {
+  AllTypes m;
+  pb::Struct* body = m.mutable_st();
+  pb::Struct* meta = (*body->mutable_fields())["metadata"].mutable_struct_value();
+  (*meta->mutable_fields())["generator"].set_string_value("catalog-export");
+  (*meta->mutable_fields())["version"].set_number_value(3);
+  (*meta->mutable_fields())["reviewer"].set_null_value(pb::NULL_VALUE);
+  pb::ListValue* items = (*body->mutable_fields())["items"].mutable_list_value();
+  for (int i = 0; i < 64; ++i) {
+    pb::Struct* item = items->add_values()->mutable_struct_value();
+    (*item->mutable_fields())["name"].set_string_value("item-" + std::to_string(i));
+    (*item->mutable_fields())["price"].set_number_value(9.5 + i);
+    (*item->mutable_fields())["available"].set_bool_value(i % 2 == 0);
+    pb::ListValue* hist = (*item->mutable_fields())["history"].mutable_list_value();
+    for (int h = 0; h < 3; ++h) {
+      (*hist->add_values()->mutable_struct_value()->mutable_fields())["t"].set_number_value(
+          1700000000 + h);
+    }
+  }
+  m.mutable_mask()->add_paths("st.items");
+  std::string json;
+  Status st = AllTypesConverter().Convert(m.SerializeAsString(), &json);
+  ASSERT_TRUE(st.ok()) << static_cast<int>(st.code()) << " " << st.message();
+  EXPECT_TRUE(Same(m));
+}
+
+// A struct.proto of its own in a pool: the fast path addresses these types' fields by
+// position, so anything but the canonical declaration is left to protobuf.
+TEST(WireToJsonTest, NonCanonicalStructTypesAreUnimplemented) {
+  RuntimeSchema own_struct(R"proto(
+    syntax = "proto3";
+    package google.protobuf;
+    message Struct { map<string, Value> fields = 1; }
+    message Value { oneof kind { string string_value = 3; double number_value = 2; } }
+    message ListValue { repeated Value values = 1; }
+    message FieldMask { repeated string paths = 1; string extra = 2; }
+    message Holder { Struct st = 1; Value val = 2; ListValue list = 3; FieldMask mask = 4; }
+  )proto", "google/protobuf/struct.proto", nullptr);
+  const pb::Descriptor* holder = own_struct.Find("google.protobuf.Holder");
+  ASSERT_NE(holder, nullptr);
+  WireToJson converter(*holder);
+  std::string json;
+  for (const std::string& wire : {std::string("\x12\x03\x1a\x01x", 5),
+                                  std::string("\x1a\x05\x0a\x03\x1a\x01x", 7),
+                                  std::string("\x22\x03\x0a\x01\x61", 5)}) {
+    EXPECT_EQ(converter.Convert(wire, &json).code(), Code::kUnimplemented) << Hex(wire);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,24 +883,22 @@ message Packed {
 class WireToJsonExtraSchema : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pool_ = new pb::DescriptorPool(pb::DescriptorPool::generated_pool());
-    pb::io::ArrayInputStream input(kExtraProto, static_cast<int>(sizeof(kExtraProto) - 1));
-    pb::io::Tokenizer tokenizer(&input, nullptr);
-    pb::FileDescriptorProto file;
-    pb::compiler::Parser parser;
-    ASSERT_TRUE(parser.Parse(&tokenizer, &file));
-    file.set_name("w2j.proto");
-    ASSERT_NE(pool_->BuildFile(file), nullptr);
-    factory_ = new pb::DynamicMessageFactory(pool_);
+    if (extra_ == nullptr) extra_ = new RuntimeSchema(kExtraProto, "w2j.proto");
+    if (structs_ == nullptr) structs_ = new RuntimeSchema(kStructsProto, "structs.proto");
   }
   static const pb::Descriptor& Desc(const char* name) {
-    return *pool_->FindMessageTypeByName(name);
+    const RuntimeSchema* schema = std::string_view(name).substr(0, 4) == "w2j." ? extra_ : structs_;
+    return *schema->Find(name);
   }
-  static pb::DescriptorPool* pool_;
-  static pb::DynamicMessageFactory* factory_;
+  static const pb::DescriptorPool* PoolOf(const pb::Descriptor& d) { return d.file()->pool(); }
+  static std::unique_ptr<pb::Message> New(const pb::Descriptor& d) {
+    return (PoolOf(d) == extra_->pool() ? extra_ : structs_)->New(d);
+  }
+  static RuntimeSchema* extra_;
+  static RuntimeSchema* structs_;
 };
-pb::DescriptorPool* WireToJsonExtraSchema::pool_ = nullptr;
-pb::DynamicMessageFactory* WireToJsonExtraSchema::factory_ = nullptr;
+RuntimeSchema* WireToJsonExtraSchema::extra_ = nullptr;
+RuntimeSchema* WireToJsonExtraSchema::structs_ = nullptr;
 
 // Random values, generic over any descriptor (reflection).
 class Filler {
@@ -651,6 +928,19 @@ class Filler {
     for (char& c : s) c = static_cast<char>(rng_());
     return s;
   }
+  // FieldMask paths: snake_case mostly, with the characters protobuf's camelCasing treats
+  // specially (underscores, capitals, digits, quoted map keys, parentheses, escapes).
+  std::string RandomPath() {
+    static const char* const kPieces[] = {"a", "foo_bar", "_", "__", "B", "FOO", "x1", "1x",
+                                          ".", "(", ")", "\"", "\\", "[\"k_k\"]", "baz_Qux",
+                                          "\u00e9", "aB", "a_1b", " "};
+    std::string s;
+    for (int i = 1 + static_cast<int>(rng_() % 6); i > 0; --i) {
+      s += kPieces[rng_() % (sizeof(kPieces) / sizeof(kPieces[0]))];
+    }
+    return s;
+  }
+
   uint64_t Bits() {
     switch (rng_() % 5) {
       case 0: return 0;
@@ -689,15 +979,20 @@ class Filler {
       r->SetInt32(m, d->field(1), n);
       return;
     }
+    if (name == "google.protobuf.Value") {
+      if (rng_() % 6 == 0) return;  // no kind: protobuf renders nothing at all
+      SetOne(m, d->field(static_cast<int>(rng_() % (depth > 5 ? 4 : 6))), depth);
+      return;
+    }
+    if (name == "google.protobuf.FieldMask") {
+      for (int i = static_cast<int>(rng_() % 4); i > 0; --i) r->AddString(m, d->field(0), RandomPath());
+      return;
+    }
     for (int i = 0; i < d->field_count(); ++i) {
       const pb::FieldDescriptor* f = d->field(i);
       if (rng_() % 3 == 0) continue;
       if (f->message_type() != nullptr) {
-        const std::string& t = f->message_type()->full_name();
-        if (t == "google.protobuf.Any" || t == "google.protobuf.Struct" ||
-            t == "google.protobuf.Value" || t == "google.protobuf.ListValue" ||
-            t == "google.protobuf.FieldMask")
-          continue;
+        if (f->message_type()->full_name() == "google.protobuf.Any") continue;
         if (depth > 3 && !f->is_map()) continue;
       }
       int count = f->is_repeated() ? static_cast<int>(rng_() % 5) : 1;
@@ -776,19 +1071,19 @@ class Filler {
   std::mt19937_64 rng_;
 };
 
-TEST_F(WireToJsonExtraSchema, RandomMapsAndPacked) {
-  for (const char* type : {"w2j.Maps", "w2j.Packed"}) {
+TEST_F(WireToJsonExtraSchema, RandomMapsPackedAndStructs) {
+  for (const char* type : {"w2j.Maps", "w2j.Packed", "structs.Structs"}) {
     const pb::Descriptor& desc = Desc(type);
     WireToJson conv(desc);
     Filler filler(42);
     for (int i = 0; i < 1500; ++i) {
-      std::unique_ptr<pb::Message> a(factory_->GetPrototype(&desc)->New());
-      std::unique_ptr<pb::Message> b(factory_->GetPrototype(&desc)->New());
+      std::unique_ptr<pb::Message> a = New(desc);
+      std::unique_ptr<pb::Message> b = New(desc);
       filler.Fill(a.get(), 0);
       filler.Fill(b.get(), 0);
       std::string wire = a->SerializeAsString();
       if (i % 3 == 0) wire += b->SerializeAsString();  // duplicates, split arrays
-      ASSERT_TRUE(SameAsProtobuf(conv, pool_, desc, wire)) << type << " #" << i;
+      ASSERT_TRUE(SameAsProtobuf(conv, PoolOf(desc), desc, wire)) << type << " #" << i;
     }
   }
 }
@@ -807,7 +1102,7 @@ TEST_F(WireToJsonExtraSchema, AliasesNullValueAndBigNumbers) {
   w.Len(17, "");
   WireBuilder sv; sv.Len(1, "wrapped");
   w.Len(17, sv.s);
-  EXPECT_TRUE(SameAsProtobuf(conv, pool_, desc, w.s));
+  EXPECT_TRUE(SameAsProtobuf(conv, PoolOf(desc), desc, w.s));
   std::string json;
   ASSERT_TRUE(conv.Convert(w.s, &json).ok());
   EXPECT_NE(json.find(R"("e":["ONE","ZERO",127])"), std::string::npos) << json;
@@ -824,7 +1119,7 @@ TEST_F(WireToJsonExtraSchema, DeepNestingFallsBack) {
     wire = w.s;
     std::string json;
     Status st = conv.Convert(wire, &json);
-    Reference ref = ProtobufJson(pool_, desc, wire);
+    Reference ref = ProtobufJson(PoolOf(desc), desc, wire);
     if (st.ok()) {
       ASSERT_TRUE(ref.status.ok()) << depth;
       ASSERT_EQ(json, ref.json);
