@@ -24,8 +24,8 @@ enum class Kind : uint8_t {
 
 enum class MsgKind : uint8_t {
   kRegular, kWrapper, kTimestamp, kDuration,
-  kStruct, kValue, kListValue, kFieldMask,  // fields used in declaration order (canonical shape)
-  kUnsupported
+  kStruct, kValue, kListValue, kFieldMask,  // structural: fields used in declaration order
+  kUnsupported  // last: MessageValue tests kind >= kStruct for the structural ones
 };
 
 // Open-addressing hash from a name to an int; names are owned elsewhere and stable.
@@ -1062,10 +1062,8 @@ class Parser {
         ++p_;
         break;
       }
-      if (SkipNull(f)) {
-      } else if (*p_ == '[' && !TakesList(f)) {
-        return Fail(Code::kUnimplemented, "nested arrays");
-      } else {
+      if (!SkipNull(f)) {
+        if (*p_ == '[' && !TakesList(f)) return Fail(Code::kUnimplemented, "nested arrays");
         bool dropped = false;
         St s = Element(f, depth + 1, packed, &dropped);
         if (!s.ok()) return s;
@@ -1084,6 +1082,23 @@ class Parser {
     return St{};
   }
 
+  // The keys of the maps being read, innermost last, in strings that keep their capacity from
+  // one map to the next (Struct-heavy documents open many small maps).
+  struct KeyScope {
+    explicit KeyScope(Parser* parser) : p(parser), base(parser->keys_top_) {}
+    ~KeyScope() { p->keys_top_ = base; }
+    size_t size() const { return p->keys_top_ - base; }
+    // The key's copy; valid until a nested map pushes its own keys.
+    const std::string& Push(std::string_view key) {
+      if (p->keys_top_ == p->keys_.size()) p->keys_.emplace_back();
+      std::string& slot = p->keys_[p->keys_top_++];
+      slot.assign(key.data(), key.size());
+      return slot;
+    }
+    Parser* p;
+    const size_t base;
+  };
+
   St Map(const FieldInfo& f, int depth) {
     if (*p_ != '{') {
       return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value for type " + f.msg->full_name);
@@ -1094,8 +1109,8 @@ class Parser {
         (f.value->kind == Kind::kMessage && f.value->msg->kind == MsgKind::kUnsupported)) {
       return Fail(Code::kUnimplemented, f.proto_name + ": map value type not covered");
     }
-    std::vector<std::string> keys;
-    std::unordered_set<std::string> key_set;
+    KeyScope scope(this);
+    std::unordered_set<std::string> key_set;  // large maps only
     bool more = true;
     while (true) {
       Ws();
@@ -1107,21 +1122,20 @@ class Parser {
       St s = ReadKey(&key);
       if (!s.ok()) return s;
       // Duplicate keys are an error (protobuf compares the key text).
+      const std::string& stored = scope.Push(key);
       bool dup = false;
-      if (key_set.empty()) {
-        for (const std::string& k : keys) dup = dup || k == key;
-        keys.emplace_back(key);
-        if (keys.size() >= 16) key_set.insert(keys.begin(), keys.end());
+      if (scope.size() <= 16) {
+        for (size_t i = scope.base; i + 1 < keys_top_; ++i) dup = dup || keys_[i] == key;
       } else {
+        if (key_set.empty()) key_set.insert(keys_.begin() + scope.base, keys_.begin() + keys_top_ - 1);
         dup = !key_set.emplace(key).second;
-        keys.back() = std::string(key);
       }
       if (dup) return Fail(Code::kInvalidArgument, "(" + f.proto_name + ") " + std::string(key) +
                               ": Repeated map key: '" + std::string(key) + "' is already set.");
       s = ExpectColon();
       if (!s.ok()) return s;
       if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
-      s = Nested(f, [&] { return MapEntry(f, keys.back(), depth + 1); });
+      s = Nested(f, [&] { return MapEntry(f, stored, depth + 1); });
       if (!s.ok()) return s;
       s = ObjectNext(&more);
       if (!s.ok()) return s;
@@ -1273,11 +1287,6 @@ class Parser {
 
   St Element(const FieldInfo& f, int depth, bool packed, bool* dropped) {
     if (f.kind == Kind::kMessage) return MessageValue(f, depth);
-    if (f.kind == Kind::kEnum && f.en->null_value && Lit("null", 4)) {
-      p_ += 4;
-      WriteIntBits(f, 0, packed);
-      return St{};
-    }
     const char c = *p_;
     if (c == '{') return BadValue(f, "Starting an object on a scalar field");
     if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
@@ -1299,6 +1308,11 @@ class Parser {
       if (f.kind != Kind::kBool) return BadValue(f, b ? "true" : "false");
       Tag(f, packed);
       out_.Varint(b ? 1 : 0);
+      return St{};
+    }
+    if (f.kind == Kind::kEnum && f.en->null_value && Lit("null", 4)) {  // NullValue's value
+      p_ += 4;
+      WriteIntBits(f, 0, packed);
       return St{};
     }
     if (IsLetter(c)) return Fail(Code::kInvalidArgument, "Unexpected token.");
@@ -1483,23 +1497,9 @@ class Parser {
 
   St MessageValue(const FieldInfo& f, int depth) {
     const MessageTable& m = *f.msg;
+    if (m.kind == MsgKind::kUnsupported) return Fail(Code::kUnimplemented, m.full_name + " not covered");
+    if (m.kind >= MsgKind::kStruct) return StructuralValue(f, depth);
     const char c = *p_;
-    switch (m.kind) {
-      case MsgKind::kUnsupported:
-        return Fail(Code::kUnimplemented, m.full_name + " not covered");
-      case MsgKind::kValue:
-        return Nested(f, [&] { return ValueBody(m, depth); });
-      case MsgKind::kStruct:  // protobuf rejects other forms, or reads {"fields": ...} as a message
-        if (c != '{') return Fail(Code::kUnimplemented, "non-object " + m.full_name);
-        return Nested(f, [&] { return Map(m.fields[0], depth); });
-      case MsgKind::kListValue:
-        if (c != '[') return Fail(Code::kUnimplemented, "non-array " + m.full_name);
-        return Nested(f, [&] { return Array(m.fields[0], depth); });
-      case MsgKind::kFieldMask:
-        return FieldMask(f);
-      default:
-        break;
-    }
     if (c == '{') {
       if (m.kind == MsgKind::kTimestamp || m.kind == MsgKind::kDuration) {
         return Fail(Code::kUnimplemented, "object form of " + m.full_name);
@@ -1570,6 +1570,25 @@ class Parser {
     return Fail(Code::kInvalidArgument, "Expected a value.");
   }
 
+  // Struct, Value, ListValue and FieldMask. Out of line: inlined into MessageValue, they cost
+  // ordinary messages their inlining.
+  __attribute__((noinline)) St StructuralValue(const FieldInfo& f, int depth) {
+    const MessageTable& m = *f.msg;
+    const char c = *p_;
+    switch (m.kind) {
+      case MsgKind::kValue:
+        return Nested(f, [&] { return ValueBody(m, depth); });
+      case MsgKind::kStruct:  // protobuf rejects other forms, or reads {"fields": ...} as a message
+        if (c != '{') return Fail(Code::kUnimplemented, "non-object " + m.full_name);
+        return Nested(f, [&] { return Map(m.fields[0], depth); });
+      case MsgKind::kListValue:
+        if (c != '[') return Fail(Code::kUnimplemented, "non-array " + m.full_name);
+        return Nested(f, [&] { return Array(m.fields[0], depth); });
+      default:
+        return FieldMask(f);
+    }
+  }
+
   // google.protobuf.Value: the JSON value's type picks the field (declaration order:
   // null_value, number_value, string_value, bool_value, struct_value, list_value).
   St ValueBody(const MessageTable& value, int depth) {
@@ -1623,6 +1642,8 @@ class Parser {
   std::string path_scratch_;
   std::string msg_;
   int wire_depth_ = 0;  // messages open in the output
+  std::vector<std::string> keys_;  // see KeyScope
+  size_t keys_top_ = 0;
 };
 
 }  // namespace

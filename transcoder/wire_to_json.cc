@@ -795,14 +795,20 @@ class Renderer {
           first = false;
           W2J_RETURN_IF_ERROR(RenderValue(f, p, end, depth));
         }
-        const uint8_t* q = p;
-        uint32_t next;
-        if (q >= end || !ReadTag(q, end, &next) || next != tag) break;
-        p = q;
+        if (!NextTagIs(tag, p, end)) break;
       }
     }
     out_.PutChecked(']');
     return Err::kOk;
+  }
+
+  // Consumes the next tag when it is `tag`: the next element of the same run.
+  static bool NextTagIs(uint32_t tag, const uint8_t*& p, const uint8_t* end) {
+    const uint8_t* q = p;
+    uint32_t next;
+    if (q >= end || !ReadTag(q, end, &next) || next != tag) return false;
+    p = q;
+    return true;
   }
 
   // protobuf renders nothing, not even the key, for a google.protobuf.Value without a kind.
@@ -860,10 +866,7 @@ class Renderer {
         const std::string_view key(reinterpret_cast<const char*>(k), static_cast<size_t>(key_end - k));
         if (!IsValidUtf8(key)) return Err::kBadUtf8;
       }
-      const uint8_t* r = p;
-      uint32_t next;
-      if (r >= end || !ReadTag(r, end, &next) || next != map_tag) break;
-      p = r;
+      if (!NextTagIs(map_tag, p, end)) break;
     }
     out_.PutChecked('}');
     return Err::kOk;
@@ -958,11 +961,10 @@ class Renderer {
       case Special::kDuration:
         return RenderTime(t.special == Special::kTimestamp, p, end);
       case Special::kStruct:
-        return RenderStruct(t, p, end, depth);
+      case Special::kListValue:
+        return RenderStructOrList(t, p, end, depth);
       case Special::kValue:
         return RenderStructValue(t, p, end, depth);
-      case Special::kListValue:
-        return RenderListValue(t, p, end, depth);
       case Special::kFieldMask:
         return RenderFieldMask(p, end);
       case Special::kUnsupported:
@@ -973,8 +975,9 @@ class Renderer {
     }
   }
 
-  // The field at p when it is the message's only one and has the tag `want`; else nullptr.
-  // Other shapes (unknown fields, repeats, a second kind of Value) are left to protobuf.
+  // The field whose tag is at p: one with the tag `want`, or (want 0) any known field with its
+  // declared wire type; else nullptr, and *err says why. Callers then require the message to
+  // end: other shapes (unknown fields, a second kind of Value) are left to protobuf.
   static const FieldInfo* SoleField(const MessageTable& t, uint32_t want, const uint8_t*& p,
                                     const uint8_t* end, Err* err) {
     uint32_t tag;
@@ -990,17 +993,21 @@ class Renderer {
     return f;
   }
 
-  // google.protobuf.Struct: its `fields` map as the object.
-  Err RenderStruct(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
+  // google.protobuf.Struct (its `fields` map as the object) or ListValue (its `values` as the
+  // array), from one run of entries or elements; protobuf renders a ListValue that another
+  // field splits as two arrays under one key, which is left to it.
+  Err RenderStructOrList(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
+    const bool is_struct = t.special == Special::kStruct;
     if (p == end) {
-      out_.Append("{}");
+      out_.Append(is_struct ? "{}" : "[]");
       return Err::kOk;
     }
-    constexpr uint32_t kFieldsTag = 1 << 3 | kLen;
+    constexpr uint32_t kTag = 1 << 3 | kLen;  // fields / values
     Err err = Err::kOk;
-    const FieldInfo* fields = SoleField(t, kFieldsTag, p, end, &err);
-    if (fields == nullptr) return err;
-    W2J_RETURN_IF_ERROR(RenderMap(*fields, kFieldsTag, p, end, depth));
+    const FieldInfo* f = SoleField(t, kTag, p, end, &err);
+    if (f == nullptr) return err;
+    W2J_RETURN_IF_ERROR(is_struct ? RenderMap(*f, kTag, p, end, depth)
+                                  : RenderList(*f, kTag, p, end, depth));
     return p == end ? Err::kOk : Err::kUnsupported;
   }
 
@@ -1012,20 +1019,6 @@ class Renderer {
     if (kind == nullptr) return err;
     W2J_RETURN_IF_ERROR(RenderValue(*kind, p, end, depth));
     return p == end ? Err::kOk : Err::kUnsupported;
-  }
-
-  // google.protobuf.ListValue: its `values` as the array.
-  Err RenderListValue(const MessageTable& t, const uint8_t* p, const uint8_t* end, int depth) {
-    if (p == end) {
-      out_.Append("[]");
-      return Err::kOk;
-    }
-    constexpr uint32_t kValuesTag = 1 << 3 | kLen;
-    Err err = Err::kOk;
-    const FieldInfo* values = SoleField(t, kValuesTag, p, end, &err);
-    if (values == nullptr) return err;
-    W2J_RETURN_IF_ERROR(RenderList(*values, kValuesTag, p, end, depth));
-    return p == end ? Err::kOk : Err::kUnsupported;  // protobuf: a second array, same key
   }
 
   // google.protobuf.FieldMask: the paths, lowerCamelCased, joined with ','.

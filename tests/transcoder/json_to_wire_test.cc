@@ -22,7 +22,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "portico/test/v1/test.pb.h"
-#include "tests/transcoder/runtime_schema.h"
+#include "tests/transcoder/test_schemas.h"
 
 namespace portico::transcoder {
 namespace {
@@ -45,7 +45,7 @@ struct Target {
 
 Target AllTypesTarget() { return {&Converter(), &AllTypes::default_instance()}; }
 
-// structs.Structs (runtime_schema.h): the well-known JSON types in every field position.
+// structs.Structs (test_schemas.h): the well-known JSON types in every field position.
 Target StructsTarget() {
   static RuntimeSchema* schema = new RuntimeSchema(kStructsProto, "structs.proto");
   static const pb::Descriptor* type = schema->Find("structs.Structs");
@@ -406,15 +406,7 @@ TEST(JsonToWireTest, StructValueAndFieldMaskWire) {
 // A struct.proto of its own in a pool: the fast path addresses the fields by position, so
 // anything but the canonical declaration is left to protobuf.
 TEST(JsonToWireTest, NonCanonicalStructTypesAreUnimplemented) {
-  RuntimeSchema own_struct(R"proto(
-    syntax = "proto3";
-    package google.protobuf;
-    message Struct { map<string, Value> fields = 1; }
-    message Value { oneof kind { string string_value = 3; double number_value = 2; } }
-    message ListValue { repeated Value values = 1; }
-    message FieldMask { repeated string paths = 1; string extra = 2; }
-    message Holder { Struct st = 1; Value val = 2; ListValue list = 3; FieldMask mask = 4; }
-  )proto", "google/protobuf/struct.proto", nullptr);
+  RuntimeSchema own_struct(kNonCanonicalStructProto, "google/protobuf/struct.proto", nullptr);
   const pb::Descriptor* holder = own_struct.Find("google.protobuf.Holder");
   ASSERT_NE(holder, nullptr);
   ASSERT_EQ(own_struct.Find("google.protobuf.Value")->well_known_type(),
@@ -664,22 +656,7 @@ TEST(JsonToWireTest, RandomMessagesRoundTrip) {
 // itself: JsonCodec falls back to protobuf only on Unimplemented.
 TEST(JsonToWireTest, StructHeavyDocumentStaysOnTheFastPath) {
   AllTypes m;
-  pb::Struct* body = m.mutable_st();
-  pb::Struct* meta = (*body->mutable_fields())["metadata"].mutable_struct_value();
-  (*meta->mutable_fields())["generator"].set_string_value("catalog-export");
-  (*meta->mutable_fields())["draft"].set_bool_value(false);
-  (*meta->mutable_fields())["reviewer"].set_null_value(pb::NULL_VALUE);
-  pb::ListValue* items = (*body->mutable_fields())["items"].mutable_list_value();
-  for (int i = 0; i < 64; ++i) {
-    pb::Struct* item = items->add_values()->mutable_struct_value();
-    (*item->mutable_fields())["name"].set_string_value("item-" + std::to_string(i));
-    (*item->mutable_fields())["price"].set_number_value(9.5 + i);
-    pb::ListValue* tags = (*item->mutable_fields())["tags"].mutable_list_value();
-    tags->add_values()->set_string_value("red");
-    tags->add_values()->set_number_value(i);
-    pb::Struct* dims = (*item->mutable_fields())["dims"].mutable_struct_value();
-    (*dims->mutable_fields())["w"].set_number_value(1e21 / (i + 1));
-  }
+  FillStructHeavyDocument(m.mutable_st());
   m.mutable_val()->mutable_list_value()->add_values()->set_null_value(pb::NULL_VALUE);
   m.mutable_mask()->add_paths("st.items");
   std::string json;

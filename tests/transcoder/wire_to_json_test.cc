@@ -24,7 +24,7 @@
 #include <google/protobuf/util/type_resolver_util.h>
 
 #include "portico/test/v1/test.pb.h"
-#include "tests/transcoder/runtime_schema.h"
+#include "tests/transcoder/test_schemas.h"
 
 namespace portico::transcoder {
 namespace {
@@ -688,23 +688,7 @@ TEST(WireToJsonTest, StructNestingAroundTheLimit) {
 // itself: JsonCodec falls back to protobuf only on Unimplemented.
 TEST(WireToJsonTest, StructHeavyDocumentStaysOnTheFastPath) {
   AllTypes m;
-  pb::Struct* body = m.mutable_st();
-  pb::Struct* meta = (*body->mutable_fields())["metadata"].mutable_struct_value();
-  (*meta->mutable_fields())["generator"].set_string_value("catalog-export");
-  (*meta->mutable_fields())["version"].set_number_value(3);
-  (*meta->mutable_fields())["reviewer"].set_null_value(pb::NULL_VALUE);
-  pb::ListValue* items = (*body->mutable_fields())["items"].mutable_list_value();
-  for (int i = 0; i < 64; ++i) {
-    pb::Struct* item = items->add_values()->mutable_struct_value();
-    (*item->mutable_fields())["name"].set_string_value("item-" + std::to_string(i));
-    (*item->mutable_fields())["price"].set_number_value(9.5 + i);
-    (*item->mutable_fields())["available"].set_bool_value(i % 2 == 0);
-    pb::ListValue* hist = (*item->mutable_fields())["history"].mutable_list_value();
-    for (int h = 0; h < 3; ++h) {
-      (*hist->add_values()->mutable_struct_value()->mutable_fields())["t"].set_number_value(
-          1700000000 + h);
-    }
-  }
+  FillStructHeavyDocument(m.mutable_st());
   m.mutable_mask()->add_paths("st.items");
   std::string json;
   Status st = AllTypesConverter().Convert(m.SerializeAsString(), &json);
@@ -715,15 +699,7 @@ TEST(WireToJsonTest, StructHeavyDocumentStaysOnTheFastPath) {
 // A struct.proto of its own in a pool: the fast path addresses these types' fields by
 // position, so anything but the canonical declaration is left to protobuf.
 TEST(WireToJsonTest, NonCanonicalStructTypesAreUnimplemented) {
-  RuntimeSchema own_struct(R"proto(
-    syntax = "proto3";
-    package google.protobuf;
-    message Struct { map<string, Value> fields = 1; }
-    message Value { oneof kind { string string_value = 3; double number_value = 2; } }
-    message ListValue { repeated Value values = 1; }
-    message FieldMask { repeated string paths = 1; string extra = 2; }
-    message Holder { Struct st = 1; Value val = 2; ListValue list = 3; FieldMask mask = 4; }
-  )proto", "google/protobuf/struct.proto", nullptr);
+  RuntimeSchema own_struct(kNonCanonicalStructProto, "google/protobuf/struct.proto", nullptr);
   const pb::Descriptor* holder = own_struct.Find("google.protobuf.Holder");
   ASSERT_NE(holder, nullptr);
   WireToJson converter(*holder);
