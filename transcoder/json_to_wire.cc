@@ -18,13 +18,35 @@ namespace json_to_wire_internal {
 namespace pb = google::protobuf;
 
 enum class Kind : uint8_t {
-  kDouble, kFloat, kInt32, kInt64, kUint32, kUint64, kSint32, kSint64, kFixed32, kFixed64,
-  kSfixed32, kSfixed64, kBool, kString, kBytes, kEnum, kMessage, kUnsupported
+  kDouble,
+  kFloat,
+  kInt32,
+  kInt64,
+  kUint32,
+  kUint64,
+  kSint32,
+  kSint64,
+  kFixed32,
+  kFixed64,
+  kSfixed32,
+  kSfixed64,
+  kBool,
+  kString,
+  kBytes,
+  kEnum,
+  kMessage,
+  kUnsupported
 };
 
 enum class MsgKind : uint8_t {
-  kRegular, kWrapper, kTimestamp, kDuration,
-  kStruct, kValue, kListValue, kFieldMask,  // structural: fields used in declaration order
+  kRegular,
+  kWrapper,
+  kTimestamp,
+  kDuration,
+  kStruct,
+  kValue,
+  kListValue,
+  kFieldMask,   // structural: fields used in declaration order
   kUnsupported  // last: MessageValue tests kind >= kStruct for the structural ones
 };
 
@@ -98,8 +120,8 @@ struct FieldInfo {
   int oneof = -1;
   uint8_t tag_len = 0;
   uint8_t ptag_len = 0;
-  char tag[5] = {};   // tag with the element's own wire type
-  char ptag[5] = {};  // tag with wire type 2 (packed)
+  char tag[5] = {};                   // tag with the element's own wire type
+  char ptag[5] = {};                  // tag with wire type 2 (packed)
   const MessageTable* msg = nullptr;  // message fields and map entries
   const EnumTable* en = nullptr;
   const FieldInfo* key = nullptr;    // maps: entry field 1
@@ -145,10 +167,14 @@ struct Tables {
 
   static MsgKind StructuralKind(pb::Descriptor::WellKnownType w) {
     switch (w) {
-      case pb::Descriptor::WELLKNOWNTYPE_STRUCT: return MsgKind::kStruct;
-      case pb::Descriptor::WELLKNOWNTYPE_VALUE: return MsgKind::kValue;
-      case pb::Descriptor::WELLKNOWNTYPE_LISTVALUE: return MsgKind::kListValue;
-      default: return MsgKind::kFieldMask;
+      case pb::Descriptor::WELLKNOWNTYPE_STRUCT:
+        return MsgKind::kStruct;
+      case pb::Descriptor::WELLKNOWNTYPE_VALUE:
+        return MsgKind::kValue;
+      case pb::Descriptor::WELLKNOWNTYPE_LISTVALUE:
+        return MsgKind::kListValue;
+      default:
+        return MsgKind::kFieldMask;
     }
   }
 
@@ -220,21 +246,59 @@ struct Tables {
       fi.oneof = f->containing_oneof() ? f->containing_oneof()->index() : -1;
       uint32_t wt = 0;
       switch (f->type()) {
-        case pb::FieldDescriptor::TYPE_DOUBLE: fi.kind = Kind::kDouble; wt = 1; break;
-        case pb::FieldDescriptor::TYPE_FLOAT: fi.kind = Kind::kFloat; wt = 5; break;
-        case pb::FieldDescriptor::TYPE_INT32: fi.kind = Kind::kInt32; break;
-        case pb::FieldDescriptor::TYPE_INT64: fi.kind = Kind::kInt64; break;
-        case pb::FieldDescriptor::TYPE_UINT32: fi.kind = Kind::kUint32; break;
-        case pb::FieldDescriptor::TYPE_UINT64: fi.kind = Kind::kUint64; break;
-        case pb::FieldDescriptor::TYPE_SINT32: fi.kind = Kind::kSint32; break;
-        case pb::FieldDescriptor::TYPE_SINT64: fi.kind = Kind::kSint64; break;
-        case pb::FieldDescriptor::TYPE_FIXED32: fi.kind = Kind::kFixed32; wt = 5; break;
-        case pb::FieldDescriptor::TYPE_FIXED64: fi.kind = Kind::kFixed64; wt = 1; break;
-        case pb::FieldDescriptor::TYPE_SFIXED32: fi.kind = Kind::kSfixed32; wt = 5; break;
-        case pb::FieldDescriptor::TYPE_SFIXED64: fi.kind = Kind::kSfixed64; wt = 1; break;
-        case pb::FieldDescriptor::TYPE_BOOL: fi.kind = Kind::kBool; break;
-        case pb::FieldDescriptor::TYPE_STRING: fi.kind = Kind::kString; wt = 2; break;
-        case pb::FieldDescriptor::TYPE_BYTES: fi.kind = Kind::kBytes; wt = 2; break;
+        case pb::FieldDescriptor::TYPE_DOUBLE:
+          fi.kind = Kind::kDouble;
+          wt = 1;
+          break;
+        case pb::FieldDescriptor::TYPE_FLOAT:
+          fi.kind = Kind::kFloat;
+          wt = 5;
+          break;
+        case pb::FieldDescriptor::TYPE_INT32:
+          fi.kind = Kind::kInt32;
+          break;
+        case pb::FieldDescriptor::TYPE_INT64:
+          fi.kind = Kind::kInt64;
+          break;
+        case pb::FieldDescriptor::TYPE_UINT32:
+          fi.kind = Kind::kUint32;
+          break;
+        case pb::FieldDescriptor::TYPE_UINT64:
+          fi.kind = Kind::kUint64;
+          break;
+        case pb::FieldDescriptor::TYPE_SINT32:
+          fi.kind = Kind::kSint32;
+          break;
+        case pb::FieldDescriptor::TYPE_SINT64:
+          fi.kind = Kind::kSint64;
+          break;
+        case pb::FieldDescriptor::TYPE_FIXED32:
+          fi.kind = Kind::kFixed32;
+          wt = 5;
+          break;
+        case pb::FieldDescriptor::TYPE_FIXED64:
+          fi.kind = Kind::kFixed64;
+          wt = 1;
+          break;
+        case pb::FieldDescriptor::TYPE_SFIXED32:
+          fi.kind = Kind::kSfixed32;
+          wt = 5;
+          break;
+        case pb::FieldDescriptor::TYPE_SFIXED64:
+          fi.kind = Kind::kSfixed64;
+          wt = 1;
+          break;
+        case pb::FieldDescriptor::TYPE_BOOL:
+          fi.kind = Kind::kBool;
+          break;
+        case pb::FieldDescriptor::TYPE_STRING:
+          fi.kind = Kind::kString;
+          wt = 2;
+          break;
+        case pb::FieldDescriptor::TYPE_BYTES:
+          fi.kind = Kind::kBytes;
+          wt = 2;
+          break;
         case pb::FieldDescriptor::TYPE_ENUM:
           fi.kind = Kind::kEnum;
           fi.en = BuildEnum(f->enum_type());
@@ -386,8 +450,10 @@ struct Number {
 
 std::string NumberText(const Number& n) {
   switch (n.type) {
-    case Number::kInt: return std::to_string(n.i);
-    case Number::kUint: return std::to_string(n.u);
+    case Number::kInt:
+      return std::to_string(n.i);
+    case Number::kUint:
+      return std::to_string(n.u);
     default: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", n.d);
@@ -395,7 +461,6 @@ std::string NumberText(const Number& n) {
     }
   }
 }
-
 
 // -?digits*(.digits*)?([eE][+-]?digits+)? with at least one mantissa digit; optional leading '+'
 // when allow_plus. What strtod accepts of this form, from_chars accepts too.
@@ -467,19 +532,24 @@ bool CaseEq(std::string_view a, const char* b) {
   return true;
 }
 
-int Base64Val(char c, bool websafe) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (websafe) {
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-  } else {
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+// Base64 digit values for both alphabets ('+' and '-' are 62, '/' and '_' are 63), 0xFF for
+// anything else; and which alphabet a character belongs to only (1 standard, 2 URL-safe).
+// Tables, because on real data the branches of a character-class test mispredict constantly.
+struct Base64Tables {
+  uint8_t value[256];
+  uint8_t alphabet[256];
+  constexpr Base64Tables() : value(), alphabet() {
+    for (int c = 0; c < 256; ++c) value[c] = 0xFF;
+    for (int c = 'A'; c <= 'Z'; ++c) value[c] = static_cast<uint8_t>(c - 'A');
+    for (int c = 'a'; c <= 'z'; ++c) value[c] = static_cast<uint8_t>(c - 'a' + 26);
+    for (int c = '0'; c <= '9'; ++c) value[c] = static_cast<uint8_t>(c - '0' + 52);
+    value['+'] = value['-'] = 62;
+    value['/'] = value['_'] = 63;
+    alphabet['+'] = alphabet['/'] = 1;
+    alphabet['-'] = alphabet['_'] = 2;
   }
-  return -1;
-}
+};
+constexpr Base64Tables kBase64;
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -530,8 +600,9 @@ bool ParseTimestamp(std::string_view s, int64_t* seconds, int32_t* nanos) {
     if (digits == 0) return false;
     for (; digits < 9; ++digits) n *= 10;
   }
-  int64_t secs = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) *
-                     86400 + hh * 3600 + mm * 60 + ss;
+  int64_t secs =
+      DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day)) * 86400 +
+      hh * 3600 + mm * 60 + ss;
   if (p < end && *p == 'Z') {
     ++p;
   } else if (p < end && (*p == '+' || *p == '-')) {
@@ -630,7 +701,9 @@ struct St {
 class Parser {
  public:
   Parser(std::string_view json, bool ignore_unknown, std::string* wire)
-      : p_(json.data()), end_(json.data() + json.size()), ignore_(ignore_unknown),
+      : p_(json.data()),
+        end_(json.data() + json.size()),
+        ignore_(ignore_unknown),
         out_(wire, json.size() + 16) {}
 
   Status Run(const MessageTable& root) {
@@ -642,7 +715,8 @@ class Parser {
   St RunImpl(const MessageTable& root) {
     if (root.kind != MsgKind::kRegular) return Fail(Code::kUnimplemented, "root type not covered");
     Ws();
-    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+    if (p_ == end_)
+      return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
     if (*p_ != '{') return Fail(Code::kInvalidArgument, "Root element must be a message.");
     ++p_;
     St s = ObjectBody(root, 1);
@@ -717,13 +791,26 @@ class Parser {
         continue;
       }
       switch (e) {
-        case 'b': scratch->push_back('\b'); break;
-        case 'f': scratch->push_back('\f'); break;
-        case 'n': scratch->push_back('\n'); break;
-        case 'r': scratch->push_back('\r'); break;
-        case 't': scratch->push_back('\t'); break;
-        case 'v': scratch->push_back('\v'); break;
-        default: scratch->push_back(e);
+        case 'b':
+          scratch->push_back('\b');
+          break;
+        case 'f':
+          scratch->push_back('\f');
+          break;
+        case 'n':
+          scratch->push_back('\n');
+          break;
+        case 'r':
+          scratch->push_back('\r');
+          break;
+        case 't':
+          scratch->push_back('\t');
+          break;
+        case 'v':
+          scratch->push_back('\v');
+          break;
+        default:
+          scratch->push_back(e);
       }
       p_ += 2;
     }
@@ -747,10 +834,12 @@ class Parser {
     if (!Hex4(p_ + 2, &code)) return Fail(Code::kInvalidArgument, "Invalid escape sequence.");
     if (code >= 0xD800 && code <= 0xDBFF) {
       if (end_ - p_ < 12) return Fail(Code::kInvalidArgument, "Missing low surrogate.");
-      if (p_[6] != '\\' || p_[7] != 'u') return Fail(Code::kInvalidArgument, "Missing low surrogate.");
+      if (p_[6] != '\\' || p_[7] != 'u')
+        return Fail(Code::kInvalidArgument, "Missing low surrogate.");
       uint32_t low;
       if (!Hex4(p_ + 8, &low)) return Fail(Code::kInvalidArgument, "Invalid escape sequence.");
-      if (low < 0xDC00 || low > 0xDFFF) return Fail(Code::kInvalidArgument, "Invalid low surrogate.");
+      if (low < 0xDC00 || low > 0xDFFF)
+        return Fail(Code::kInvalidArgument, "Invalid low surrogate.");
       code = (((code & 0x3FF) << 10) | (low & 0x3FF)) + 0x10000;
       p_ += 6;
     } else if (code >= 0xDC00 && code <= 0xDFFF) {
@@ -826,9 +915,11 @@ class Parser {
     std::string_view text(s, static_cast<size_t>(p_ - s));
     if (hex) return Fail(Code::kUnimplemented, "hex-like number");
     auto as_double = [&]() -> St {
-      if (!IsDecimalFloat(text, false)) return Fail(Code::kInvalidArgument, "Unable to parse number.");
+      if (!IsDecimalFloat(text, false))
+        return Fail(Code::kInvalidArgument, "Unable to parse number.");
       n->type = Number::kDouble;
-      if (ParseDecimalDouble(text, &n->d) != 0) return Fail(Code::kUnimplemented, "number out of double range");
+      if (ParseDecimalDouble(text, &n->d) != 0)
+        return Fail(Code::kUnimplemented, "number out of double range");
       return St{};
     };
     if (floating) return as_double();
@@ -869,7 +960,8 @@ class Parser {
 
   // An object key: a quoted string or a bare identifier.
   St ReadKey(std::string_view* key) {
-    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected an object key or }.");
+    if (p_ == end_)
+      return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected an object key or }.");
     char c = *p_;
     if (c == '"' || c == '\'') return ReadString(key, &key_scratch_);
     if (IsLetter(c)) {
@@ -886,15 +978,20 @@ class Parser {
 
   St ExpectColon() {
     Ws();
-    if (p_ == end_ || *p_ != ':') return Fail(Code::kInvalidArgument, "Expected : between key:value pair.");
+    if (p_ == end_ || *p_ != ':')
+      return Fail(Code::kInvalidArgument, "Expected : between key:value pair.");
     ++p_;
     Ws();
     return St{};
   }
 
   // After a value inside an object or array: *more when a ',' follows, false at the close.
-  St ObjectNext(bool* more) { return ContainerNext('}', "Expected , or } after key:value pair.", more); }
-  St ArrayNext(bool* more) { return ContainerNext(']', "Expected , or ] after array value.", more); }
+  St ObjectNext(bool* more) {
+    return ContainerNext('}', "Expected , or } after key:value pair.", more);
+  }
+  St ArrayNext(bool* more) {
+    return ContainerNext(']', "Expected , or ] after array value.", more);
+  }
   St ContainerNext(char close, std::string_view expected, bool* more) {
     Ws();
     if (p_ == end_) {
@@ -908,7 +1005,8 @@ class Parser {
 
   // Validates and skips any value (an unknown field's), as protobuf's parser would read it.
   St SkipValue(int depth) {
-    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+    if (p_ == end_)
+      return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
     char c = *p_;
     if (c == '"' || c == '\'') {
       std::string_view sv;
@@ -961,7 +1059,8 @@ class Parser {
 
   St ObjectBody(const MessageTable& t, int depth) {
     if (depth > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
-    if (t.kind == MsgKind::kUnsupported) return Fail(Code::kUnimplemented, t.full_name + " not covered");
+    if (t.kind == MsgKind::kUnsupported)
+      return Fail(Code::kUnimplemented, t.full_name + " not covered");
     uint32_t oneof_inline[8] = {};
     std::vector<uint32_t> oneof_heap;
     uint32_t* oneof_set = oneof_inline;
@@ -984,7 +1083,8 @@ class Parser {
       s = ExpectColon();
       if (!s.ok()) return s;
       if (f == nullptr) {
-        if (!ignore_) return Fail(Code::kInvalidArgument, std::string(key) + ": Cannot find field.");
+        if (!ignore_)
+          return Fail(Code::kInvalidArgument, std::string(key) + ": Cannot find field.");
         s = SkipValue(depth);
       } else {
         s = Field(*f, depth, oneof_set);
@@ -1017,7 +1117,8 @@ class Parser {
         (f.kind == Kind::kMessage && f.msg->kind == MsgKind::kUnsupported)) {
       return Fail(Code::kUnimplemented, f.proto_name + ": field type not covered");
     }
-    if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+    if (p_ == end_)
+      return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
     if (SkipNull(f)) return St{};
     if (f.map) return Map(f, depth);
     if (f.repeated) {
@@ -1026,12 +1127,14 @@ class Parser {
       return Element(f, depth, false, &dropped);
     }
     if (*p_ == '[' && !TakesList(f)) {
-      return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+      return Fail(Code::kInvalidArgument,
+                  f.json_name + ": Proto field is not repeating, cannot start list.");
     }
     bool dropped = false;
     if (f.oneof >= 0) {
       if (oneof_set[f.oneof] != 0) {
-        return Fail(Code::kInvalidArgument, "oneof field is already set. Cannot set '" + f.json_name + "'");
+        return Fail(Code::kInvalidArgument,
+                    "oneof field is already set. Cannot set '" + f.json_name + "'");
       }
       St s = Element(f, depth, false, &dropped);
       if (!s.ok()) return s;
@@ -1057,7 +1160,9 @@ class Parser {
     bool more = true;
     while (true) {
       Ws();
-      if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value or ] within an array.");
+      if (p_ == end_)
+        return Fail(Code::kInvalidArgument,
+                    "Unexpected end of string. Expected a value or ] within an array.");
       if (*p_ == ']') {
         ++p_;
         break;
@@ -1101,7 +1206,8 @@ class Parser {
 
   St Map(const FieldInfo& f, int depth) {
     if (*p_ != '{') {
-      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value for type " + f.msg->full_name);
+      return Fail(Code::kInvalidArgument,
+                  "(" + f.proto_name + "): invalid value for type " + f.msg->full_name);
     }
     if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
     ++p_;
@@ -1127,14 +1233,18 @@ class Parser {
       if (scope.size() <= 16) {
         for (size_t i = scope.base; i + 1 < keys_top_; ++i) dup = dup || keys_[i] == key;
       } else {
-        if (key_set.empty()) key_set.insert(keys_.begin() + scope.base, keys_.begin() + keys_top_ - 1);
+        if (key_set.empty())
+          key_set.insert(keys_.begin() + scope.base, keys_.begin() + keys_top_ - 1);
         dup = !key_set.emplace(key).second;
       }
-      if (dup) return Fail(Code::kInvalidArgument, "(" + f.proto_name + ") " + std::string(key) +
-                              ": Repeated map key: '" + std::string(key) + "' is already set.");
+      if (dup)
+        return Fail(Code::kInvalidArgument, "(" + f.proto_name + ") " + std::string(key) +
+                                                ": Repeated map key: '" + std::string(key) +
+                                                "' is already set.");
       s = ExpectColon();
       if (!s.ok()) return s;
-      if (p_ == end_) return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
+      if (p_ == end_)
+        return Fail(Code::kInvalidArgument, "Unexpected end of string. Expected a value.");
       s = Nested(f, [&] { return MapEntry(f, stored, depth + 1); });
       if (!s.ok()) return s;
       s = ObjectNext(&more);
@@ -1148,7 +1258,8 @@ class Parser {
     St s = MapKey(*f.key, key);
     if (!s.ok() || SkipNull(*f.value)) return s;
     if (*p_ == '[' && !TakesList(*f.value)) {
-      return Fail(Code::kInvalidArgument, "(" + f.proto_name + ".value): Proto fields must have a name.");
+      return Fail(Code::kInvalidArgument,
+                  "(" + f.proto_name + ".value): Proto fields must have a name.");
     }
     bool dropped = false;
     s = Element(*f.value, depth, false, &dropped);
@@ -1176,7 +1287,8 @@ class Parser {
   // --- values -----------------------------------------------------------------------------
 
   St BadValue(const FieldInfo& f, const std::string& text) {
-    return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value " + text + " for type " + f.type_name);
+    return Fail(Code::kInvalidArgument,
+                "(" + f.proto_name + "): invalid value " + text + " for type " + f.type_name);
   }
 
   void Tag(const FieldInfo& f, bool packed) {
@@ -1199,14 +1311,30 @@ class Parser {
     uint64_t hi;
     bool is_unsigned = false;
     switch (f.kind) {
-      case Kind::kInt32: case Kind::kSint32: case Kind::kSfixed32: case Kind::kEnum:
-        lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); break;
-      case Kind::kInt64: case Kind::kSint64: case Kind::kSfixed64:
-        lo = std::numeric_limits<int64_t>::min(); hi = std::numeric_limits<int64_t>::max(); break;
-      case Kind::kUint32: case Kind::kFixed32:
-        lo = 0; hi = std::numeric_limits<uint32_t>::max(); is_unsigned = true; break;
+      case Kind::kInt32:
+      case Kind::kSint32:
+      case Kind::kSfixed32:
+      case Kind::kEnum:
+        lo = std::numeric_limits<int32_t>::min();
+        hi = std::numeric_limits<int32_t>::max();
+        break;
+      case Kind::kInt64:
+      case Kind::kSint64:
+      case Kind::kSfixed64:
+        lo = std::numeric_limits<int64_t>::min();
+        hi = std::numeric_limits<int64_t>::max();
+        break;
+      case Kind::kUint32:
+      case Kind::kFixed32:
+        lo = 0;
+        hi = std::numeric_limits<uint32_t>::max();
+        is_unsigned = true;
+        break;
       default:
-        lo = 0; hi = std::numeric_limits<uint64_t>::max(); is_unsigned = true; break;
+        lo = 0;
+        hi = std::numeric_limits<uint64_t>::max();
+        is_unsigned = true;
+        break;
     }
     uint64_t bits;  // two's complement
     switch (n.type) {
@@ -1242,7 +1370,8 @@ class Parser {
   void WriteIntBits(const FieldInfo& f, uint64_t bits, bool packed) {
     Tag(f, packed);
     switch (f.kind) {
-      case Kind::kInt32: case Kind::kEnum:
+      case Kind::kInt32:
+      case Kind::kEnum:
         out_.Varint(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(bits))));
         break;
       case Kind::kSint32: {
@@ -1255,10 +1384,12 @@ class Parser {
         out_.Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
         break;
       }
-      case Kind::kFixed32: case Kind::kSfixed32:
+      case Kind::kFixed32:
+      case Kind::kSfixed32:
         out_.Fixed32(static_cast<uint32_t>(bits));
         break;
-      case Kind::kFixed64: case Kind::kSfixed64:
+      case Kind::kFixed64:
+      case Kind::kSfixed64:
         out_.Fixed64(bits);
         break;
       default:  // int64, uint32, uint64
@@ -1289,7 +1420,9 @@ class Parser {
     if (f.kind == Kind::kMessage) return MessageValue(f, depth);
     const char c = *p_;
     if (c == '{') return BadValue(f, "Starting an object on a scalar field");
-    if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    if (c == '[')
+      return Fail(Code::kInvalidArgument,
+                  f.json_name + ": Proto field is not repeating, cannot start list.");
     if (c == '"' || c == '\'') {
       std::string_view s;
       St st = ReadString(&s, &str_scratch_);
@@ -1381,8 +1514,8 @@ class Parser {
         uint64_t mag;
         if (ParseIntString(s, false, uint64_t{std::numeric_limits<int32_t>::max()},
                            uint64_t{1} << 31, &neg, &mag)) {
-          int32_t v = static_cast<int32_t>(neg ? -static_cast<int64_t>(mag)
-                                               : static_cast<int64_t>(mag));
+          int32_t v =
+              static_cast<int32_t>(neg ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag));
           if (f.en->numbers.count(v) != 0) {
             WriteIntBits(f, static_cast<uint64_t>(static_cast<int64_t>(v)), packed);
             return St{};
@@ -1392,8 +1525,8 @@ class Parser {
           *dropped = true;
           return St{};
         }
-        return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value \"" + std::string(s) +
-                       "\" for type " + f.en->full_name);
+        return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value \"" +
+                                                std::string(s) + "\" for type " + f.en->full_name);
       }
       case Kind::kDouble:
       case Kind::kFloat: {
@@ -1434,49 +1567,51 @@ class Parser {
   }
 
   St Bytes(const FieldInfo& f, std::string_view s) {
-    bool has_std = false, has_web = false;
     size_t n = s.size();
     size_t pad = 0;
     while (pad < n && s[n - 1 - pad] == '=') ++pad;
-    size_t body = n - pad;
-    for (size_t i = 0; i < body; ++i) {
-      char c = s[i];
-      if (c == '+' || c == '/') {
-        has_std = true;
-      } else if (c == '-' || c == '_') {
-        has_web = true;
-      } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c))) {
-        return Fail(Code::kUnimplemented, "base64 form not covered");
-      }
+    const size_t body = n - pad;
+    const size_t rem = body % 4;
+    if (rem == 1 || (pad != 0 && n % 4 != 0)) {
+      return Fail(Code::kUnimplemented, "base64 form not covered");
     }
-    if (has_std && has_web) return Fail(Code::kUnimplemented, "base64 form not covered");
-    size_t rem = body % 4;
-    if (rem == 1) return Fail(Code::kUnimplemented, "base64 form not covered");
-    if (pad != 0 && (body + pad) % 4 != 0) return Fail(Code::kUnimplemented, "base64 form not covered");
-    size_t out_len = body / 4 * 3 + (rem == 0 ? 0 : rem - 1);
+    const size_t out_len = body / 4 * 3 + (rem == 0 ? 0 : rem - 1);
     out_.Bytes(f.tag, f.tag_len);
     out_.Varint(out_len);
     char* o = out_.Raw(out_len);
-    const bool web = has_web;
+    const auto* in = reinterpret_cast<const uint8_t*>(s.data());
+    // One pass: decode while collecting whether any character was invalid (0xFF has bit 7) and
+    // which alphabets appeared; a failure discards the whole output (the caller falls back).
+    uint32_t invalid = 0;
+    uint32_t alphabets = 0;
+    auto digit = [&](size_t i) -> uint32_t {
+      const uint8_t v = kBase64.value[in[i]];
+      invalid |= v;
+      alphabets |= kBase64.alphabet[in[i]];
+      return v;
+    };
     size_t i = 0;
     for (; i + 4 <= body; i += 4) {
-      uint32_t v = (static_cast<uint32_t>(Base64Val(s[i], web)) << 18) |
-                   (static_cast<uint32_t>(Base64Val(s[i + 1], web)) << 12) |
-                   (static_cast<uint32_t>(Base64Val(s[i + 2], web)) << 6) |
-                   static_cast<uint32_t>(Base64Val(s[i + 3], web));
+      const uint32_t v =
+          (digit(i) << 18) | (digit(i + 1) << 12) | (digit(i + 2) << 6) | digit(i + 3);
       *o++ = static_cast<char>(v >> 16);
       *o++ = static_cast<char>(v >> 8);
       *o++ = static_cast<char>(v);
     }
+    uint32_t tail = 0;
     if (rem >= 2) {
-      uint32_t v = (static_cast<uint32_t>(Base64Val(s[i], web)) << 18) |
-                   (static_cast<uint32_t>(Base64Val(s[i + 1], web)) << 12);
-      if (rem == 3) v |= static_cast<uint32_t>(Base64Val(s[i + 2], web)) << 6;
-      if ((rem == 2 && (v & 0xFFFF) != 0) || (rem == 3 && (v & 0xFF) != 0)) {
+      tail = (digit(i) << 18) | (digit(i + 1) << 12);
+      if (rem == 3) tail |= digit(i + 2) << 6;
+    }
+    if ((invalid & 0x80) != 0 || alphabets == 3) {
+      return Fail(Code::kUnimplemented, "base64 form not covered");
+    }
+    if (rem >= 2) {
+      if ((rem == 2 && (tail & 0xFFFF) != 0) || (rem == 3 && (tail & 0xFF) != 0)) {
         return Fail(Code::kUnimplemented, "base64 with trailing bits");
       }
-      *o++ = static_cast<char>(v >> 16);
-      if (rem == 3) *o++ = static_cast<char>(v >> 8);
+      *o++ = static_cast<char>(tail >> 16);
+      if (rem == 3) *o++ = static_cast<char>(tail >> 8);
     }
     return St{};
   }
@@ -1497,7 +1632,8 @@ class Parser {
 
   St MessageValue(const FieldInfo& f, int depth) {
     const MessageTable& m = *f.msg;
-    if (m.kind == MsgKind::kUnsupported) return Fail(Code::kUnimplemented, m.full_name + " not covered");
+    if (m.kind == MsgKind::kUnsupported)
+      return Fail(Code::kUnimplemented, m.full_name + " not covered");
     if (m.kind >= MsgKind::kStruct) return StructuralValue(f, depth);
     const char c = *p_;
     if (c == '{') {
@@ -1507,7 +1643,9 @@ class Parser {
       ++p_;
       return Nested(f, [&] { return ObjectBody(m, depth + 1); });
     }
-    if (c == '[') return Fail(Code::kInvalidArgument, f.json_name + ": Proto field is not repeating, cannot start list.");
+    if (c == '[')
+      return Fail(Code::kInvalidArgument,
+                  f.json_name + ": Proto field is not repeating, cannot start list.");
     switch (m.kind) {
       case MsgKind::kWrapper: {
         bool dropped = false;
@@ -1519,13 +1657,15 @@ class Parser {
         std::string_view s;
         St st = ReadString(&s, &str_scratch_);
         if (!st.ok()) return st;
-        if (s.find('\0') != std::string_view::npos) return Fail(Code::kUnimplemented, "NUL in time");
+        if (s.find('\0') != std::string_view::npos)
+          return Fail(Code::kUnimplemented, "NUL in time");
         int64_t secs;
         int32_t nanos;
         if (m.kind == MsgKind::kTimestamp) {
           if (!ParseTimestamp(s, &secs, &nanos)) {
             if (s.size() >= 4 && s.substr(0, 4) == "0000") {
-              return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): Invalid time format: " + std::string(s));
+              return Fail(Code::kInvalidArgument,
+                          "(" + f.proto_name + "): Invalid time format: " + std::string(s));
             }
             return Fail(Code::kUnimplemented, "timestamp form not covered");
           }
@@ -1533,8 +1673,8 @@ class Parser {
           int r = ParseDuration(s, &secs, &nanos);
           if (r == 0) return Fail(Code::kUnimplemented, "duration form not covered");
           if (r < 0) {
-            return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): Duration value exceeds limits: " +
-                           std::string(s));
+            return Fail(Code::kInvalidArgument,
+                        "(" + f.proto_name + "): Duration value exceeds limits: " + std::string(s));
           }
         }
         return Nested(f, [&] {
@@ -1553,18 +1693,19 @@ class Parser {
       std::string_view s;
       St st = ReadString(&s, &str_scratch_);
       if (!st.ok()) return st;
-      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value \"" + std::string(s) +
-                     "\" for type " + m.full_name);
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value \"" +
+                                              std::string(s) + "\" for type " + m.full_name);
     }
     if (c == '-' || IsDigit(c)) {
       Number n;
       St st = ReadNumber(&n);
       if (!st.ok()) return st;
-      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value " + NumberText(n) + " for type " +
-                     m.full_name);
+      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value " + NumberText(n) +
+                                              " for type " + m.full_name);
     }
     if (Lit("true", 4) || Lit("false", 5)) {
-      return Fail(Code::kInvalidArgument, "(" + f.proto_name + "): invalid value for type " + m.full_name);
+      return Fail(Code::kInvalidArgument,
+                  "(" + f.proto_name + "): invalid value for type " + m.full_name);
     }
     if (IsLetter(c)) return Fail(Code::kInvalidArgument, "Unexpected token.");
     return Fail(Code::kInvalidArgument, "Expected a value.");
@@ -1594,12 +1735,26 @@ class Parser {
   St ValueBody(const MessageTable& value, int depth) {
     size_t i;
     switch (*p_) {
-      case 'n': i = 0; break;
-      case '"': case '\'': i = 2; break;
-      case 't': case 'f': i = 3; break;
-      case '{': i = 4; break;
-      case '[': i = 5; break;
-      default: i = 1; break;  // numbers, and the errors for anything else
+      case 'n':
+        i = 0;
+        break;
+      case '"':
+      case '\'':
+        i = 2;
+        break;
+      case 't':
+      case 'f':
+        i = 3;
+        break;
+      case '{':
+        i = 4;
+        break;
+      case '[':
+        i = 5;
+        break;
+      default:
+        i = 1;
+        break;  // numbers, and the errors for anything else
     }
     bool dropped = false;
     return Element(value.fields[i], depth, false, &dropped);
@@ -1641,7 +1796,7 @@ class Parser {
   std::string skip_scratch_;
   std::string path_scratch_;
   std::string msg_;
-  int wire_depth_ = 0;  // messages open in the output
+  int wire_depth_ = 0;             // messages open in the output
   std::vector<std::string> keys_;  // see KeyScope
   size_t keys_top_ = 0;
 };
