@@ -85,7 +85,6 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void OnStreamClosed(std::int32_t stream_id, std::uint32_t error_code);
   void OnGoaway();
   void OnPingAck() { ping_outstanding_ = false; }
-  void OnSettings() {}
   void NoteReceived() { received_since_ping_ = true; }
 
  private:
