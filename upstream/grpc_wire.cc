@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "transcoder/base64.h"
+#include "transcoder/percent_encoding.h"
 
 namespace portico::upstream {
 namespace {
@@ -25,13 +26,6 @@ bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
     if (LowerAscii(s[i]) != lower[i]) return false;
   }
   return true;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 int Base64Value(char c) {
@@ -180,22 +174,8 @@ Code ParseGrpcStatus(std::string_view value) {
 }
 
 std::string DecodeGrpcMessage(std::string_view value) {
-  if (value.find('%') == std::string_view::npos) return std::string(value);
-  std::string out;
-  out.reserve(value.size());
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '%' && i + 2 < value.size()) {
-      const int hi = HexValue(value[i + 1]);
-      const int lo = HexValue(value[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += value[i];
-  }
-  return out;
+  // gRPC's percent-encoding keeps invalid escapes literally, as the data plane's decoder does.
+  return transcoder::PercentDecode(value, transcoder::DecodeMode::kAll);
 }
 
 Code CodeFromHttpStatus(int http_status) {

@@ -54,9 +54,8 @@ registry::UnaryResult CallUnarySync(registry::Transport& transport, registry::Ca
   return future.get();
 }
 
-void RecordingObserver::OnHeaders(const registry::Metadata& headers) {
+void RecordingObserver::OnHeaders(const registry::Metadata&) {
   std::lock_guard lock(mu_);
-  headers_ = headers;
   ++headers_calls_;
   cv_.notify_all();
 }
@@ -105,14 +104,6 @@ registry::CallStatus RecordingObserver::WaitFinish() {
     return {Code::kUnknown, "test: no OnFinish", {}};
   }
   return *status_;
-}
-bool RecordingObserver::finished() {
-  std::lock_guard lock(mu_);
-  return status_.has_value();
-}
-std::optional<registry::Metadata> RecordingObserver::headers() {
-  std::lock_guard lock(mu_);
-  return headers_;
 }
 int RecordingObserver::headers_calls() {
   std::lock_guard lock(mu_);

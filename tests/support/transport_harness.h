@@ -48,8 +48,6 @@ class RecordingObserver : public registry::StreamObserver {
   std::optional<std::string> WaitRead();
   bool WaitWrite();
   registry::CallStatus WaitFinish();
-  bool finished();
-  std::optional<registry::Metadata> headers();
   int headers_calls();
 
  private:
@@ -57,7 +55,6 @@ class RecordingObserver : public registry::StreamObserver {
   std::condition_variable cv_;
   std::deque<std::optional<std::string>> reads_;
   std::deque<bool> writes_;
-  std::optional<registry::Metadata> headers_;
   int headers_calls_ = 0;
   std::optional<registry::CallStatus> status_;
   registry::Metadata trailers_;
