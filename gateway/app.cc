@@ -93,6 +93,7 @@ void App::Start() {
   ws_limits.max_streams_per_socket = config_.limits.max_streams_per_socket;
   ws_limits.idle_timeout = config_.limits.idle_timeout;
   ws_limits.strict = config_.strict;
+  ws_limits.allowed_origins = config_.websocket.allowed_origins;
   ws_ = std::make_unique<ws::WsBridge>(*registry_, metrics_, ws_limits);
   data_handlers.upgrade = [w = ws_.get()](boost::asio::ip::tcp::socket s, http::Request&& r,
                                           boost::beast::flat_buffer&& b) {

@@ -191,7 +191,11 @@ registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& 
                         const std::string& p) { backend.services = ParseStringList(v, p); }},
        {"timeout",
         [&](const YAML::Node& v, const std::string& p) {
-          backend.timeout = ParsePositiveDuration(v, p);
+          backend.timeout = ParseDurationValue(v, p);  // 0s = no deadline
+        }},
+       {"stream_timeout",
+        [&](const YAML::Node& v, const std::string& p) {
+          backend.stream_timeout = ParseDurationValue(v, p);
         }},
        {"transport",
         [&](const YAML::Node& v, const std::string& p) {
@@ -349,7 +353,14 @@ Config ParseRoot(const YAML::Node& root) {
           config.drain_timeout = ParseDurationValue(v, p);
         }},
        {"limits",
-        [&](const YAML::Node& v, const std::string& p) { ParseLimits(v, p, &config.limits); }}});
+        [&](const YAML::Node& v, const std::string& p) { ParseLimits(v, p, &config.limits); }},
+       {"websocket",
+        [&](const YAML::Node& v, const std::string& p) {
+          ParseMapping(v, p,
+                       {{"allowed_origins", [&](const YAML::Node& o, const std::string& op) {
+                           config.websocket.allowed_origins = ParseStringList(o, op);
+                         }}});
+        }}});
   CheckListenersDiffer(config);
   return config;
 }

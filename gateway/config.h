@@ -75,6 +75,12 @@ struct Config {
   int threads = 0;  // io threads; 0 = hardware_concurrency; at most 1024
   std::chrono::milliseconds drain_timeout{10000};  // 0 = do not wait for in-flight requests
   Limits limits;
+  struct WebSocket {
+    // Origins (scheme://host[:port]) whose pages may open sockets besides the same host; "*" = any.
+    std::vector<std::string> allowed_origins;
+
+    bool operator==(const WebSocket&) const = default;
+  } websocket;
 
   bool operator==(const Config&) const = default;
 };

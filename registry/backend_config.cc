@@ -312,9 +312,8 @@ Status ValidateBackend(const BackendConfig& backend) {
     }
   }
 
-  if (backend.timeout.count() <= 0) {
-    return BackendError(
-        name, "\"timeout\" must be positive, got " + QuoteValue(FormatDuration(backend.timeout)));
+  if (backend.timeout.count() < 0 || backend.stream_timeout.count() < 0) {
+    return BackendError(name, "\"timeout\" and \"stream_timeout\" must not be negative");
   }
 
   if (Status status = CheckTransport(backend.transport); !status.ok()) {
@@ -340,6 +339,7 @@ nlohmann::json BackendToJson(const BackendConfig& backend) {
                       {"endpoints", backend.endpoints},
                       {"services", backend.services},
                       {"timeout", FormatDuration(backend.timeout)},
+                      {"stream_timeout", FormatDuration(backend.stream_timeout)},
                       {"transport", backend.transport}};
   const BackendTls& tls = backend.tls;
   if (tls.enabled) {
@@ -379,17 +379,17 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
       if (!ReadStringArray(value, &backend.services)) {
         return BackendError(backend.name, "key \"services\" must be an array of strings");
       }
-    } else if (key == "timeout") {
+    } else if (key == "timeout" || key == "stream_timeout") {
       if (!value.is_string()) {
-        return BackendError(backend.name,
-                            "key \"timeout\" must be a duration string such as \"30s\"");
+        return BackendError(backend.name, "key \"" + key +
+                                              "\" must be a duration string such as \"30s\"");
       }
       StatusOr<std::chrono::milliseconds> timeout =
           ParseDuration(value.get_ref<const std::string&>());
       if (!timeout.ok()) {
-        return BackendError(backend.name, "key \"timeout\": " + timeout.status().message());
+        return BackendError(backend.name, "key \"" + key + "\": " + timeout.status().message());
       }
-      backend.timeout = *timeout;
+      (key == "timeout" ? backend.timeout : backend.stream_timeout) = *timeout;
     } else if (key == "transport") {
       if (!value.is_string()) {
         return BackendError(backend.name, "key \"transport\" must be \"h2\" or \"grpc\"");

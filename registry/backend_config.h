@@ -35,7 +35,10 @@ struct BackendConfig {
   std::string name;
   std::vector<std::string> endpoints;  // "host:port"
   std::vector<std::string> services;   // fully qualified, e.g. "chat.v1.Chat"
+  // Default deadlines; 0 = none. `timeout` governs unary and client-streaming calls,
+  // `stream_timeout` server- and bidi-streaming ones (DESIGN section 3).
   std::chrono::milliseconds timeout{30000};
+  std::chrono::milliseconds stream_timeout{0};
   std::string transport = "h2";  // kTransportH2 or kTransportGrpc
   BackendTls tls{};  // "{}": aggregate initializations that stop before it need not list it
 
@@ -81,7 +84,7 @@ Status CheckTlsCaFile(std::string_view ca_file);
 
 // Validates name (non-empty, [A-Za-z0-9._-], <= 128 chars), endpoints (non-empty list of
 // host:port with a numeric port 1..65535, no duplicates), services (non-empty list of
-// identifiers with dots, no duplicates), timeout (positive), transport (CheckTransport) and
+// identifiers with dots, no duplicates), timeout and stream_timeout (not negative; 0 = none), transport (CheckTransport) and
 // tls (a non-empty server_name passes CheckTlsServerName; ca_file and server_name stay empty
 // unless TLS is enabled). Empty tls strings mean "not set" here; the parsers reject an
 // explicitly empty ca_file or server_name. InvalidArgument naming the backend and the
@@ -89,7 +92,7 @@ Status CheckTlsCaFile(std::string_view ca_file);
 Status ValidateBackend(const BackendConfig& backend);
 
 // JSON shape of the admin API: {"endpoints": [...], "services": [...], "timeout": "30s",
-// "transport": "h2", "tls": ...} ("name" is included by ToJson and accepted but optional in
+// "stream_timeout": "0s", "transport": "h2", "tls": ...} ("name" is included by ToJson and accepted but optional in
 // FromJson; the admin URL names it). "tls" is false (or absent) for plaintext, true for TLS with
 // the system's CA store, or an object {"ca_file": "...", "server_name": "..."} (both keys
 // optional; an empty object is the same as true). ToJson always writes "transport", and writes

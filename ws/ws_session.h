@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -37,6 +38,8 @@ struct WsLimits {
   std::size_t max_queued_bytes = 1024 * 1024;
   std::chrono::milliseconds idle_timeout{60000};  // pings at half of it; no answer -> closed
   bool strict = false;
+  // Browser origins allowed besides the request's own host ("*" = any); DESIGN section 6.
+  std::vector<std::string> allowed_origins;
 };
 
 class WsSession;

@@ -389,8 +389,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a..B]}]\n",
                   "config key \"backends[0]\": backend \"g\": service \"a..B\" is not a fully "
                   "qualified name such as \"chat.v1.Chat\""},
-        ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a.B], timeout: 0ms}]\n",
-                  "config key \"backends[0].timeout\": must be positive"},
+        ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a.B], stream_timeout: x}]\n",
+                  "config key \"backends[0].stream_timeout\": invalid duration \"x\": expected a number "
+                  "followed by h, m, s, ms, us or ns"},
         ErrorCase{std::string("backends: [") + kBackend + "}, " + kBackend + "}]\n",
                   "config key \"backends[1].name\": duplicate backend name \"g\""}));
 

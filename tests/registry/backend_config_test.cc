@@ -214,11 +214,14 @@ INSTANTIATE_TEST_SUITE_P(
                              b->services = {"a.B", "a.B"};
                            },
                            "backend \"greeter\": service \"a.B\" is listed twice"},
-        InvalidBackendCase{"ZeroTimeout", [](BackendConfig* b) { b->timeout = milliseconds(0); },
-                           "backend \"greeter\": \"timeout\" must be positive, got \"0s\""},
         InvalidBackendCase{"NegativeTimeout",
                            [](BackendConfig* b) { b->timeout = milliseconds(-5); },
-                           "backend \"greeter\": \"timeout\" must be positive, got \"-5ms\""},
+                           "backend \"greeter\": \"timeout\" and \"stream_timeout\" must not "
+                           "be negative"},
+        InvalidBackendCase{"NegativeStreamTimeout",
+                           [](BackendConfig* b) { b->stream_timeout = milliseconds(-5); },
+                           "backend \"greeter\": \"timeout\" and \"stream_timeout\" must not "
+                           "be negative"},
         InvalidBackendCase{"TransportUnknown", [](BackendConfig* b) { b->transport = "http"; },
                            "backend \"greeter\": \"transport\" must be \"h2\" or \"grpc\", "
                            "got \"http\""},
@@ -306,7 +309,7 @@ TEST(BackendJsonTest, ToJsonShape) {
   EXPECT_EQ(BackendToJson(Greeter()),
             json::parse(R"({"name": "greeter", "endpoints": ["127.0.0.1:50051", "[::1]:50052"],
                             "services": ["helloworld.Greeter", "grpc.health.v1.Health"],
-                            "timeout": "5s", "transport": "h2"})"));
+                            "timeout": "5s", "stream_timeout": "0s", "transport": "h2"})"));
 }
 
 TEST(BackendJsonTest, ToJsonTransportAndTls) {
@@ -464,9 +467,10 @@ INSTANTIATE_TEST_SUITE_P(
                     R"({"endpoints": ["h:1"], "services": ["a.B"], "timeout": "3x"})",
                     "backend \"greeter\": key \"timeout\": invalid duration \"3x\": expected a "
                     "number followed by h, m, s, ms, us or ns"},
-        BadJsonCase{"TimeoutZero",
-                    R"({"endpoints": ["h:1"], "services": ["a.B"], "timeout": "0s"})",
-                    "backend \"greeter\": \"timeout\" must be positive, got \"0s\""},
+        BadJsonCase{"StreamTimeoutJunk",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "stream_timeout": "soon"})",
+                    "backend \"greeter\": key \"stream_timeout\": invalid duration \"soon\": "
+                    "expected a number followed by h, m, s, ms, us or ns"},
         BadJsonCase{"Validation", R"({"endpoints": [], "services": ["a.B"]})",
                     "backend \"greeter\": \"endpoints\" must not be empty"},
         BadJsonCase{"Missing", R"({})", "backend \"greeter\": \"endpoints\" must not be empty"},
