@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/rest_handler.h"
+#include "http/status_reply.h"
 #include "transcoder/percent_encoding.h"
 #include "transcoder/status_mapping.h"
 

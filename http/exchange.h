@@ -65,8 +65,4 @@ struct Handlers {
   UpgradeHandler upgrade;
 };
 
-// A complete response with a body and content type, keep-alive decided later by the session.
-Response MakeResponse(unsigned status, std::string body,
-                      std::string_view content_type = "application/json");
-
 }  // namespace portico::http

@@ -14,7 +14,9 @@ bool ValidKey(std::string_view key) {
       return false;
     }
   }
-  return key.substr(0, 5) != "grpc-";  // reserved for the protocol itself
+  // Reserved for the protocol and the transport, which set them themselves.
+  return key.substr(0, 5) != "grpc-" && key != "content-type" && key != "te" &&
+         key != "user-agent" && key != "host" && key != "connection";
 }
 
 bool PrintableValue(std::string_view v) {
@@ -41,6 +43,12 @@ void Add(registry::Metadata* md, std::string key, std::string_view value) {
 }
 
 }  // namespace
+
+bool AddClientMetadata(std::string_view key, std::string_view value, registry::Metadata* md) {
+  const std::size_t before = md->size();
+  Add(md, Lower(key), value);
+  return md->size() != before;
+}
 
 registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer) {
   registry::Metadata md;

@@ -16,6 +16,12 @@ namespace portico::http {
 // Entries gRPC would reject (bad key characters, non-printable values) are dropped.
 registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer);
 
+// The one check of client-supplied metadata (DESIGN section 7), for every front door: appends
+// key (lowercased) and value to *md when gRPC would accept them, else drops them. Dropped:
+// keys outside [a-z0-9-_.] after lowercasing, reserved keys (grpc-*, content-type, te, user-agent,
+// host, connection, `:`-pseudo headers), non-printable values of non -bin keys. True if added.
+bool AddClientMetadata(std::string_view key, std::string_view value, registry::Metadata* md);
+
 // Reply headers as Grpc-Metadata-<key>, trailers as Grpc-Trailer-<key>; binary values base64.
 void AddReplyMetadata(const registry::Metadata& headers, const registry::Metadata& trailers,
                       Response* response);

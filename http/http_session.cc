@@ -11,6 +11,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "http/status_reply.h"
 #include "transcoder/status_mapping.h"
 
 namespace portico::http {
@@ -82,13 +83,6 @@ std::string ChunkOf(std::string_view data) {
 }
 
 }  // namespace
-
-Response MakeResponse(unsigned status, std::string body, std::string_view content_type) {
-  Response r{static_cast<bhttp::status>(status), 11};
-  r.set(bhttp::field::content_type, content_type);
-  r.body() = std::move(body);
-  return r;
-}
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<HttpServer::State> server)
     : socket_(std::move(socket)), server_(std::move(server)), timer_(socket_.get_executor()) {

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "http/grpc_metadata.h"
+#include "http/status_reply.h"
 #include "transcoder/status_mapping.h"
 #include "transcoder/stream_framing.h"
 

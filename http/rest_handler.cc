@@ -7,11 +7,6 @@
 namespace portico::http {
 namespace bhttp = boost::beast::http;
 
-Response ErrorReply(const Status& status) {
-  return MakeResponse(static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code())),
-                      transcoder::StatusJson(status));
-}
-
 std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
                                                  const Request& request, bool any_method) {
   const auto& catalog = *snapshot.catalog;

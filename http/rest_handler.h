@@ -12,6 +12,7 @@
 
 #include "http/exchange.h"
 #include "http/metrics.h"
+#include "http/status_reply.h"
 #include "registry/registry.h"
 
 namespace portico::http {
@@ -54,9 +55,6 @@ std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snap
 
 Response RenderUnary(const registry::Snapshot& snapshot, const registry::Route& route,
                      registry::UnaryResult result);
-
-// An error response carrying the JSON status body.
-Response ErrorReply(const Status& status);
 
 class RestHandler {
  public:

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "http/rest_handler.h"
+#include "http/status_reply.h"
 #include "transcoder/percent_encoding.h"
 
 namespace portico::http {
