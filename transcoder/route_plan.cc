@@ -7,6 +7,9 @@
 
 #include "transcoder/base64.h"
 #include "transcoder/percent_encoding.h"
+#include "transcoder/utf8.h"
+#include "transcoder/wire_reader.h"
+#include "transcoder/wire_writer.h"
 
 namespace portico::transcoder {
 namespace {
@@ -30,6 +33,36 @@ bool IsWellKnownScalarMessage(const Descriptor& type) {
 
 bool IsWrapper(const Descriptor& type) {
   return type.file()->name() == "google/protobuf/wrappers.proto";
+}
+
+// google.api.HttpBody as Portico carries it: content_type = 1 (string), data = 2 (bytes).
+bool IsHttpBody(const Descriptor& type) {
+  if (type.full_name() != "google.api.HttpBody") return false;
+  const FieldDescriptor* content_type = type.FindFieldByNumber(1);
+  const FieldDescriptor* data = type.FindFieldByNumber(2);
+  return content_type != nullptr && content_type->type() == FieldDescriptor::TYPE_STRING &&
+         !content_type->is_repeated() && data != nullptr &&
+         data->type() == FieldDescriptor::TYPE_BYTES && !data->is_repeated();
+}
+
+bool IsSingularHttpBody(const FieldDescriptor* field) {
+  return field != nullptr && field->type() == FieldDescriptor::TYPE_MESSAGE &&
+         !field->is_repeated() && IsHttpBody(*field->message_type());
+}
+
+// A message whose JSON form is not an object of its fields: a leaf of an update mask.
+bool IsWellKnownType(const Descriptor& type) {
+  return type.file()->package() == "google.protobuf";
+}
+
+// Header values are visible ASCII, spaces, tabs and obs-text; a control character (CR, LF,
+// NUL, ...) would split or cut the header.
+bool IsHeaderValue(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
 }
 
 bool IsInteger(std::string_view s) {
@@ -133,6 +166,24 @@ bool HasPrefix(const FieldChain& chain, const FieldChain& prefix) {
   return true;
 }
 
+// grpc-gateway's FieldMaskFromRequestBody over one JSON object of `type`: each key present is a
+// path (proto field names), a non-empty object for a singular message field recurses with a
+// dotted path. Unknown keys are skipped (strict mode rejected them already).
+void CollectMaskPaths(const nlohmann::ordered_json& object, const Descriptor& type,
+                      const std::string& prefix, std::vector<std::string>* paths) {
+  for (const auto& [key, value] : object.items()) {
+    const FieldDescriptor* f = FindField(type, key);
+    if (f == nullptr) continue;
+    std::string path = prefix.empty() ? f->name() : prefix + "." + f->name();
+    if (f->type() == FieldDescriptor::TYPE_MESSAGE && !f->is_repeated() &&
+        !IsWellKnownType(*f->message_type()) && value.is_object() && !value.empty()) {
+      CollectMaskPaths(value, *f->message_type(), path, paths);
+    } else {
+      paths->push_back(std::move(path));
+    }
+  }
+}
+
 std::string ChainName(const FieldChain& chain) {
   std::string out;
   for (const auto* f : chain) {
@@ -198,23 +249,74 @@ StatusOr<RoutePlan> RoutePlan::Create(const google::protobuf::MethodDescriptor& 
                              "\" is not a field of " + method.output_type()->full_name());
     }
   }
+  plan.request_is_http_body_ =
+      !binding.body.empty() &&
+      (plan.body_field_ != nullptr ? IsSingularHttpBody(plan.body_field_) : IsHttpBody(request));
+  plan.reply_is_http_body_ = plan.response_field_ != nullptr
+                                 ? IsSingularHttpBody(plan.response_field_)
+                                 : IsHttpBody(*method.output_type());
+  if (binding.http_method == "PATCH" && plan.body_field_ != nullptr &&
+      plan.body_field_->type() == FieldDescriptor::TYPE_MESSAGE &&
+      !plan.body_field_->is_repeated() && !plan.request_is_http_body_) {
+    const FieldDescriptor* mask = request.FindFieldByName("update_mask");
+    if (mask != nullptr && mask != plan.body_field_ && !mask->is_repeated() &&
+        mask->type() == FieldDescriptor::TYPE_MESSAGE &&
+        mask->message_type()->full_name() == "google.protobuf.FieldMask") {
+      plan.update_mask_field_ = mask;
+    }
+  }
   return plan;
 }
 
 Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<VariableBinding>& bindings,
                                 std::string_view query, std::string_view body, bool strict,
                                 std::string* wire) const {
-  const Descriptor& request = *method_->input_type();
   wire->clear();
-
-  // 1. The body.
-  if (!binding_.body.empty() && body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+  const bool has_body =
+      !binding_.body.empty() && body.find_first_not_of(" \t\r\n") != std::string_view::npos;
+  if (has_body) {
     Status s = BodyToWire(codec, body, strict, wire);
     if (!s.ok()) return s;
   }
+  bool url_sets_mask = false;
+  Status s = AppendUrlFields(codec, bindings, query, strict, &url_sets_mask, wire);
+  if (!s.ok()) return s;
+  if (update_mask_field_ != nullptr && has_body && !url_sets_mask) {
+    return AppendUpdateMask(body, wire);
+  }
+  return OkStatus();
+}
 
-  // 2. Path variables and query parameters, as one JSON object appended to the body's bytes:
-  // concatenated protobuf messages merge, the later value winning, so the path wins.
+Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<VariableBinding>& bindings,
+                                std::string_view query, RawBody body, bool strict,
+                                std::string* wire) const {
+  if (!request_is_http_body_) return RequestToWire(codec, bindings, query, body.data, strict, wire);
+  if (!IsValidUtf8(body.content_type)) {
+    return InvalidArgument("the Content-Type header is not valid UTF-8");
+  }
+  // HttpBody{content_type = 1, data = 2}, proto3: empty values are not written.
+  std::size_t size = 0;
+  for (std::string_view v : {body.content_type, body.data}) {
+    if (!v.empty()) size += 1 + wirefmt::VarintSize(v.size()) + v.size();
+  }
+  wire->clear();
+  wire->reserve(size + 16);
+  if (body_field_ != nullptr) {
+    wirefmt::AppendTag(body_field_->number(), wirefmt::kLen, wire);
+    wirefmt::AppendVarint(size, wire);
+  }
+  if (!body.content_type.empty()) wirefmt::AppendLenField(1, body.content_type, wire);
+  if (!body.data.empty()) wirefmt::AppendLenField(2, body.data, wire);
+  bool url_sets_mask = false;
+  return AppendUrlFields(codec, bindings, query, strict, &url_sets_mask, wire);
+}
+
+Status RoutePlan::AppendUrlFields(const JsonCodec& codec,
+                                  const std::vector<VariableBinding>& bindings,
+                                  std::string_view query, bool strict, bool* sets_update_mask,
+                                  std::string* wire) const {
+  const Descriptor& request = *method_->input_type();
+  // Path variables and query parameters, as one JSON object converted once.
   nlohmann::json url_fields = nlohmann::json::object();
   const std::size_t n = std::min(bindings.size(), variable_fields_.size());
   for (std::size_t i = 0; i < n; ++i) {
@@ -263,6 +365,9 @@ Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<Variab
       }
     }
   }
+  if (update_mask_field_ != nullptr) {
+    *sets_update_mask = url_fields.contains(update_mask_field_->json_name());
+  }
   if (!url_fields.empty()) {
     std::string url_wire;
     std::string url_json;
@@ -276,6 +381,18 @@ Status RoutePlan::RequestToWire(const JsonCodec& codec, const std::vector<Variab
     if (!s.ok()) return s;
     wire->append(url_wire);
   }
+  return OkStatus();
+}
+
+Status RoutePlan::AppendUpdateMask(std::string_view body, std::string* wire) const {
+  // The body converted already, so it is one JSON value within the nesting limit.
+  nlohmann::ordered_json value = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (!value.is_object()) return OkStatus();  // null: the body field stays unset
+  std::vector<std::string> paths;
+  CollectMaskPaths(value, *body_field_->message_type(), "", &paths);
+  std::string mask;
+  for (const auto& path : paths) wirefmt::AppendLenField(1, path, &mask);
+  wirefmt::AppendLenField(update_mask_field_->number(), mask, wire);
   return OkStatus();
 }
 
@@ -343,6 +460,64 @@ Status RoutePlan::ReplyToJson(const JsonCodec& codec, const std::string& wire,
     return Status(Code::kInternal, "unexpected JSON for response_body " + response_field_->name());
   }
   json->assign(whole, prefix.size(), whole.size() - prefix.size() - 1);
+  return OkStatus();
+}
+
+}  // namespace portico::transcoder
+
+namespace portico::transcoder {
+
+Status RoutePlan::ReplyHttpBody(std::string_view wire, std::string* content_type,
+                                std::string* data) const {
+  content_type->clear();
+  data->clear();
+  if (!reply_is_http_body_) {
+    return Internal("the reply of " + method_->full_name() + " is not google.api.HttpBody");
+  }
+  const Status malformed = Internal("backend reply does not parse as " +
+                                    method_->output_type()->full_name());
+  // The response_body field: its occurrences merge, as concatenated messages do.
+  std::string merged;
+  std::string_view body = wire;
+  if (response_field_ != nullptr) {
+    const auto* p = reinterpret_cast<const uint8_t*>(wire.data());
+    const auto* end = p + wire.size();
+    while (p < end) {
+      uint32_t tag;
+      if (!wirefmt::ReadTag(p, end, &tag)) return malformed;
+      if ((tag >> 3) == static_cast<uint32_t>(response_field_->number()) &&
+          (tag & 7) == wirefmt::kLen) {
+        const uint8_t* sub_end;
+        if (!wirefmt::ReadLength(p, end, &sub_end)) return malformed;
+        merged.append(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sub_end - p));
+        p = sub_end;
+      } else if (!wirefmt::SkipField(tag, p, end)) {
+        return malformed;
+      }
+    }
+    body = merged;
+  }
+  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  const auto* end = p + body.size();
+  while (p < end) {
+    uint32_t tag;
+    if (!wirefmt::ReadTag(p, end, &tag)) return malformed;
+    const uint32_t number = tag >> 3;
+    if ((number == 1 || number == 2) && (tag & 7) == wirefmt::kLen) {
+      const uint8_t* sub_end;
+      if (!wirefmt::ReadLength(p, end, &sub_end)) return malformed;
+      (number == 1 ? content_type : data)
+          ->assign(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sub_end - p));
+      p = sub_end;
+    } else if (!wirefmt::SkipField(tag, p, end)) {
+      return malformed;
+    }
+  }
+  if (!IsValidUtf8(*content_type) || !IsHeaderValue(*content_type)) {
+    content_type->clear();
+    data->clear();
+    return Internal("the backend's HttpBody content_type is not a valid header value");
+  }
   return OkStatus();
 }
 
