@@ -10,7 +10,7 @@
 #include "registry/carried_files.h"
 #include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
-#include "registry/grpc_transport.h"
+#include "upstream/grpc_transport.h"
 #include "upstream/h2_transport.h"
 
 namespace portico::gateway {
@@ -36,7 +36,7 @@ void App::Start() {
       store_.get(),
       [loops](const registry::BackendConfig& backend,
               const std::string& endpoint) -> std::shared_ptr<registry::Transport> {
-        if (backend.transport == "grpc") return registry::MakeGrpcTransport(endpoint, backend.tls);
+        if (backend.transport == "grpc") return upstream::MakeGrpcTransport(endpoint, backend.tls);
         return upstream::MakeH2Transport(endpoint, backend.tls, loops);
       });
 
