@@ -105,7 +105,10 @@ void App::Start() {
                                                      std::shared_ptr<http::Exchange> e) {
     (*h)(std::move(r), std::move(e));
   };
-  admin_ = std::make_unique<http::HttpServer>(loops, options, std::move(admin_handlers));
+  // Admin work (compiling uploads, building catalogs, fsync) runs on its own thread, so it
+  // never stalls the connections of a data-plane loop. Snapshots swap atomically (registry.h).
+  admin_loop_ = std::make_unique<boost::asio::io_context>(1);
+  admin_ = std::make_unique<http::HttpServer>(*admin_loop_, options, std::move(admin_handlers));
 
   // ParseConfig validated both addresses with the same parser.
   auto data_address = registry::ParseHostPort(config_.listen);
@@ -117,12 +120,19 @@ void App::Start() {
   data_->Start();
   admin_->Start();
 
-  for (auto& loop : loops_) {
-    threads_.emplace_back([loop = loop.get()] {
+  for (boost::asio::io_context* loop : AllLoops()) {
+    threads_.emplace_back([loop] {
       auto guard = boost::asio::make_work_guard(*loop);
       loop->run();
     });
   }
+}
+
+std::vector<boost::asio::io_context*> App::AllLoops() const {
+  std::vector<boost::asio::io_context*> all;
+  for (const auto& loop : loops_) all.push_back(loop.get());
+  if (admin_loop_) all.push_back(admin_loop_.get());
+  return all;
 }
 
 int App::RunUntilSignal() {
@@ -156,7 +166,7 @@ void App::Stop() {
   admin_->CloseAll();
   ws_->CloseAll(/*graceful=*/false);
   wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  for (auto& loop : loops_) loop->stop();
+  for (boost::asio::io_context* loop : AllLoops()) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
