@@ -59,8 +59,13 @@ void App::Start() {
     }
     for (auto& f : *files) config_files.push_back(std::move(f));
   }
-  Status s = registry_->Init(config_files, config_.backends);
+  std::vector<std::string> overridden;
+  Status s = registry_->Init(config_files, config_.backends, &overridden);
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
+  for (const auto& name : overridden) {
+    std::cerr << "portico: backend " << registry::QuoteValue(name) << " from the store ("
+              << config_.store.dir << ") overrides the config file's backend of that name\n";
+  }
 
   http::ServerOptions options;
   options.max_body_bytes = config_.limits.max_body_bytes;
