@@ -24,6 +24,7 @@ Response AdminError(const Status& status) {
   Response r = ErrorReply(status, status.code() == Code::kFailedPrecondition ? 409 : 0);
   if (status.code() == Code::kInvalidArgument) {
     json body = json::parse(r.body(), nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return r;  // never: ErrorReply writes an object
     json errors = json::array();
     std::size_t start = 0;
     const std::string& m = status.message();
