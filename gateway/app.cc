@@ -10,7 +10,7 @@
 #include "registry/carried_files.h"
 #include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
-#include "registry/grpc_transport.h"
+#include "upstream/grpc_transport.h"
 #include "upstream/h2_transport.h"
 
 namespace portico::gateway {
@@ -36,7 +36,7 @@ void App::Start() {
       store_.get(),
       [loops](const registry::BackendConfig& backend,
               const std::string& endpoint) -> std::shared_ptr<registry::Transport> {
-        if (backend.transport == "grpc") return registry::MakeGrpcTransport(endpoint, backend.tls);
+        if (backend.transport == "grpc") return upstream::MakeGrpcTransport(endpoint, backend.tls);
         return upstream::MakeH2Transport(endpoint, backend.tls, loops);
       });
 
@@ -59,8 +59,13 @@ void App::Start() {
     }
     for (auto& f : *files) config_files.push_back(std::move(f));
   }
-  Status s = registry_->Init(config_files, config_.backends);
+  std::vector<std::string> overridden;
+  Status s = registry_->Init(config_files, config_.backends, &overridden);
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
+  for (const auto& name : overridden) {
+    std::cerr << "portico: backend " << registry::QuoteValue(name) << " from the store ("
+              << config_.store.dir << ") overrides the config file's backend of that name\n";
+  }
 
   http::ServerOptions options;
   options.max_body_bytes = config_.limits.max_body_bytes;
@@ -105,7 +110,10 @@ void App::Start() {
                                                      std::shared_ptr<http::Exchange> e) {
     (*h)(std::move(r), std::move(e));
   };
-  admin_ = std::make_unique<http::HttpServer>(loops, options, std::move(admin_handlers));
+  // Admin work (compiling uploads, building catalogs, fsync) runs on its own thread, so it
+  // never stalls the connections of a data-plane loop. Snapshots swap atomically (registry.h).
+  admin_loop_ = std::make_unique<boost::asio::io_context>(1);
+  admin_ = std::make_unique<http::HttpServer>(*admin_loop_, options, std::move(admin_handlers));
 
   // ParseConfig validated both addresses with the same parser.
   auto data_address = registry::ParseHostPort(config_.listen);
@@ -117,12 +125,19 @@ void App::Start() {
   data_->Start();
   admin_->Start();
 
-  for (auto& loop : loops_) {
-    threads_.emplace_back([loop = loop.get()] {
+  for (boost::asio::io_context* loop : AllLoops()) {
+    threads_.emplace_back([loop] {
       auto guard = boost::asio::make_work_guard(*loop);
       loop->run();
     });
   }
+}
+
+std::vector<boost::asio::io_context*> App::AllLoops() const {
+  std::vector<boost::asio::io_context*> all;
+  for (const auto& loop : loops_) all.push_back(loop.get());
+  if (admin_loop_) all.push_back(admin_loop_.get());
+  return all;
 }
 
 int App::RunUntilSignal() {
@@ -156,7 +171,7 @@ void App::Stop() {
   admin_->CloseAll();
   ws_->CloseAll(/*graceful=*/false);
   wait_until(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  for (auto& loop : loops_) loop->stop();
+  for (boost::asio::io_context* loop : AllLoops()) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

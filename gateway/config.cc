@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
 #include <yaml-cpp/yaml.h>
 
 namespace portico::gateway {
@@ -126,7 +127,8 @@ std::chrono::milliseconds ParsePositiveDuration(const YAML::Node& node, const st
   return duration;
 }
 
-// Throws naming `what` ("config key \"listen\"", "--listen") for a bad address.
+}  // namespace
+
 registry::HostPort CheckAddress(const std::string& address, const std::string& what,
                                 bool allow_port_zero) {
   StatusOr<registry::HostPort> parsed = registry::ParseHostPort(address);
@@ -137,7 +139,11 @@ registry::HostPort CheckAddress(const std::string& address, const std::string& w
   return *parsed;
 }
 
+namespace {
+
 std::string KeyName(const std::string& path) { return "config key " + Quote(path); }
+
+}  // namespace
 
 void CheckListenersDiffer(const Config& config) {
   const registry::HostPort data = CheckAddress(config.listen, KeyName("listen"), true);
@@ -147,6 +153,33 @@ void CheckListenersDiffer(const Config& config) {
                       "; they need different addresses");
   }
 }
+
+namespace {
+
+// Literal loopback addresses and "localhost"; any other name could resolve anywhere.
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const boost::asio::ip::address address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+}  // namespace
+
+void CheckAdminExposure(const Config& config) {
+  if (!config.admin.token.empty() || config.admin.allow_remote_without_token) return;
+  const registry::HostPort admin =
+      CheckAddress(config.admin.listen, KeyName("admin.listen"), true);
+  if (IsLoopbackHost(admin.host)) return;
+  throw ConfigError(
+      "admin.listen " + Quote(config.admin.listen) +
+      " is not a loopback address and admin.token is empty: anyone who can reach it could "
+      "change every route and backend. Set admin.token, or set "
+      "admin.allow_remote_without_token: true (--admin-allow-remote-without-token) to accept "
+      "that");
+}
+
+namespace {
 
 // Throws naming `path` when `status` is an error (a registry::Check* result).
 void Check(const Status& status, const std::string& path) {
@@ -288,8 +321,13 @@ Config ParseRoot(const YAML::Node& root) {
                          [&](const YAML::Node& v2, const std::string& p2) {
                            config.admin.listen = ParseString(v2, p2);
                          }},
-                        {"token", [&](const YAML::Node& v2, const std::string& p2) {
+                        {"token",
+                         [&](const YAML::Node& v2, const std::string& p2) {
                            config.admin.token = ParseString(v2, p2);
+                         }},
+                        {"allow_remote_without_token",
+                         [&](const YAML::Node& v2, const std::string& p2) {
+                           config.admin.allow_remote_without_token = ParseBool(v2, p2);
                          }}});
         }},
        {"store",
@@ -365,19 +403,6 @@ Config ParseRoot(const YAML::Node& root) {
   return config;
 }
 
-// "--name=value" or "--name value"; advances *i past what it consumed.
-std::string TakeValue(std::string_view flag, std::string_view inline_value, bool has_inline,
-                      int argc, char** argv, int* i) {
-  std::string value;
-  if (has_inline) {
-    value = std::string(inline_value);
-  } else if (*i + 1 < argc && argv[*i + 1][0] != '-') {
-    value = argv[++*i];
-  }
-  if (value.empty()) throw ConfigError("flag " + std::string(flag) + " needs a value");
-  return value;
-}
-
 }  // namespace
 
 Config ParseConfig(std::string_view yaml_text) {
@@ -428,84 +453,6 @@ Config LoadConfigFile(const std::string& path) {
   } catch (const ConfigError& e) {
     throw ConfigError(path + ": " + e.what());
   }
-}
-
-CommandLine ParseCommandLine(int argc, char** argv) {
-  CommandLine result;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      result.help = true;
-      continue;
-    }
-    if (arg == "--version") {
-      result.version = true;
-      continue;
-    }
-    if (!arg.starts_with("--") || arg == "--") {
-      throw ConfigError("unexpected argument " + Quote(arg) + " (see --help)");
-    }
-    const std::size_t equals = arg.find('=');
-    const bool has_inline = equals != std::string_view::npos;
-    const std::string_view flag = arg.substr(0, equals);
-    const std::string_view inline_value = has_inline ? arg.substr(equals + 1) : "";
-    std::string* target = nullptr;
-    if (flag == "--config") {
-      target = &result.config_path;
-    } else if (flag == "--listen") {
-      target = &result.listen;
-    } else if (flag == "--admin-listen") {
-      target = &result.admin_listen;
-    } else if (flag == "--data-dir") {
-      target = &result.data_dir;
-    } else if (flag == "--help" || flag == "--version") {
-      throw ConfigError("flag " + std::string(flag) + " takes no value");
-    } else {
-      throw ConfigError("unknown flag " + Quote(flag) + " (see --help)");
-    }
-    *target = TakeValue(flag, inline_value, has_inline, argc, argv, &i);
-  }
-  return result;
-}
-
-void ApplyOverrides(const CommandLine& command_line, Config* config) {
-  if (!command_line.listen.empty()) {
-    CheckAddress(command_line.listen, "--listen", true);
-    config->listen = command_line.listen;
-  }
-  if (!command_line.admin_listen.empty()) {
-    CheckAddress(command_line.admin_listen, "--admin-listen", true);
-    config->admin.listen = command_line.admin_listen;
-  }
-  if (!command_line.data_dir.empty()) {
-    // Silently ignoring the flag would leave the operator thinking data goes there.
-    if (config->store.type != "file") {
-      throw ConfigError("--data-dir: store.type is " + Quote(config->store.type) +
-                        "; only a file store has a data directory");
-    }
-    config->store.dir = command_line.data_dir;
-  }
-  CheckListenersDiffer(*config);
-}
-
-std::string UsageText() {
-  return "Usage: portico [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]\n"
-         "               [--data-dir DIR]\n"
-         "\n"
-         "Portico, a gRPC/REST/WebSocket API gateway.\n"
-         "\n"
-         "  --config FILE             YAML (or JSON) config file; without it the embedded\n"
-         "                            defaults are used\n"
-         "  --listen HOST:PORT        data plane address (overrides \"listen\";\n"
-         "                            default 127.0.0.1:8080)\n"
-         "  --admin-listen HOST:PORT  admin API address (overrides \"admin.listen\";\n"
-         "                            default 127.0.0.1:9901)\n"
-         "  --data-dir DIR            file store directory (overrides \"store.dir\";\n"
-         "                            default ./portico-data)\n"
-         "  -h, --help                print this help and exit\n"
-         "  --version                 print the version and exit\n"
-         "\n"
-         "Values may also be given as --flag=value.\n";
 }
 
 }  // namespace portico::gateway

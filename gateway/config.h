@@ -1,4 +1,5 @@
-// Portico's typed start-up configuration (DESIGN section 3) and command line.
+// Portico's typed start-up configuration (DESIGN section 3); the command line is in
+// command_line.h.
 //
 // ParseConfig reads YAML (so JSON too) into Config, rejecting unknown keys, wrong types and
 // invalid values with a ConfigError that names the full key path ("admin.tokn",
@@ -57,6 +58,8 @@ struct Config {
   struct Admin {
     std::string listen = "127.0.0.1:9901";
     std::string token;  // non-empty => admin calls need "Authorization: Bearer <token>"
+    // Without a token, a non-loopback admin.listen is refused unless this is true.
+    bool allow_remote_without_token = false;
 
     bool operator==(const Admin&) const = default;
   } admin;
@@ -95,21 +98,16 @@ Config ParseConfig(std::string_view yaml_text);
 // Throws ConfigError whose message starts with the file name.
 Config LoadConfigFile(const std::string& path);
 
-struct CommandLine {
-  std::string config_path;
-  std::string listen, admin_listen, data_dir;  // empty = not given
-  bool help = false, version = false;
-};
-
-// Flags: --config FILE, --listen HOST:PORT, --admin-listen HOST:PORT, --data-dir DIR, -h/--help,
-// --version; each value as "--flag value" or "--flag=value"; a repeated flag's last value wins.
-// Throws ConfigError on an unknown flag, a positional argument, or a missing or empty value (a
-// following argument that starts with "-" is not taken as a value).
-CommandLine ParseCommandLine(int argc, char** argv);
-// Applies the --listen, --admin-listen and --data-dir overrides given. Throws ConfigError
-// naming the flag for an address that is not host:port, for --data-dir with an etcd store,
-// and when the data and admin listeners end up on the same address.
-void ApplyOverrides(const CommandLine& command_line, Config* config);
-std::string UsageText();
+// Throws ConfigError naming `what` ("config key \"listen\"", "--listen") for an address that
+// is not host:port, or (unless allow_port_zero) has port 0.
+registry::HostPort CheckAddress(const std::string& address, const std::string& what,
+                                bool allow_port_zero);
+// Throws ConfigError when the data and admin listeners are on the same address.
+void CheckListenersDiffer(const Config& config);
+// Throws ConfigError (exit code 2 in main) when the admin API would listen on a non-loopback
+// address (anything but 127.0.0.0/8, ::1 and "localhost") with no admin.token, unless
+// admin.allow_remote_without_token says the operator wants that. Checked on the final config
+// (ApplyOverrides), as a flag may move the admin listener.
+void CheckAdminExposure(const Config& config);
 
 }  // namespace portico::gateway

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "gateway/app.h"
+#include "gateway/command_line.h"
 #include "gateway/config.h"
 
 namespace {

@@ -1,11 +1,12 @@
 #include "http/admin_handler.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "http/rest_handler.h"
 #include "http/status_reply.h"
 #include "transcoder/percent_encoding.h"
-#include "transcoder/status_mapping.h"
 
 namespace portico::http {
 namespace {
@@ -17,12 +18,13 @@ Response Json(unsigned status, const json& body) {
   return MakeResponse(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-// Admin errors use the data plane's JSON status body; compiler errors also come as a list.
+// Admin errors are the data plane's (ErrorReply), with 409 for a file still in use, and
+// compiler or validation errors also as a list, one per line of the message.
 Response AdminError(const Status& status) {
-  unsigned http = static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code()));
-  if (status.code() == Code::kFailedPrecondition) http = 409;  // still in use
-  json body = json::parse(transcoder::StatusJson(status));
+  Response r = ErrorReply(status, status.code() == Code::kFailedPrecondition ? 409 : 0);
   if (status.code() == Code::kInvalidArgument) {
+    json body = json::parse(r.body(), nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return r;  // never: ErrorReply writes an object
     json errors = json::array();
     std::size_t start = 0;
     const std::string& m = status.message();
@@ -33,8 +35,19 @@ Response AdminError(const Status& status) {
       start = end + 1;
     }
     body["errors"] = errors;
+    r.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
   }
-  return Json(http, body);
+  return r;
+}
+
+// 405 with Allow, as on the data plane (rest_handler.cc).
+Response MethodNotAllowed(std::string_view method, const std::string& path,
+                          std::string_view allow) {
+  Response r = ErrorReply(
+      Status(Code::kUnimplemented, "method " + std::string(method) + " not allowed for " + path),
+      405);
+  r.set(bhttp::field::allow, allow);
+  return r;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -54,14 +67,22 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
-json BackendJson(const registry::Backend& backend) {
+json BackendJson(const registry::Backend& backend, const registry::BackendTable& table) {
   json out = registry::BackendToJson(backend.config());
+  out["source"] = table.stored.count(backend.config().name) ? "store" : "config";
   json endpoints = json::array();
   for (std::size_t i = 0; i < backend.transports().size(); ++i) {
     const std::string state = backend.transports()[i]->State();
+    // Only a connection tells: an endpoint never dialled (IDLE) or still dialling is unknown.
+    const char* health = state == "READY"                                  ? "healthy"
+                         : state == "IDLE" || state == "CONNECTING" ? "unknown"
+                                                                            : "unhealthy";
     endpoints.push_back({{"address", backend.config().endpoints[i]},
                          {"state", state},
-                         {"healthy", state == "READY" || state == "IDLE"}});
+                         {"health", health},
+                         {"healthy", state == "READY"   ? json(true)
+                                     : state == "IDLE" || state == "CONNECTING" ? json(nullptr)
+                                                                                : json(false)}});
   }
   out["endpoint_health"] = endpoints;
   return out;
@@ -93,37 +114,39 @@ Response AdminHandler::Handle(const Request& request) const {
   const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
   const auto method = request.method();
 
-  auto not_allowed = [&] {
-    return AdminError(Status(Code::kUnimplemented, "method not allowed for " + path));
+  const std::string_view method_name(request.method_string().data(),
+                                     request.method_string().size());
+  auto not_allowed = [&](std::string_view allow) {
+    return MethodNotAllowed(method_name, path, allow);
   };
   constexpr std::string_view kDescriptors = "/admin/descriptors";
   constexpr std::string_view kBackends = "/admin/backends";
 
   if (path == "/admin/healthz") {
-    if (method != bhttp::verb::get) return not_allowed();
+    if (method != bhttp::verb::get) return not_allowed("GET");
     return Json(200, {{"status", "ok"}, {"generation", registry_.Current()->generation}});
   }
   if (path == "/metrics") {
-    if (method != bhttp::verb::get) return not_allowed();
+    if (method != bhttp::verb::get) return not_allowed("GET");
     metrics_.SetRegistryGeneration(registry_.Current()->generation);
     return MakeResponse(200, metrics_.Render(), "text/plain; version=0.0.4");
   }
   if (path == "/admin/routes") {
-    if (method != bhttp::verb::get) return not_allowed();
+    if (method != bhttp::verb::get) return not_allowed("GET");
     return ListRoutes();
   }
   if (path == kDescriptors) {
     if (method == bhttp::verb::post) return UploadDescriptors(request, query);
     if (method == bhttp::verb::get) return ListDescriptors();
-    return not_allowed();
+    return not_allowed("GET, POST");
   }
   if (path.size() > kDescriptors.size() + 1 && path.starts_with(kDescriptors) &&
       path[kDescriptors.size()] == '/') {
-    if (method != bhttp::verb::delete_) return not_allowed();
+    if (method != bhttp::verb::delete_) return not_allowed("DELETE");
     return DeleteDescriptor(path.substr(kDescriptors.size() + 1));
   }
   if (path == kBackends) {
-    if (method != bhttp::verb::get) return not_allowed();
+    if (method != bhttp::verb::get) return not_allowed("GET");
     return ListBackends();
   }
   if (path.size() > kBackends.size() + 1 && path.starts_with(kBackends) &&
@@ -132,7 +155,7 @@ Response AdminHandler::Handle(const Request& request) const {
     if (method == bhttp::verb::put) return PutBackend(name, request);
     if (method == bhttp::verb::get) return GetBackend(name);
     if (method == bhttp::verb::delete_) return DeleteBackend(name);
-    return not_allowed();
+    return not_allowed("GET, PUT, DELETE");
   }
   return AdminError(NotFound("no admin route " + path));
 }
@@ -207,14 +230,29 @@ Response AdminHandler::PutBackend(const std::string& name, const Request& reques
   if (!config.ok()) return AdminError(config.status());
   Status s = registry_.PutBackend(*config);
   if (!s.ok()) return AdminError(s);
-  return GetBackend(name);
+  auto snapshot = registry_.Current();
+  auto it = snapshot->backends->by_name.find(name);
+  // A concurrent DELETE may have removed it since.
+  if (it == snapshot->backends->by_name.end()) return GetBackend(name);
+  json reply = BackendJson(*it->second, *snapshot->backends);
+  // Accepted (the descriptor may come later), but a typo here would otherwise go unnoticed.
+  const std::vector<std::string> known = snapshot->catalog->Services();
+  json warnings = json::array();
+  for (const auto& service : config->services) {
+    if (!std::binary_search(known.begin(), known.end(), service)) {
+      warnings.push_back("service \"" + service +
+                         "\" is not defined by any registered descriptor");
+    }
+  }
+  if (!warnings.empty()) reply["warnings"] = std::move(warnings);
+  return Json(200, reply);
 }
 
 Response AdminHandler::ListBackends() const {
   auto snapshot = registry_.Current();
   json backends = json::array();
   for (const auto& [name, backend] : snapshot->backends->by_name) {
-    backends.push_back(BackendJson(*backend));
+    backends.push_back(BackendJson(*backend, *snapshot->backends));
   }
   return Json(200, {{"backends", backends}});
 }
@@ -225,7 +263,7 @@ Response AdminHandler::GetBackend(const std::string& name) const {
   if (it == snapshot->backends->by_name.end()) {
     return AdminError(NotFound("no backend \"" + name + "\""));
   }
-  return Json(200, BackendJson(*it->second));
+  return Json(200, BackendJson(*it->second, *snapshot->backends));
 }
 
 Response AdminHandler::DeleteBackend(const std::string& name) const {

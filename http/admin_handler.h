@@ -1,7 +1,9 @@
 // The admin API of DESIGN section 4 (descriptors, backends, routes, health, metrics) on its own
 // listener. Synchronous: each call is a plain function of the request; registry changes are
-// serialized inside the Registry.
-// Thread safety: safe to call from any io thread. Ownership: borrows Registry and Metrics.
+// serialized inside the Registry. The gateway runs the admin listener on its own thread
+// (gateway/app.h), so an upload's compile, catalog build and fsync never stall the data plane.
+// Errors use the data plane's body (status_reply.h); a method a path does not take is 405 with
+// Allow. Thread safety: safe to call from any thread. Ownership: borrows Registry and Metrics.
 #pragma once
 
 #include <string>

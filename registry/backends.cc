@@ -51,8 +51,10 @@ void TransportCache::Retain(const BackendTable& table) {
 }
 
 StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
-    const std::vector<BackendConfig>& configs, TransportCache* cache) {
+    const std::vector<BackendConfig>& configs, TransportCache* cache,
+    std::set<std::string, std::less<>> stored) {
   auto table = std::make_shared<BackendTable>();
+  table->stored = std::move(stored);
   for (const auto& config : configs) {
     std::vector<std::shared_ptr<Transport>> transports;
     for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(config, endpoint));

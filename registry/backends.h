@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ class BackendTable {
   // Backends by name (sorted) and the backend serving each service.
   std::map<std::string, std::shared_ptr<const Backend>, std::less<>> by_name;
   std::map<std::string, std::shared_ptr<const Backend>, std::less<>> by_service;
+  // Names of the backends that come from the store (admin API); the others are the config
+  // file's. Shown as each backend's "source".
+  std::set<std::string, std::less<>> stored;
 
   const Backend* ForService(std::string_view service) const;
 };
@@ -71,8 +75,10 @@ class TransportCache {
   std::map<Key, std::shared_ptr<Transport>> transports_;
 };
 
-// Builds a table from configs; InvalidArgument when two backends claim one service.
+// Builds a table from configs; InvalidArgument when two backends claim one service. `stored`
+// becomes BackendTable::stored.
 StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
-    const std::vector<BackendConfig>& configs, TransportCache* cache);
+    const std::vector<BackendConfig>& configs, TransportCache* cache,
+    std::set<std::string, std::less<>> stored = {});
 
 }  // namespace portico::registry

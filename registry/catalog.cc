@@ -21,6 +21,21 @@ class PoolErrors final : public pb::DescriptorPool::ErrorCollector {
   std::string text;
 };
 
+// Two routes conflict when method, segments and verb agree, whatever the variable names (the
+// PathMatcher's rule); this key names that shape.
+std::string RouteShape(std::string_view http_method, const transcoder::HttpTemplate& t) {
+  std::string shape(http_method);
+  shape += ' ';
+  for (const auto& segment : t.segments) {
+    using Kind = transcoder::HttpTemplate::Segment::Kind;
+    shape += '/';
+    shape += segment.kind == Kind::kLiteral    ? "=" + segment.literal
+             : segment.kind == Kind::kWildcard ? std::string("*")
+                                               : std::string("**");
+  }
+  return shape + ":" + t.verb;
+}
+
 }  // namespace
 
 StatusOr<std::shared_ptr<const Catalog>> Catalog::Build(const FileList& files) {
@@ -86,21 +101,40 @@ StatusOr<std::shared_ptr<const Catalog>> Catalog::Build(const FileList& files) {
       }
     }
   }
+  // Every bad rule and every conflict is reported (one per line), not only the first.
   transcoder::PathMatcher::Builder builder;
-  std::vector<std::pair<std::string, std::string>> owners;  // route index -> (method, template)
+  std::map<std::string, std::string> owners;  // route shape -> "GET /v1/{id} of pkg.Svc.M"
+  std::vector<std::string> errors;
   for (const auto& [path, info] : c->methods_) {
     auto bindings = transcoder::HttpBindingsOf(*info.descriptor);
     bindings.push_back(transcoder::DefaultBinding(*info.descriptor));
     for (const auto& binding : bindings) {
+      const std::string what = binding.http_method + " " + binding.path + " of " +
+                               info.descriptor->full_name();
       auto plan = transcoder::RoutePlan::Create(*info.descriptor, binding);
-      if (!plan.ok()) return plan.status();
+      if (!plan.ok()) {
+        errors.push_back(plan.status().message());
+        continue;
+      }
+      const std::string shape = RouteShape(binding.http_method, plan->path_template());
+      if (auto owner = owners.find(shape); owner != owners.end()) {
+        errors.push_back(info.descriptor->full_name() + ": route " + what +
+                         " conflicts with route " + owner->second);
+        continue;
+      }
       std::string error;
       if (!builder.Add(binding.http_method, plan->path_template(), c->routes_.size(), &error)) {
-        return InvalidArgument(info.descriptor->full_name() + ": route " + binding.http_method +
-                               " " + binding.path + " conflicts with another method: " + error);
+        errors.push_back(info.descriptor->full_name() + ": route " + what + ": " + error);
+        continue;
       }
+      owners.emplace(shape, what);
       c->routes_.push_back(Route{&info, std::move(*plan)});
     }
+  }
+  if (!errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+    return InvalidArgument(std::move(message));
   }
   c->matcher_ = std::move(builder).Build();
   return std::shared_ptr<const Catalog>(std::move(c));

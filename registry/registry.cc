@@ -1,5 +1,7 @@
 #include "registry/registry.h"
 
+#include <set>
+
 #include "registry/carried_files.h"
 
 namespace portico::registry {
@@ -13,7 +15,8 @@ Registry::Registry(Store* store, TransportFactory factory)
 }
 
 Status Registry::Init(const FileList& config_files,
-                      const std::vector<BackendConfig>& config_backends) {
+                      const std::vector<BackendConfig>& config_backends,
+                      std::vector<std::string>* overridden) {
   std::lock_guard lock(mu_);
   Files files;
   Backends backends;
@@ -25,7 +28,10 @@ Status Registry::Init(const FileList& config_files,
     auto state = store_->Load();
     if (!state.ok()) return state.status();
     for (const auto& f : state->descriptors.file()) files[f.name()] = FileEntry{f, true};
-    for (const auto& b : state->backends) backends[b.name] = BackendEntry{b, true};
+    for (const auto& b : state->backends) {
+      if (overridden != nullptr && backends.count(b.name)) overridden->push_back(b.name);
+      backends[b.name] = BackendEntry{b, true};
+    }
   }
   return Commit(std::move(files), std::move(backends), true, true, /*persist=*/false);
 }
@@ -118,8 +124,12 @@ Status Registry::Commit(Files files, Backends backends, bool files_changed, bool
     snapshot->catalog = previous->catalog;  // descriptors unchanged: share the pool
   }
   std::vector<BackendConfig> configs;
-  for (const auto& [name, entry] : backends) configs.push_back(entry.config);
-  auto table = BuildBackendTable(configs, &transports_);
+  std::set<std::string, std::less<>> stored;
+  for (const auto& [name, entry] : backends) {
+    configs.push_back(entry.config);
+    if (entry.persisted) stored.insert(name);
+  }
+  auto table = BuildBackendTable(configs, &transports_, std::move(stored));
   if (!table.ok()) return table.status();
   snapshot->backends = std::move(*table);
 

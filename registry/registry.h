@@ -43,9 +43,11 @@ class Registry {
   Registry(Store* store, TransportFactory factory);
 
   // Start-up: files and backends from the config file (not persisted), then everything the
-  // store holds (a stored entry replaces a config entry of the same name). DataLoss from a
-  // corrupt store is returned as is: the caller must not start.
-  Status Init(const FileList& config_files, const std::vector<BackendConfig>& config_backends);
+  // store holds (a stored entry replaces a config entry of the same name; their names are
+  // appended to *overridden when given, for the caller to log). DataLoss from a corrupt store
+  // is returned as is: the caller must not start.
+  Status Init(const FileList& config_files, const std::vector<BackendConfig>& config_backends,
+              std::vector<std::string>* overridden = nullptr);
 
   std::shared_ptr<const Snapshot> Current() const { return current_.load(); }
 

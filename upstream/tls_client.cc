@@ -1,5 +1,7 @@
 #include "upstream/tls_client.h"
 
+#include "upstream/ca_file.h"
+
 namespace portico::upstream {
 
 StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeClientTlsContext(
@@ -11,12 +13,13 @@ StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeClientTlsContext(
   boost::system::error_code ec;
   if (ca_file.empty()) {
     context->set_default_verify_paths(ec);
+    if (ec) return Status(Code::kUnavailable, "cannot load the system's CA store: " + ec.message());
   } else {
-    context->load_verify_file(ca_file, ec);
-  }
-  if (ec) {
-    return Status(Code::kFailedPrecondition,
-                  "cannot load CA file \"" + ca_file + "\": " + ec.message());
+    // The same loader and checks as the libgrpc++ transport (ca_file.h).
+    StatusOr<std::string> pem = ReadCaFile(ca_file);
+    if (!pem.ok()) return pem.status();
+    context->add_certificate_authority(boost::asio::buffer(*pem), ec);
+    if (ec) return Status(Code::kUnavailable, "TLS CA file \"" + ca_file + "\": " + ec.message());
   }
   context->set_verify_mode(ssl::verify_peer);
   static const unsigned char kAlpn[] = {2, 'h', '2'};

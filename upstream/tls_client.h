@@ -13,8 +13,8 @@
 
 namespace portico::upstream {
 
-// ca_file empty = the system's default CA store. FailedPrecondition naming the file when it
-// cannot be loaded.
+// ca_file empty = the system's default CA store; else the file as ReadCaFile (ca_file.h) reads it
+// for both transports. UNAVAILABLE naming the file when it cannot be used.
 StatusOr<std::shared_ptr<boost::asio::ssl::context>> MakeClientTlsContext(
     const std::string& ca_file);
 

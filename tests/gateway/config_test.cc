@@ -1,5 +1,7 @@
 #include "gateway/config.h"
 
+#include "gateway/command_line.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -210,6 +212,43 @@ registry::BackendConfig BackendOf(const std::string& extra_keys) {
       ParseConfig("backends: [{name: g, endpoints: [h:1], services: [a.B]" + extra_keys + "}]\n");
   EXPECT_EQ(c.backends.size(), 1u);
   return c.backends.empty() ? registry::BackendConfig{} : c.backends[0];
+}
+
+TEST(ConfigTest, WebSocketAllowedOrigins) {
+  EXPECT_TRUE(ParseConfig("websocket: {}\n").websocket.allowed_origins.empty());
+  const Config c = ParseConfig(
+      "websocket: { allowed_origins: ['https://app.example', 'http://localhost:3000'] }\n");
+  EXPECT_EQ(c.websocket.allowed_origins,
+            (std::vector<std::string>{"https://app.example", "http://localhost:3000"}));
+  EXPECT_EQ(ParseConfig("websocket: { allowed_origins: ['*'] }\n").websocket.allowed_origins,
+            (std::vector<std::string>{"*"}));
+  EXPECT_EQ(ErrorOf("websocket: { allowed_origins: https://a.example }\n"),
+            "config key \"websocket.allowed_origins\": expected a list of strings");
+  EXPECT_EQ(ErrorOf("websocket: { allowed_origin: ['*'] }\n"),
+            "unknown config key \"websocket.allowed_origin\"");
+}
+
+TEST(ConfigTest, BackendStreamTimeout) {
+  const std::string prefix = "backends: [{name: g, endpoints: [h:1], services: [a.B]";
+  // Default: no deadline on streams; timeout keeps its own default.
+  const Config defaults = ParseConfig(prefix + "}]\n");
+  EXPECT_EQ(defaults.backends[0].stream_timeout, milliseconds(0));
+  EXPECT_EQ(defaults.backends[0].timeout, milliseconds(30000));
+  const Config set = ParseConfig(prefix + ", timeout: 2s, stream_timeout: 5m}]\n");
+  EXPECT_EQ(set.backends[0].timeout, milliseconds(2000));
+  EXPECT_EQ(set.backends[0].stream_timeout, milliseconds(300000));
+  // 0s means none for both.
+  const Config none = ParseConfig(prefix + ", timeout: 0s, stream_timeout: 0s}]\n");
+  EXPECT_EQ(none.backends[0].timeout, milliseconds(0));
+  EXPECT_EQ(none.backends[0].stream_timeout, milliseconds(0));
+}
+
+TEST(ConfigTest, AdminAllowRemoteWithoutToken) {
+  EXPECT_FALSE(ParseConfig("admin: {}\n").admin.allow_remote_without_token);
+  EXPECT_TRUE(ParseConfig("admin: { listen: '0.0.0.0:9901', allow_remote_without_token: true }\n")
+                  .admin.allow_remote_without_token);
+  EXPECT_EQ(ErrorOf("admin: { allow_remote_without_token: yes }\n"),
+            "config key \"admin.allow_remote_without_token\": expected true or false");
 }
 
 TEST(ConfigTest, BackendTransport) {
@@ -629,6 +668,41 @@ TEST(ApplyOverridesTest, ValidatesAddresses) {
             "\"[::1]:8080\"");
   EXPECT_EQ(OverrideError({"--listen", "127.0.0.1:9901"}),
             "listen and admin.listen are both \"127.0.0.1:9901\"; they need different addresses");
+}
+
+TEST(CommandLineTest, AdminAllowRemoteWithoutToken) {
+  EXPECT_FALSE(Parse({}).admin_allow_remote_without_token);
+  EXPECT_TRUE(Parse({"--admin-allow-remote-without-token"}).admin_allow_remote_without_token);
+  EXPECT_EQ(CommandLineError({"--admin-allow-remote-without-token=1"}),
+            "flag --admin-allow-remote-without-token takes no value");
+  EXPECT_NE(UsageText().find("--admin-allow-remote-without-token"), std::string::npos);
+}
+
+constexpr char kAdminExposureError[] =
+    " is not a loopback address and admin.token is empty: anyone who can reach it could change "
+    "every route and backend. Set admin.token, or set admin.allow_remote_without_token: true "
+    "(--admin-allow-remote-without-token) to accept that";
+
+TEST(ApplyOverridesTest, RemoteAdminNeedsATokenOrConsent) {
+  for (const char* address : {"0.0.0.0:9901", "[::]:9901", "10.1.2.3:9901", "admin.example:9901"}) {
+    EXPECT_EQ(OverrideError({"--admin-listen", address}),
+              "admin.listen \"" + std::string(address) + "\"" + kAdminExposureError);
+  }
+  // From the config file alone, too (ApplyOverrides runs in main with or without flags).
+  EXPECT_EQ(OverrideError({}, ParseConfig("admin: { listen: '0.0.0.0:9901' }\n")),
+            std::string("admin.listen \"0.0.0.0:9901\"") + kAdminExposureError);
+  // Loopback needs nothing.
+  for (const char* address : {"127.0.0.1:0", "127.8.9.10:0", "[::1]:0", "localhost:0"}) {
+    EXPECT_EQ(OverrideError({"--admin-listen", address}), "") << address;
+  }
+  // A token, the flag, or the config key allow it.
+  EXPECT_EQ(OverrideError({"--admin-listen", "0.0.0.0:9901"}, ParseConfig("admin: {token: t}\n")),
+            "");
+  EXPECT_EQ(OverrideError({"--admin-listen", "0.0.0.0:9901", "--admin-allow-remote-without-token"}),
+            "");
+  EXPECT_EQ(OverrideError({}, ParseConfig("admin: { listen: '0.0.0.0:9901', "
+                                          "allow_remote_without_token: true }\n")),
+            "");
 }
 
 TEST(ApplyOverridesTest, DataDirNeedsAFileStore) {

@@ -299,6 +299,141 @@ TEST_F(AdminTest, MetricsCountRequests) {
   EXPECT_THAT(m.body, ::testing::Not(HasSubstr("/v1/unknown")));  // never labelled by the path
 }
 
+// --- honest state (issue 8, fault 13) ---------------------------------------------------------
+
+TEST_F(AdminTest, MethodAnAdminPathDoesNotTakeIs405WithAllow) {
+  struct Case {
+    const char* method;
+    const char* path;
+    const char* allow;
+  };
+  for (const Case& c : {Case{"DELETE", "/admin/healthz", "GET"},
+                        Case{"POST", "/metrics", "GET"},
+                        Case{"PUT", "/admin/routes", "GET"},
+                        Case{"PUT", "/admin/descriptors", "GET, POST"},
+                        Case{"GET", "/admin/descriptors/x.proto", "DELETE"},
+                        Case{"POST", "/admin/backends", "GET"},
+                        Case{"POST", "/admin/backends/b", "GET, PUT, DELETE"}}) {
+    auto r = Admin(c.method, c.path);
+    EXPECT_EQ(r.status, 405) << c.method << " " << c.path;
+    EXPECT_EQ(r.header("allow"), c.allow) << c.method << " " << c.path;
+    // The data plane's error body: code 12 (UNIMPLEMENTED), as a 405 there.
+    EXPECT_EQ(r.json()["code"], 12) << r.body;
+    EXPECT_EQ(r.json()["message"],
+              std::string("method ") + c.method + " not allowed for " + c.path);
+  }
+}
+
+TEST_F(AdminTest, EndpointNeverDialledIsUnknownNotHealthy) {
+  auto r = Admin("PUT", "/admin/backends/b1", BackendBody("127.0.0.1:1", "x.v1.S").dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json()["endpoint_health"].size(), 1u);
+  const json health = r.json()["endpoint_health"][0];
+  EXPECT_EQ(health["state"], "IDLE");
+  EXPECT_EQ(health["health"], "unknown");
+  EXPECT_EQ(health["healthy"], nullptr);
+}
+
+TEST_F(AdminTest, EndpointThatAnsweredIsHealthy) {
+  RegisterTestService();
+  ASSERT_EQ(Post("/v1/echo", "{}").status, 200);
+  auto r = Admin("GET", "/admin/backends/test");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json health = r.json()["endpoint_health"][0];
+  EXPECT_EQ(health["state"], "READY");
+  EXPECT_EQ(health["health"], "healthy");
+  EXPECT_EQ(health["healthy"], true);
+}
+
+TEST_F(AdminTest, ServiceNoDescriptorDefinesIsAWarning) {
+  RegisterTestService();
+  auto r = Admin("PUT", "/admin/backends/b2",
+                 json{{"endpoints", {"127.0.0.1:1"}},
+                      {"services", {"portico.test.v1.TestServce", "x.v1.Nope"}}}
+                     .dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["warnings"],
+            json::array({"service \"portico.test.v1.TestServce\" is not defined by any "
+                         "registered descriptor",
+                         "service \"x.v1.Nope\" is not defined by any registered descriptor"}));
+  // A backend whose services are all known gets none.
+  r = Admin("PUT", "/admin/backends/test",
+            BackendBody(backend_.address(), "portico.test.v1.TestService").dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.json().contains("warnings")) << r.body;
+}
+
+TEST_F(AdminTest, RouteConflictNamesBothMethods) {
+  auto r = Admin("POST", "/admin/descriptors?name=clash.proto",
+                 "syntax = \"proto3\";\npackage clash;\nimport \"google/api/annotations.proto\";\n"
+                 "message R { string id = 1; string name = 2; }\n"
+                 "service S {\n"
+                 "  rpc A(R) returns (R) { option (google.api.http) = { get: \"/v1/things/{id}\" }; }\n"
+                 "  rpc B(R) returns (R) { option (google.api.http) = { get: \"/v1/things/{name}\" }; }\n"
+                 "}\n",
+                 {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.json()["errors"],
+            json::array({"clash.S.B: route GET /v1/things/{name} of clash.S.B conflicts with "
+                         "route GET /v1/things/{id} of clash.S.A"}));
+  EXPECT_THAT(r.body, ::testing::Not(HasSubstr("(route ")));
+  EXPECT_EQ(Admin("GET", "/admin/routes").json()["routes"], json::array());
+}
+
+TEST_F(AdminTest, EveryBadHttpRuleIsReported) {
+  auto r = Admin("POST", "/admin/descriptors?name=bad.proto",
+                 "syntax = \"proto3\";\nimport \"google/api/annotations.proto\";\n"
+                 "message R { string a = 1; }\n"
+                 "service S {\n"
+                 "  rpc M(R) returns (R) { option (google.api.http) = { get: \"/v1/{nope}\" }; }\n"
+                 "  rpc N(R) returns (R) { option (google.api.http) = { get: \"/v2/{gone}\" }; }\n"
+                 "  rpc O(R) returns (R) { option (google.api.http) = { post: \"/v3\" body: \"zz\" }; }\n"
+                 "}\n",
+                 {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(r.status, 400) << r.body;
+  ASSERT_EQ(r.json()["errors"].size(), 3u) << r.body;
+  EXPECT_THAT(r.json()["errors"][0].get<std::string>(), HasSubstr("nope"));
+  EXPECT_THAT(r.json()["errors"][1].get<std::string>(), HasSubstr("gone"));
+  EXPECT_THAT(r.json()["errors"][2].get<std::string>(), HasSubstr("zz"));
+}
+
+TEST_F(AdminTest, BackendsShowTheirSourceAndAStoredOverrideIsLogged) {
+  // The config file declares "test"; an upload of the same name replaces it and is stored.
+  StopGateway();
+  registry::BackendConfig from_config;
+  from_config.name = "test";
+  from_config.endpoints = {"127.0.0.1:1"};
+  from_config.services = {"portico.test.v1.TestService"};
+  registry::BackendConfig other = from_config;
+  other.name = "other";
+  other.services = {"x.v1.Other"};
+  config_.backends = {from_config, other};
+  StartGateway();
+  auto list = Admin("GET", "/admin/backends").json()["backends"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], "other");
+  EXPECT_EQ(list[0]["source"], "config");
+  EXPECT_EQ(list[1]["source"], "config");
+  auto put = Admin("PUT", "/admin/backends/test",
+                   BackendBody(backend_.address(), "portico.test.v1.TestService").dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.json()["source"], "store");
+
+  StopGateway();
+  ::testing::internal::CaptureStderr();
+  StartGateway();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("backend \"test\" from the store (" + config_.store.dir +
+                             ") overrides the config file's backend of that name"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("\"other\"")));
+  list = Admin("GET", "/admin/backends").json()["backends"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["source"], "config");
+  EXPECT_EQ(list[1]["name"], "test");
+  EXPECT_EQ(list[1]["source"], "store");
+  EXPECT_EQ(list[1]["endpoints"], json::array({backend_.address()}));
+}
+
 class AdminTokenTest : public GatewayTest {
  protected:
   void SetUp() override {

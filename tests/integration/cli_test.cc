@@ -172,6 +172,32 @@ TEST_F(CliTest, FlagWithoutValueExitsTwo) {
   EXPECT_THAT(p.Stderr(), HasSubstr("--listen"));
 }
 
+// DESIGN section 7: an admin API reachable from other hosts without a token is refused, with
+// the reason, unless the operator says so explicitly.
+TEST_F(CliTest, RemoteAdminWithoutTokenExitsTwoSayingWhy) {
+  ChildProcess& p = NewChild();
+  const std::string admin = "0.0.0.0:" + std::to_string(PickFreePort());
+  EXPECT_EQ(Run(p, {"--listen", Addr(PickFreePort()), "--admin-listen", admin}), 2);
+  EXPECT_THAT(p.Stderr(), HasSubstr("admin.listen \"" + admin +
+                                    "\" is not a loopback address and admin.token is empty"));
+  EXPECT_THAT(p.Stderr(), HasSubstr("--admin-allow-remote-without-token"));
+  EXPECT_THAT(p.Stderr(), Not(HasSubstr("admin on http://")));
+}
+
+TEST_F(CliTest, RemoteAdminWithExplicitConsentServes) {
+  ChildProcess& p = NewChild();
+  std::uint16_t port = 0, admin_port = 0;
+  ASSERT_TRUE(StartServing(
+      p,
+      [](std::uint16_t data, std::uint16_t admin) {
+        return std::vector<std::string>{"--listen", Addr(data), "--admin-listen",
+                                        "0.0.0.0:" + std::to_string(admin),
+                                        "--admin-allow-remote-without-token"};
+      },
+      &port, &admin_port, tmp_.path().string()));
+  TerminateAndExpectCleanExit(p);
+}
+
 // --- config file errors --------------------------------------------------------------------
 
 TEST_F(CliTest, UnknownConfigKeyExitsTwoNamingTheKeyPath) {

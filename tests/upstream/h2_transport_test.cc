@@ -14,7 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "portico/test/v1/test.grpc.pb.h"
-#include "registry/grpc_transport.h"
+#include "upstream/grpc_transport.h"
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/test_backend.h"
 #include "tests/support/tls_test_backend.h"
@@ -103,7 +103,7 @@ TEST_F(H2TransportTest, UnaryEcho) {
 // Every observable part of a unary result matches what libgrpc++ reports for the same call.
 TEST_F(H2TransportTest, UnaryResultsMatchTheLibgrpcTransport) {
   auto h2 = H2();
-  auto grpc = registry::MakeGrpcTransport(backend_.address(), {});
+  auto grpc = upstream::MakeGrpcTransport(backend_.address(), {});
   struct Case {
     std::string method;
     std::string request;

@@ -1,12 +1,9 @@
-#include "registry/grpc_transport.h"
+#include "upstream/grpc_transport.h"
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <mutex>
 #include <optional>
-#include <system_error>
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/create_channel.h>
@@ -14,13 +11,21 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/client_callback.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
-namespace portico::registry {
+#include "upstream/ca_file.h"
+
+namespace portico::upstream {
 namespace {
+
+using registry::BackendTls;
+using registry::CallHandle;
+using registry::CallSpec;
+using registry::CallStatus;
+using registry::Metadata;
+using registry::StreamCall;
+using registry::StreamObserver;
+using registry::Transport;
+using registry::UnaryResult;
 
 std::string ToString(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -258,62 +263,6 @@ class FailedTransport final : public Transport {
   const std::string message_;
 };
 
-constexpr std::size_t kMaxCaFileBytes = 16 << 20;
-
-// How many certificates OpenSSL reads from `pem` (stopping at the first that does not parse).
-int CountPemCertificates(const std::string& pem) {
-  struct BioFree {
-    void operator()(BIO* bio) const { BIO_free(bio); }
-  };
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (bio == nullptr) return 0;
-  int count = 0;
-  while (X509* cert = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)) {
-    X509_free(cert);
-    ++count;
-  }
-  ERR_clear_error();  // the end of the input is reported as an error too
-  return count;
-}
-
-// The whole file, or an error message naming it.
-StatusOr<std::string> ReadCaFile(const std::string& path) {
-  const std::string what = "TLS CA file " + QuoteValue(path);
-  struct Closer {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-  // stdio rather than ifstream: an ifstream "reads" a directory as an empty file.
-  std::unique_ptr<std::FILE, Closer> file(std::fopen(path.c_str(), "rb"));
-  if (file == nullptr) {
-    const int error = errno;
-    return Unavailable("cannot read " + what + ": " + std::generic_category().message(error));
-  }
-  std::string text;
-  char buffer[16 * 1024];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
-    text.append(buffer, n);
-    // A CA bundle is kilobytes; this stops /dev/zero and the like from eating the memory.
-    if (text.size() > kMaxCaFileBytes) {
-      return Unavailable(what + " is larger than " + std::to_string(kMaxCaFileBytes >> 20) +
-                         " MiB");
-    }
-  }
-  if (std::ferror(file.get())) {
-    const int error = errno;
-    return Unavailable("cannot read " + what + ": " + std::generic_category().message(error));
-  }
-  // gRPC must never see a root store without one certificate it can load: empty means its
-  // default roots (trusting more than asked for), and one whose certificates all fail to parse
-  // makes the channel's subchannels fail in a way that leads gRPC 1.51 to abort the process
-  // later (a completion queue's reference count underflows). So count what OpenSSL loads, the
-  // way gRPC does (PEM_read_bio_X509_AUX until it fails).
-  if (CountPemCertificates(text) == 0) {
-    return Unavailable(what + " holds no valid PEM certificate");
-  }
-  return text;
-}
-
 class GrpcTransport final : public Transport {
  public:
   GrpcTransport(const std::string& endpoint,
@@ -416,4 +365,4 @@ std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const 
                                          tls.server_name);
 }
 
-}  // namespace portico::registry
+}  // namespace portico::upstream

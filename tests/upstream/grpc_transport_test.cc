@@ -1,7 +1,7 @@
 // MakeGrpcTransport with TLS: a real gRPC server with a certificate from the test CA
 // (tls_test_backend.h, for the name "backend.test" only), the standard health service as the
 // method to call, and the CA file error paths.
-#include "registry/grpc_transport.h"
+#include "upstream/grpc_transport.h"
 
 #include <chrono>
 #include <filesystem>
@@ -18,9 +18,17 @@
 
 #include "tests/support/tls_test_backend.h"
 
-namespace portico::registry {
+namespace portico::upstream {
 namespace {
 
+using ::portico::registry::BackendTls;
+using ::portico::registry::CallSpec;
+using ::portico::registry::CallStatus;
+using ::portico::registry::Metadata;
+using ::portico::registry::StreamCall;
+using ::portico::registry::StreamObserver;
+using ::portico::registry::Transport;
+using ::portico::registry::UnaryResult;
 using ::portico::testing::kTestCaPem;
 using ::portico::testing::kTestServerKey;
 using ::portico::testing::kTestServerPem;
@@ -244,4 +252,4 @@ TEST(GrpcTransportTest, PlaintextTransportIsCreatedLazily) {
 }
 
 }  // namespace
-}  // namespace portico::registry
+}  // namespace portico::upstream

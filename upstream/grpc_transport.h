@@ -8,7 +8,7 @@
 #include "registry/backend_config.h"
 #include "registry/transport.h"
 
-namespace portico::registry {
+namespace portico::upstream {
 
 // endpoint is "host:port"; the channel connects lazily.
 //
@@ -18,14 +18,12 @@ namespace portico::registry {
 // name sent as SNI and checked against the server's certificate (GRPC_SSL_TARGET_NAME_OVERRIDE_ARG)
 // instead of the endpoint's host.
 //
-// The CA file is read once, here. When it cannot be read, is larger than 16 MiB or holds no
-// certificate OpenSSL can parse, no channel is created (an empty root store would mean gRPC's
-// default roots, silently trusting more than asked for, and one with no loadable certificate
-// makes gRPC 1.51 abort the process later): the transport returned fails every call with
-// UNAVAILABLE and a message naming the file ("cannot read TLS CA file \"ca.pem\": No such file
-// or directory"), on a gRPC thread as usual, and reports State() "TRANSIENT_FAILURE". Nothing
-// is logged and nothing throws. A fixed file takes effect when the transport is created again
+// The CA file is read once, here, by ReadCaFile (ca_file.h). When it cannot be used, no channel
+// is created: the transport returned fails every call with UNAVAILABLE and ReadCaFile's message
+// ("cannot read TLS CA file \"ca.pem\": No such file or directory"), on a gRPC thread as usual,
+// and reports State() "TRANSIENT_FAILURE". Nothing is logged and nothing throws. A fixed file takes effect when the transport is created again
 // (a change of the backend's transport or tls settings, or a restart).
-std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const BackendTls& tls);
+std::unique_ptr<registry::Transport> MakeGrpcTransport(const std::string& endpoint,
+                                                      const registry::BackendTls& tls);
 
-}  // namespace portico::registry
+}  // namespace portico::upstream
