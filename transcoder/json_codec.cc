@@ -1,5 +1,6 @@
 #include "transcoder/json_codec.h"
 
+#include "transcoder/json_depth.h"
 #include "transcoder/json_to_wire.h"
 #include "transcoder/wire_check.h"
 #include "transcoder/wire_to_json.h"
@@ -101,13 +102,22 @@ Status JsonCodec::JsonToWire(const google::protobuf::Descriptor& type, std::stri
                              JsonParseFlags flags, std::string* wire) const {
   Status fast = Fast(type).to_wire.Convert(json, flags.ignore_unknown_fields, wire);
   if (fast.code() != Code::kUnimplemented) return fast;
+  // protobuf's converter has no bound of its own on JSON nesting (and is quadratic in it), and
+  // writes messages nested deeper than its own parser reads: both bounds are checked here.
+  wire->clear();
+  if (JsonNestsDeeperThan(json, kMaxJsonDepth)) {
+    return InvalidArgument(std::string(kJsonNestingMessage));
+  }
   pbutil::JsonParseOptions options;
   options.ignore_unknown_fields = flags.ignore_unknown_fields;
-  wire->clear();
   pbutil::Status s = pbutil::JsonToBinaryString(
       resolver_.get(), TypeUrl(type), google::protobuf::StringPiece(json.data(), json.size()),
       wire, options);
   if (!s.ok()) return InvalidArgument(std::string(s.message()));
+  if (CheckWire(type, *wire) == WireCheck::kTooDeep) {
+    wire->clear();
+    return InvalidArgument(std::string(kMessageNestingMessage));
+  }
   return OkStatus();
 }
 
@@ -125,9 +135,15 @@ Status JsonCodec::WireToJson(const google::protobuf::Descriptor& type, const std
   json->clear();
   // BinaryToJsonString does not validate its input: truncated or malformed bytes render as
   // made-up JSON with an OK status. A structural scan catches that at a fraction of a parse.
-  if (!IsWellFormedWire(type, wire)) {
-    return Status(Code::kInternal, "cannot render reply as JSON: its bytes do not parse as " +
-                                       type.full_name());
+  switch (CheckWire(type, wire)) {
+    case WireCheck::kOk:
+      break;
+    case WireCheck::kTooDeep:
+      return Status(Code::kInternal, "cannot render reply as JSON: " +
+                                         std::string(kMessageNestingMessage));
+    case WireCheck::kMalformed:
+      return Status(Code::kInternal, "cannot render reply as JSON: its bytes do not parse as " +
+                                         type.full_name());
   }
   pbutil::Status s = pbutil::BinaryToJsonString(resolver_.get(), TypeUrl(type), wire, json, options);
   if (!s.ok()) return Status(Code::kInternal, "cannot render reply as JSON: " + std::string(s.message()));

@@ -9,7 +9,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "transcoder/base64.h"
+#include "transcoder/json_depth.h"
 #include "transcoder/utf8.h"
+#include "transcoder/wire_check.h"
 #include "transcoder/well_known_shape.h"
 
 namespace portico::transcoder {
@@ -338,8 +341,8 @@ struct Tables {
 
 namespace {
 
-constexpr int kMaxDepth = 100;      // protobuf's JSON parser: nested objects
-constexpr int kMaxWireDepth = 100;  // protobuf's wire parser: nested messages
+constexpr int kMaxDepth = kMaxJsonDepth;
+constexpr int kMaxWireDepth = kMaxMessageDepth;
 
 // Output buffer over the caller's string: resized in steps, trimmed at the end.
 class Out {
@@ -531,25 +534,6 @@ bool CaseEq(std::string_view a, const char* b) {
   }
   return true;
 }
-
-// Base64 digit values for both alphabets ('+' and '-' are 62, '/' and '_' are 63), 0xFF for
-// anything else; and which alphabet a character belongs to only (1 standard, 2 URL-safe).
-// Tables, because on real data the branches of a character-class test mispredict constantly.
-struct Base64Tables {
-  uint8_t value[256];
-  uint8_t alphabet[256];
-  constexpr Base64Tables() : value(), alphabet() {
-    for (int c = 0; c < 256; ++c) value[c] = 0xFF;
-    for (int c = 'A'; c <= 'Z'; ++c) value[c] = static_cast<uint8_t>(c - 'A');
-    for (int c = 'a'; c <= 'z'; ++c) value[c] = static_cast<uint8_t>(c - 'a' + 26);
-    for (int c = '0'; c <= '9'; ++c) value[c] = static_cast<uint8_t>(c - '0' + 52);
-    value['+'] = value['-'] = 62;
-    value['/'] = value['_'] = 63;
-    alphabet['+'] = alphabet['/'] = 1;
-    alphabet['-'] = alphabet['_'] = 2;
-  }
-};
-constexpr Base64Tables kBase64;
 
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -1020,7 +1004,7 @@ class Parser {
     if (Lit("false", 5)) return p_ += 5, St{};
     if (Lit("null", 4)) return p_ += 4, St{};
     if (c == '{' || c == '[') {
-      if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+      if (depth + 1 > kMaxDepth) return Fail(Code::kInvalidArgument, std::string(kJsonNestingMessage));
       ++p_;
       bool more = true;
       if (c == '{') {
@@ -1058,7 +1042,7 @@ class Parser {
   // --- messages ---------------------------------------------------------------------------
 
   St ObjectBody(const MessageTable& t, int depth) {
-    if (depth > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+    if (depth > kMaxDepth) return Fail(Code::kInvalidArgument, std::string(kJsonNestingMessage));
     if (t.kind == MsgKind::kUnsupported)
       return Fail(Code::kUnimplemented, t.full_name + " not covered");
     uint32_t oneof_inline[8] = {};
@@ -1145,10 +1129,10 @@ class Parser {
     return Element(f, depth, false, &dropped);
   }
 
-  // The array is one more level of nesting (counted here although protobuf counts objects only:
-  // deeper than its limit falls back, never the other way round).
+  // The array is one more level of nesting (protobuf counts objects only; Portico's bound,
+  // json_depth.h, counts both).
   St Array(const FieldInfo& f, int depth) {
-    if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+    if (depth + 1 > kMaxDepth) return Fail(Code::kInvalidArgument, std::string(kJsonNestingMessage));
     ++p_;  // '['
     const bool packed = f.packed;
     size_t tag_pos = out_.size();
@@ -1168,7 +1152,10 @@ class Parser {
         break;
       }
       if (!SkipNull(f)) {
-        if (*p_ == '[' && !TakesList(f)) return Fail(Code::kUnimplemented, "nested arrays");
+        if (*p_ == '[' && !TakesList(f)) {  // protobuf would flatten [[1]] to [1]
+          return Fail(Code::kInvalidArgument,
+                      "(" + f.proto_name + "): nested arrays are not allowed in a repeated field");
+        }
         bool dropped = false;
         St s = Element(f, depth + 1, packed, &dropped);
         if (!s.ok()) return s;
@@ -1209,7 +1196,7 @@ class Parser {
       return Fail(Code::kInvalidArgument,
                   "(" + f.proto_name + "): invalid value for type " + f.msg->full_name);
     }
-    if (depth + 1 > kMaxDepth) return Fail(Code::kUnimplemented, "nesting too deep");
+    if (depth + 1 > kMaxDepth) return Fail(Code::kInvalidArgument, std::string(kJsonNestingMessage));
     ++p_;
     if (f.value->kind == Kind::kUnsupported ||
         (f.value->kind == Kind::kMessage && f.value->msg->kind == MsgKind::kUnsupported)) {
@@ -1567,61 +1554,30 @@ class Parser {
   }
 
   St Bytes(const FieldInfo& f, std::string_view s) {
-    size_t n = s.size();
-    size_t pad = 0;
-    while (pad < n && s[n - 1 - pad] == '=') ++pad;
-    const size_t body = n - pad;
-    const size_t rem = body % 4;
-    if (rem == 1 || (pad != 0 && n % 4 != 0)) {
-      return Fail(Code::kUnimplemented, "base64 form not covered");
-    }
-    const size_t out_len = body / 4 * 3 + (rem == 0 ? 0 : rem - 1);
+    size_t out_len = 0;
+    if (!Base64Measure(s, &out_len)) return Fail(Code::kUnimplemented, "base64 form not covered");
     out_.Bytes(f.tag, f.tag_len);
     out_.Varint(out_len);
-    char* o = out_.Raw(out_len);
-    const auto* in = reinterpret_cast<const uint8_t*>(s.data());
-    // One pass: decode while collecting whether any character was invalid (0xFF has bit 7) and
-    // which alphabets appeared; a failure discards the whole output (the caller falls back).
-    uint32_t invalid = 0;
-    uint32_t alphabets = 0;
-    auto digit = [&](size_t i) -> uint32_t {
-      const uint8_t v = kBase64.value[in[i]];
-      invalid |= v;
-      alphabets |= kBase64.alphabet[in[i]];
-      return v;
-    };
-    size_t i = 0;
-    for (; i + 4 <= body; i += 4) {
-      const uint32_t v =
-          (digit(i) << 18) | (digit(i + 1) << 12) | (digit(i + 2) << 6) | digit(i + 3);
-      *o++ = static_cast<char>(v >> 16);
-      *o++ = static_cast<char>(v >> 8);
-      *o++ = static_cast<char>(v);
-    }
-    uint32_t tail = 0;
-    if (rem >= 2) {
-      tail = (digit(i) << 18) | (digit(i + 1) << 12);
-      if (rem == 3) tail |= digit(i + 2) << 6;
-    }
-    if ((invalid & 0x80) != 0 || alphabets == 3) {
-      return Fail(Code::kUnimplemented, "base64 form not covered");
-    }
-    if (rem >= 2) {
-      if ((rem == 2 && (tail & 0xFFFF) != 0) || (rem == 3 && (tail & 0xFF) != 0)) {
+    // A failure discards the whole output (the caller falls back to protobuf, which decides).
+    switch (Base64DecodeTo(s, out_.Raw(out_len))) {
+      case Base64Result::kOk:
+        return St{};
+      case Base64Result::kInvalid:
+        return Fail(Code::kUnimplemented, "base64 form not covered");
+      case Base64Result::kTrailingBits:
         return Fail(Code::kUnimplemented, "base64 with trailing bits");
-      }
-      *o++ = static_cast<char>(tail >> 16);
-      if (rem == 3) *o++ = static_cast<char>(tail >> 8);
     }
     return St{};
   }
 
   // f's tag, then the length-delimited payload that `body` writes. Wire that protobuf's parser
   // would refuse for its nesting (JSON nesting within limits can exceed it: a Struct level is
-  // three messages) is left to protobuf's converter, which writes it regardless.
+  // three messages) is refused here, before it reaches a backend.
   template <typename Body>
   St Nested(const FieldInfo& f, Body body) {
-    if (++wire_depth_ > kMaxWireDepth) return Fail(Code::kUnimplemented, "wire nesting too deep");
+    if (++wire_depth_ > kMaxWireDepth) {
+      return Fail(Code::kInvalidArgument, std::string(kMessageNestingMessage));
+    }
     out_.Bytes(f.tag, f.tag_len);
     size_t start = out_.BeginLen();
     St s = body();
@@ -1818,7 +1774,13 @@ Status JsonToWire::Convert(std::string_view json, bool ignore_unknown_fields,
   }
   json_to_wire_internal::Parser parser(json, ignore_unknown_fields, wire);
   Status s = parser.Run(*root_);
-  if (!s.ok()) wire->clear();
+  if (s.ok()) return s;
+  wire->clear();
+  // Messages nest faster than JSON (a Value list level is two): name the JSON bound when the
+  // input breaks it too, as the deep documents of an attack do.
+  if (s.message() == kMessageNestingMessage && JsonNestsDeeperThan(json, kMaxJsonDepth)) {
+    return InvalidArgument(std::string(kJsonNestingMessage));
+  }
   return s;
 }
 

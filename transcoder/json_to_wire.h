@@ -6,9 +6,13 @@
 // are covered at any position (null is a value for Value and NullValue, "unset" for Struct and
 // ListValue), and FieldMask from its "a.b,cD" string. Inputs it cannot convert with certainty
 // of matching protobuf (Any, the object forms of ListValue and FieldMask, a scalar for a
-// Struct, FieldMask strings with map keys or parentheses, proto2 types, nested arrays outside
-// Value/ListValue, hex-float numbers, unusual base64 or timestamp spellings, invalid UTF-8,
-// nesting beyond 100) return kUnimplemented and the caller falls back to protobuf's util.
+// Struct, FieldMask strings with map keys or parentheses, proto2 types, hex-float numbers,
+// unusual base64 or timestamp spellings, invalid UTF-8) return kUnimplemented and the caller
+// falls back to protobuf's util.
+// Where Portico is stricter than protobuf (InvalidArgument): JSON nesting deeper than
+// kMaxJsonDepth (objects and arrays both count), messages nested deeper than kMaxMessageDepth
+// in the output (json_depth.h has the messages), and nested arrays in a repeated field that is
+// not Value or ListValue (protobuf flattens [[1]] to [1]).
 //
 // Thread safety: immutable after construction; Convert may run concurrently. Ownership: does not
 // own the descriptors, which must outlive it.

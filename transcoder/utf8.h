@@ -1,19 +1,51 @@
-// Strict UTF-8 validation, as protobuf's parser applies it to proto3 string fields. Inline: the
-// JSON fast path runs it over every request body.
+// Strict UTF-8, as protobuf's parser applies it to proto3 string fields: the one definition of
+// well-formed UTF-8 in the tree. Inline: the JSON fast paths run it over every body and string.
+// Pure; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
 namespace portico::transcoder {
 
-// True when `s` is well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+// The multi-byte sequence starting at s[0] (>= 0x80) with `avail` bytes available: its length
+// (2 to 4) and code point, or 0 when it is not well-formed (a stray continuation byte, an
+// overlong form, a surrogate, a code point above U+10FFFF, or a truncated sequence).
+inline std::size_t DecodeUtf8Sequence(const uint8_t* s, std::size_t avail, uint32_t* cp) {
+  const uint8_t b = s[0];
+  if (b >= 0xc2 && b <= 0xdf) {
+    if (avail < 2 || (s[1] & 0xc0) != 0x80) return 0;
+    *cp = (uint32_t{b} & 0x1f) << 6 | (s[1] & 0x3fu);
+    return 2;
+  }
+  if (b >= 0xe0 && b <= 0xef) {
+    if (avail < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) return 0;
+    if (b == 0xe0 && s[1] < 0xa0) return 0;  // overlong
+    if (b == 0xed && s[1] > 0x9f) return 0;  // surrogate
+    *cp = (uint32_t{b} & 0x0f) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+    return 3;
+  }
+  if (b >= 0xf0 && b <= 0xf4) {
+    if (avail < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80) {
+      return 0;
+    }
+    if (b == 0xf0 && s[1] < 0x90) return 0;  // overlong
+    if (b == 0xf4 && s[1] > 0x8f) return 0;  // above U+10FFFF
+    *cp = (uint32_t{b} & 0x07) << 18 | (s[1] & 0x3fu) << 12 | (s[2] & 0x3fu) << 6 |
+          (s[3] & 0x3fu);
+    return 4;
+  }
+  return 0;
+}
+
+// True when `s` is well-formed UTF-8.
 inline bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
-    if (end - p >= 8) {
+    if (end - p >= 8) {  // 8 ASCII bytes at a time
       uint64_t w;
       std::memcpy(&w, p, 8);
       if ((w & 0x8080808080808080ull) == 0) {
@@ -21,35 +53,14 @@ inline bool IsValidUtf8(std::string_view s) {
         continue;
       }
     }
-    unsigned char c = *p;
-    if (c < 0x80) {
+    if (*p < 0x80) {
       ++p;
       continue;
     }
-    int n;
     uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += n + 1;
+    const std::size_t n = DecodeUtf8Sequence(p, static_cast<std::size_t>(end - p), &cp);
+    if (n == 0) return false;
+    p += n;
   }
   return true;
 }

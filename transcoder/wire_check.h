@@ -1,8 +1,9 @@
 // A structural check of protobuf wire bytes against a message type, without building a
 // message: tags, varints, fixed widths and lengths are in bounds, groups balance, fields of
-// message type are well-formed in turn, and proto3 strings are valid UTF-8. protobuf's
-// BinaryToJsonString does not validate its input (truncated bytes render as made-up JSON), and a
-// full parse into a DynamicMessage costs as much as the rendering itself. Pure; thread-safe.
+// message type are well-formed in turn and nested at most kMaxMessageDepth deep, and proto3
+// strings are valid UTF-8. protobuf's BinaryToJsonString does not validate its input (truncated
+// bytes render as made-up JSON), and a full parse into a DynamicMessage costs as much as the
+// rendering itself. Pure; thread-safe.
 #pragma once
 
 #include <string_view>
@@ -11,6 +12,11 @@
 
 namespace portico::transcoder {
 
-bool IsWellFormedWire(const google::protobuf::Descriptor& type, std::string_view wire);
+// protobuf's default recursion limit: a parser refuses messages nested deeper (the root is 0).
+inline constexpr int kMaxMessageDepth = 100;
+
+enum class WireCheck { kOk, kMalformed, kTooDeep };
+
+WireCheck CheckWire(const google::protobuf::Descriptor& type, std::string_view wire);
 
 }  // namespace portico::transcoder

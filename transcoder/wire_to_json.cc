@@ -8,8 +8,10 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "transcoder/base64.h"
 #include "transcoder/utf8.h"
 #include "transcoder/well_known_shape.h"
+#include "transcoder/wire_reader.h"
 
 namespace portico::transcoder {
 
@@ -31,11 +33,11 @@ enum class Special : uint8_t {
   kUnsupported,  // Any, and the above when a pool declares them differently
 };
 
-constexpr uint32_t kVarint = 0, kFixed64Wt = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4,
-                   kFixed32Wt = 5;
+constexpr uint32_t kVarint = wirefmt::kVarint, kFixed64Wt = wirefmt::kFixed64,
+                   kLen = wirefmt::kLen, kStartGroup = wirefmt::kStartGroup,
+                   kFixed32Wt = wirefmt::kFixed32;
 constexpr size_t kKeyPad = 32;
 constexpr int kMaxDepth = 64;        // protobuf's converter: kDefaultMaxRecursionDepth
-constexpr int kMaxGroupDepth = 100;  // for skipping unknown groups
 
 enum class Err : uint8_t { kOk, kMalformed, kUnsupported, kBadUtf8 };
 
@@ -143,109 +145,16 @@ class Out {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Wire decoding over [p, end), bounds-checked.
+// Wire decoding (wire_reader.h).
 
-inline bool ReadVarint(const uint8_t*& p, const uint8_t* end, uint64_t* out) {
-  if (p < end && *p < 0x80) {
-    *out = *p++;
-    return true;
-  }
-  uint64_t v = 0;
-  for (int shift = 0; shift < 70; shift += 7) {
-    if (p >= end) return false;
-    uint8_t b = *p++;
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (b < 0x80) {
-      *out = v;
-      return true;
-    }
-  }
-  return false;  // more than 10 bytes
-}
+using wirefmt::ReadFixed32;
+using wirefmt::ReadFixed64;
+using wirefmt::ReadLength;
+using wirefmt::ReadTag;
+using wirefmt::ReadVarint;
 
-// Tags: at most 5 bytes, bits past 32 dropped (as protobuf's parser); field number 0 is invalid.
-inline bool ReadTag(const uint8_t*& p, const uint8_t* end, uint32_t* tag) {
-  if (p < end && *p < 0x80) {
-    *tag = *p++;
-    return (*tag >> 3) != 0;
-  }
-  uint32_t v = 0;
-  for (int i = 0; i < 5; ++i) {
-    if (p >= end) return false;
-    uint8_t b = *p++;
-    v |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
-    if (b < 0x80) {
-      *tag = v;
-      return (v >> 3) != 0;
-    }
-  }
-  return false;
-}
-
-inline bool ReadFixed32(const uint8_t*& p, const uint8_t* end, uint32_t* out) {
-  if (end - p < 4) return false;
-  std::memcpy(out, p, 4);  // little-endian host (x86-64 / aarch64)
-  p += 4;
-  return true;
-}
-
-inline bool ReadFixed64(const uint8_t*& p, const uint8_t* end, uint64_t* out) {
-  if (end - p < 8) return false;
-  std::memcpy(out, p, 8);
-  p += 8;
-  return true;
-}
-
-inline bool ReadLength(const uint8_t*& p, const uint8_t* end, const uint8_t** sub_end) {
-  uint64_t len;
-  if (!ReadVarint(p, end, &len) || len > static_cast<uint64_t>(end - p)) return false;
-  *sub_end = p + len;
-  return true;
-}
-
-Err SkipField(uint32_t tag, const uint8_t*& p, const uint8_t* end) {
-  uint64_t v;
-  switch (tag & 7) {
-    case kVarint:
-      return ReadVarint(p, end, &v) ? Err::kOk : Err::kMalformed;
-    case kFixed64Wt:
-      if (end - p < 8) return Err::kMalformed;
-      p += 8;
-      return Err::kOk;
-    case kLen: {
-      const uint8_t* sub_end;
-      if (!ReadLength(p, end, &sub_end)) return Err::kMalformed;
-      p = sub_end;
-      return Err::kOk;
-    }
-    case kFixed32Wt:
-      if (end - p < 4) return Err::kMalformed;
-      p += 4;
-      return Err::kOk;
-    case kStartGroup: {
-      // Iterative: a stack of open group numbers.
-      uint32_t open[kMaxGroupDepth];
-      int depth = 0;
-      open[depth++] = tag >> 3;
-      while (depth > 0) {
-        uint32_t t;
-        if (!ReadTag(p, end, &t)) return Err::kMalformed;
-        uint32_t wt = t & 7;
-        if (wt == kEndGroup) {
-          if ((t >> 3) != open[depth - 1]) return Err::kMalformed;
-          --depth;
-        } else if (wt == kStartGroup) {
-          if (depth >= kMaxGroupDepth) return Err::kMalformed;
-          open[depth++] = t >> 3;
-        } else {
-          W2J_RETURN_IF_ERROR(SkipField(t, p, end));
-        }
-      }
-      return Err::kOk;
-    }
-    default:  // END_GROUP without a start, or wire types 6 and 7
-      return Err::kMalformed;
-  }
+inline Err SkipField(uint32_t tag, const uint8_t*& p, const uint8_t* end) {
+  return wirefmt::SkipField(tag, p, end) ? Err::kOk : Err::kMalformed;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,32 +242,10 @@ Err AppendJsonString(const uint8_t* s, size_t n, Out& out) {
       ++s;
       continue;
     }
-    // Multi-byte UTF-8, strictly validated (no overlongs, surrogates or > U+10FFFF).
+    // Multi-byte UTF-8, strictly validated (utf8.h).
     uint32_t cp;
-    size_t len;
-    size_t avail = static_cast<size_t>(end - s);
-    if (b >= 0xc2 && b <= 0xdf) {
-      if (avail < 2 || (s[1] & 0xc0) != 0x80) return Err::kBadUtf8;
-      cp = (uint32_t{b} & 0x1f) << 6 | (s[1] & 0x3fu);
-      len = 2;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      if (avail < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) return Err::kBadUtf8;
-      if (b == 0xe0 && s[1] < 0xa0) return Err::kBadUtf8;
-      if (b == 0xed && s[1] > 0x9f) return Err::kBadUtf8;
-      cp = (uint32_t{b} & 0x0f) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
-      len = 3;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      if (avail < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-          (s[3] & 0xc0) != 0x80)
-        return Err::kBadUtf8;
-      if (b == 0xf0 && s[1] < 0x90) return Err::kBadUtf8;
-      if (b == 0xf4 && s[1] > 0x8f) return Err::kBadUtf8;
-      cp = (uint32_t{b} & 0x07) << 18 | (s[1] & 0x3fu) << 12 | (s[2] & 0x3fu) << 6 |
-           (s[3] & 0x3fu);
-      len = 4;
-    } else {
-      return Err::kBadUtf8;
-    }
+    const size_t len = DecodeUtf8Sequence(s, static_cast<size_t>(end - s), &cp);
+    if (len == 0) return Err::kBadUtf8;
     if (cp < 0xa0 || NeedsEscape(cp)) {
       if (cp >= 0x10000) {
         uint32_t v = cp - 0x10000;
@@ -380,35 +267,10 @@ Err AppendJsonString(const uint8_t* s, size_t n, Out& out) {
 }
 
 void AppendBase64(const uint8_t* s, size_t n, Out& out) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out.Ensure((n + 2) / 3 * 4 + 2);
+  out.Ensure(Base64EncodedSize(n) + 2);
   char*& d = out.cursor();
   *d++ = '"';
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = uint32_t{s[i]} << 16 | uint32_t{s[i + 1]} << 8 | s[i + 2];
-    d[0] = kAlphabet[v >> 18];
-    d[1] = kAlphabet[(v >> 12) & 63];
-    d[2] = kAlphabet[(v >> 6) & 63];
-    d[3] = kAlphabet[v & 63];
-    d += 4;
-  }
-  if (n - i == 1) {
-    uint32_t v = uint32_t{s[i]} << 16;
-    d[0] = kAlphabet[v >> 18];
-    d[1] = kAlphabet[(v >> 12) & 63];
-    d[2] = '=';
-    d[3] = '=';
-    d += 4;
-  } else if (n - i == 2) {
-    uint32_t v = uint32_t{s[i]} << 16 | uint32_t{s[i + 1]} << 8;
-    d[0] = kAlphabet[v >> 18];
-    d[1] = kAlphabet[(v >> 12) & 63];
-    d[2] = kAlphabet[(v >> 6) & 63];
-    d[3] = '=';
-    d += 4;
-  }
+  d = Base64EncodeTo(s, n, d);
   *d++ = '"';
 }
 

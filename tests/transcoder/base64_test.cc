@@ -73,6 +73,59 @@ TEST(Base64Test, EveryByteValueAndLengthRoundTrips) {
   }
 }
 
+TEST_P(Base64VectorTest, DecodesWhatItEncodes) {
+  std::string out = "stale";
+  ASSERT_TRUE(Base64Decode(GetParam().out, &out)) << GetParam().out;
+  EXPECT_EQ(out, GetParam().in);
+  // Unpadded, as gRPC -bin metadata may come.
+  const std::string unpadded = GetParam().out.substr(0, GetParam().out.find('='));
+  ASSERT_TRUE(Base64Decode(unpadded, &out)) << unpadded;
+  EXPECT_EQ(out, GetParam().in);
+}
+
+TEST(Base64Test, DecodesTheUrlSafeAlphabet) {
+  std::string out;
+  ASSERT_TRUE(Base64Decode("-_8=", &out));
+  EXPECT_EQ(out, "\xfb\xff");
+  ASSERT_TRUE(Base64Decode("____", &out));
+  EXPECT_EQ(out, "\xff\xff\xff");
+}
+
+TEST(Base64Test, RejectsWhatIsNotBase64) {
+  for (const std::string& bad : {std::string("Z"), std::string("Zm9vY"), std::string("Zg="),
+                                 std::string("Zg=a"), std::string("Z=g="), std::string("Zm 9v"),
+                                 std::string("Zm9v\n"), std::string("+_8="),
+                                 std::string("Zm9\0", 4)}) {
+    std::string out = "untouched";
+    EXPECT_FALSE(Base64Decode(bad, &out)) << bad;
+    EXPECT_EQ(out, "untouched") << bad;
+  }
+}
+
+TEST(Base64Test, TrailingBitsAreIgnoredByDecodeAndReportedByDecodeTo) {
+  std::string out;
+  ASSERT_TRUE(Base64Decode("Zh==", &out));  // 'h' leaves non-zero unused bits
+  EXPECT_EQ(out, "f");
+  std::size_t size = 0;
+  ASSERT_TRUE(Base64Measure("Zh==", &size));
+  ASSERT_EQ(size, 1u);
+  char byte = 0;
+  EXPECT_EQ(Base64DecodeTo("Zh==", &byte), Base64Result::kTrailingBits);
+  EXPECT_EQ(Base64DecodeTo("Zg==", &byte), Base64Result::kOk);
+  EXPECT_EQ(Base64DecodeTo("Z!==", &byte), Base64Result::kInvalid);
+}
+
+TEST(Base64Test, EncodeToWritesExactlyTheEncodedSize) {
+  for (std::size_t n = 0; n < 8; ++n) {
+    const std::string in(n, '\x5a');
+    std::string buffer(Base64EncodedSize(n) + 1, '#');
+    char* end = Base64EncodeTo(reinterpret_cast<const uint8_t*>(in.data()), n, buffer.data());
+    EXPECT_EQ(static_cast<std::size_t>(end - buffer.data()), Base64EncodedSize(n));
+    EXPECT_EQ(buffer.back(), '#');
+    EXPECT_EQ(buffer.substr(0, Base64EncodedSize(n)), Base64Encode(in));
+  }
+}
+
 TEST(Base64Test, MatchesProtobufJsonBytes) {
   // proto3 JSON renders bytes as standard padded base64: the same text as Base64Encode.
   JsonCodec codec(google::protobuf::DescriptorPool::generated_pool());
