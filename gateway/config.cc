@@ -6,13 +6,17 @@
 #include <cstdio>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <system_error>
 #include <utility>
 
 #include <boost/asio/ip/address.hpp>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include "registry/backend_walk.h"
 
 namespace portico::gateway {
 namespace {
@@ -181,65 +185,76 @@ void CheckAdminExposure(const Config& config) {
 
 namespace {
 
-// Throws naming `path` when `status` is an error (a registry::Check* result).
-void Check(const Status& status, const std::string& path) {
-  if (!status.ok()) Fail(path, status.message());
-}
-
-// A backend's "tls": false, true, or a mapping {ca_file, server_name} (TLS enabled; each key
-// optional, an empty mapping is the same as true).
-registry::BackendTls ParseTls(const YAML::Node& node, const std::string& path) {
-  registry::BackendTls tls;
+// A YAML value as JSON, for the walkers shared with the admin API (registry/backend_walk.h).
+// What YAML has and JSON lacks is settled here, as ParseMapping does elsewhere: duplicate and
+// non-string keys are errors, a null value in a mapping keeps the default (the key is dropped),
+// a plain true/false is a boolean (the YAML 1.2 core schema) and every other scalar a string.
+nlohmann::json YamlToJson(const YAML::Node& node, const std::string& path) {
   if (node.IsMap()) {
-    tls.enabled = true;
-    ParseMapping(node, path,
-                 {{"ca_file",
-                   [&](const YAML::Node& v, const std::string& p) {
-                     tls.ca_file = ParseString(v, p);
-                     Check(registry::CheckTlsCaFile(tls.ca_file), p);
-                   }},
-                  {"server_name", [&](const YAML::Node& v, const std::string& p) {
-                     tls.server_name = ParseString(v, p);
-                     Check(registry::CheckTlsServerName(tls.server_name), p);
-                   }}});
-    return tls;
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) Fail(path, "every key must be a string");
+      const std::string& key = entry.first.Scalar();
+      if (object.contains(key)) throw ConfigError("duplicate config key " + Quote(Child(path, key)));
+      if (entry.second.IsNull()) {
+        object[key] = nullptr;  // marks the key as seen; dropped below
+        continue;
+      }
+      object[key] = YamlToJson(entry.second, Child(path, key));
+    }
+    for (auto it = object.begin(); it != object.end();) {
+      it = it->is_null() ? object.erase(it) : std::next(it);
+    }
+    return object;
   }
-  try {
-    tls.enabled = ParseBool(node, path);
-  } catch (const ConfigError&) {
-    Fail(path, "expected true, false or a mapping with ca_file and server_name");
+  if (node.IsSequence()) {
+    nlohmann::json array = nlohmann::json::array();
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      array.push_back(node[i].IsNull() ? nlohmann::json(nullptr)
+                                       : YamlToJson(node[i], Element(path, i)));
+    }
+    return array;
   }
-  return tls;
+  if (node.IsScalar()) {
+    if (IsPlainScalar(node, "tag:yaml.org,2002:bool")) {
+      const std::string& text = node.Scalar();
+      if (text == "true" || text == "True" || text == "TRUE") return true;
+      if (text == "false" || text == "False" || text == "FALSE") return false;
+    }
+    return node.Scalar();
+  }
+  return nullptr;
 }
 
+// A backend: the admin API's walker (WalkBackend) over the YAML as JSON, its errors named by
+// config key path.
 registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) Fail(path, "expected a mapping");
   registry::BackendConfig backend;
-  ParseMapping(
-      node, path,
-      {{"name",
-        [&](const YAML::Node& v, const std::string& p) { backend.name = ParseString(v, p); }},
-       {"endpoints", [&](const YAML::Node& v,
-                         const std::string& p) { backend.endpoints = ParseStringList(v, p); }},
-       {"services", [&](const YAML::Node& v,
-                        const std::string& p) { backend.services = ParseStringList(v, p); }},
-       {"timeout",
-        [&](const YAML::Node& v, const std::string& p) {
-          backend.timeout = ParseDurationValue(v, p);  // 0s = no deadline
-        }},
-       {"stream_timeout",
-        [&](const YAML::Node& v, const std::string& p) {
-          backend.stream_timeout = ParseDurationValue(v, p);
-        }},
-       {"transport",
-        [&](const YAML::Node& v, const std::string& p) {
-          backend.transport = ParseString(v, p);
-          Check(registry::CheckTransport(backend.transport), p);
-        }},
-       {"tls", [&](const YAML::Node& v, const std::string& p) { backend.tls = ParseTls(v, p); }}});
-  if (Status status = registry::ValidateBackend(backend); !status.ok()) {
-    Fail(path, status.message());
+  registry::BackendWalkError error;
+  if (registry::WalkBackend(YamlToJson(node, path), "", &backend, &error)) return backend;
+  using Kind = registry::BackendWalkError::Kind;
+  const std::string key = error.key.empty() ? path : path + "." + error.key;
+  const std::string base = error.key.substr(0, error.key.find('['));
+  switch (error.kind) {
+    case Kind::kUnknownKey:
+      throw ConfigError("unknown config key " + Quote(key));
+    case Kind::kWrongType: {
+      std::string what = "expected a string";
+      if (error.key == "endpoints" || error.key == "services") what = "expected a list of strings";
+      if (base == "timeout" || base == "stream_timeout") what = "expected a duration such as \"30s\"";
+      if (base == "tls") what = "expected true, false or a mapping with ca_file and server_name";
+      Fail(key, what);
+    }
+    case Kind::kInvalidValue:
+      Fail(key, error.message);
+    case Kind::kNotAnObject:
+      Fail(path, "expected a mapping");
+    case Kind::kNameMismatch:  // no name is given, so cannot happen
+    case Kind::kInvalidBackend:
+      break;
   }
-  return backend;
+  Fail(path, error.message);
 }
 
 DescriptorSource ParseDescriptorSource(const YAML::Node& node, const std::string& path) {

@@ -1,5 +1,7 @@
 #include "registry/backend_config.h"
 
+#include "registry/backend_walk.h"
+
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -61,47 +63,6 @@ bool IsHostName(std::string_view name) {
     previous = c;
   }
   return label > 0 && previous != '-';
-}
-
-// Reads the "tls" value: false, true or {"ca_file": ..., "server_name": ...}.
-Status ReadTls(const nlohmann::json& value, std::string_view backend, BackendTls* tls) {
-  if (value.is_boolean()) {
-    *tls = BackendTls{};
-    tls->enabled = value.get<bool>();
-    return OkStatus();
-  }
-  if (!value.is_object()) {
-    return BackendError(backend, "key \"tls\" must be true, false or an object");
-  }
-  *tls = BackendTls{};
-  tls->enabled = true;
-  for (const auto& [key, item] : value.items()) {
-    std::string* field = nullptr;
-    if (key == "ca_file") {
-      field = &tls->ca_file;
-    } else if (key == "server_name") {
-      field = &tls->server_name;
-    } else {
-      return BackendError(backend, "unknown key " + QuoteValue("tls." + key));
-    }
-    const std::string quoted = QuoteValue("tls." + key);
-    if (!item.is_string()) return BackendError(backend, "key " + quoted + " must be a string");
-    *field = item.get_ref<const std::string&>();
-    Status status = key == "ca_file" ? CheckTlsCaFile(*field) : CheckTlsServerName(*field);
-    if (!status.ok()) return BackendError(backend, "key " + quoted + " " + status.message());
-  }
-  return OkStatus();
-}
-
-// Reads a JSON array of strings; false when `value` is anything else.
-bool ReadStringArray(const nlohmann::json& value, std::vector<std::string>* out) {
-  if (!value.is_array()) return false;
-  out->clear();
-  for (const nlohmann::json& item : value) {
-    if (!item.is_string()) return false;
-    out->push_back(item.get_ref<const std::string&>());
-  }
-  return true;
 }
 
 }  // namespace
@@ -355,16 +316,34 @@ nlohmann::json BackendToJson(const BackendConfig& backend) {
   return json;
 }
 
-StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string name) {
-  if (!json.is_object()) return BackendError(name, "expected a JSON object");
+bool WalkBackend(const nlohmann::json& json, std::string name, BackendConfig* out,
+                 BackendWalkError* error) {
+  using Kind = BackendWalkError::Kind;
+  const auto fail = [error](Kind kind, std::string key, std::string message = "") {
+    *error = BackendWalkError{kind, std::move(key), std::move(message)};
+    return false;
+  };
+  const auto strings = [&](const nlohmann::json& value, const std::string& key,
+                           std::vector<std::string>* field) {
+    if (!value.is_array()) return fail(Kind::kWrongType, key);
+    field->clear();
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (!value[i].is_string()) {
+        return fail(Kind::kWrongType, key + "[" + std::to_string(i) + "]");
+      }
+      field->push_back(value[i].get_ref<const std::string&>());
+    }
+    return true;
+  };
+  if (!json.is_object()) return fail(Kind::kNotAnObject, "");
   // "name" first, so that every later message names the backend.
   if (auto it = json.find("name"); it != json.end()) {
-    if (!it->is_string()) return BackendError(name, "key \"name\" must be a string");
+    if (!it->is_string()) return fail(Kind::kWrongType, "name");
     const std::string& json_name = it->get_ref<const std::string&>();
     if (name.empty()) {
       name = json_name;
     } else if (json_name != name) {
-      return BackendError(name, "key \"name\" is " + QuoteValue(json_name) + ", which does not match");
+      return fail(Kind::kNameMismatch, "name", json_name);
     }
   }
   BackendConfig backend;
@@ -372,37 +351,98 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
   for (const auto& [key, value] : json.items()) {
     if (key == "name") continue;
     if (key == "endpoints") {
-      if (!ReadStringArray(value, &backend.endpoints)) {
-        return BackendError(backend.name, "key \"endpoints\" must be an array of strings");
-      }
+      if (!strings(value, key, &backend.endpoints)) return false;
     } else if (key == "services") {
-      if (!ReadStringArray(value, &backend.services)) {
-        return BackendError(backend.name, "key \"services\" must be an array of strings");
-      }
+      if (!strings(value, key, &backend.services)) return false;
     } else if (key == "timeout" || key == "stream_timeout") {
-      if (!value.is_string()) {
-        return BackendError(backend.name, "key \"" + key +
-                                              "\" must be a duration string such as \"30s\"");
-      }
+      if (!value.is_string()) return fail(Kind::kWrongType, key);
       StatusOr<std::chrono::milliseconds> timeout =
           ParseDuration(value.get_ref<const std::string&>());
-      if (!timeout.ok()) {
-        return BackendError(backend.name, "key \"" + key + "\": " + timeout.status().message());
-      }
+      if (!timeout.ok()) return fail(Kind::kInvalidValue, key, timeout.status().message());
       (key == "timeout" ? backend.timeout : backend.stream_timeout) = *timeout;
     } else if (key == "transport") {
-      if (!value.is_string()) {
-        return BackendError(backend.name, "key \"transport\" must be \"h2\" or \"grpc\"");
-      }
+      if (!value.is_string()) return fail(Kind::kWrongType, key);
       backend.transport = value.get_ref<const std::string&>();
+      if (Status s = CheckTransport(backend.transport); !s.ok()) {
+        return fail(Kind::kInvalidValue, key, s.message());
+      }
     } else if (key == "tls") {
-      if (Status status = ReadTls(value, backend.name, &backend.tls); !status.ok()) return status;
+      // false, true, or {"ca_file": ..., "server_name": ...} (TLS on; both optional).
+      backend.tls = BackendTls{};
+      if (value.is_boolean()) {
+        backend.tls.enabled = value.get<bool>();
+        continue;
+      }
+      if (!value.is_object()) return fail(Kind::kWrongType, key);
+      backend.tls.enabled = true;
+      for (const auto& [tls_key, item] : value.items()) {
+        const std::string path = "tls." + tls_key;
+        if (tls_key != "ca_file" && tls_key != "server_name") {
+          return fail(Kind::kUnknownKey, path);
+        }
+        if (!item.is_string()) return fail(Kind::kWrongType, path);
+        std::string& field =
+            tls_key == "ca_file" ? backend.tls.ca_file : backend.tls.server_name;
+        field = item.get_ref<const std::string&>();
+        Status s = tls_key == "ca_file" ? CheckTlsCaFile(field) : CheckTlsServerName(field);
+        if (!s.ok()) return fail(Kind::kInvalidValue, path, s.message());
+      }
     } else {
-      return BackendError(backend.name, "unknown key " + QuoteValue(key));
+      return fail(Kind::kUnknownKey, key);
     }
   }
-  if (Status status = ValidateBackend(backend); !status.ok()) return status;
-  return backend;
+  if (Status s = ValidateBackend(backend); !s.ok()) {
+    return fail(Kind::kInvalidBackend, "", s.message());
+  }
+  *out = std::move(backend);
+  return true;
+}
+
+StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string name) {
+  BackendConfig backend;
+  BackendWalkError error;
+  const std::string given = name;
+  if (WalkBackend(json, std::move(name), &backend, &error)) return backend;
+  using Kind = BackendWalkError::Kind;
+  // The name the walker had when it stopped: the one given, else the JSON's.
+  std::string backend_name = given;
+  if (backend_name.empty() && json.is_object()) {
+    if (auto it = json.find("name"); it != json.end() && it->is_string()) {
+      backend_name = it->get<std::string>();
+    }
+  }
+  const std::string& key = error.key;
+  const std::string base = key.substr(0, key.find('['));  // "endpoints[1]" -> "endpoints"
+  switch (error.kind) {
+    case Kind::kNotAnObject:
+      return BackendError(backend_name, "expected a JSON object");
+    case Kind::kUnknownKey:
+      return BackendError(backend_name, "unknown key " + QuoteValue(key));
+    case Kind::kNameMismatch:
+      return BackendError(backend_name,
+                          "key \"name\" is " + QuoteValue(error.message) + ", which does not match");
+    case Kind::kInvalidBackend:
+      return InvalidArgument(error.message);
+    case Kind::kWrongType: {
+      std::string what = "a string";
+      if (base == "endpoints" || base == "services") what = "an array of strings";
+      if (base == "timeout" || base == "stream_timeout") {
+        what = "a duration string such as \"30s\"";
+      }
+      if (base == "transport") what = "\"h2\" or \"grpc\"";
+      if (base == "tls") what = "true, false or an object";
+      return BackendError(backend_name, "key " + QuoteValue(base) + " must be " + what);
+    }
+    case Kind::kInvalidValue:
+      if (base == "transport") {
+        return BackendError(backend_name, "\"transport\" " + error.message);
+      }
+      if (base == "timeout" || base == "stream_timeout") {
+        return BackendError(backend_name, "key " + QuoteValue(base) + ": " + error.message);
+      }
+      return BackendError(backend_name, "key " + QuoteValue(base) + " " + error.message);
+  }
+  return InvalidArgument(error.message);
 }
 
 }  // namespace portico::registry
