@@ -66,3 +66,16 @@ inline bool IsValidUtf8(std::string_view s) {
 }
 
 }  // namespace portico::transcoder
+
+namespace portico::transcoder {
+
+// The longest prefix of `s` of at most `max_bytes` bytes that does not end inside a UTF-8
+// character (for well-formed `s`; otherwise it only never ends before a continuation byte).
+inline std::string_view Utf8Prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
+}  // namespace portico::transcoder

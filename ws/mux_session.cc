@@ -1,19 +1,43 @@
 #include "ws/mux_session.h"
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "http/grpc_metadata.h"
 #include "transcoder/status_mapping.h"
+#include "transcoder/utf8.h"
+#include "ws/mux_frame.h"
 
 namespace portico::ws {
 namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxPendingPerCall = 64;  // messages queued towards one backend call
+// What a message queued towards a backend costs besides its bytes (its string and queue
+// entry), so that empty messages count against the budget too.
+constexpr std::size_t kMessageOverhead = 64;
+// How much of a client-chosen name an error message quotes.
+constexpr std::size_t kMaxQuotedBytes = 128;
+
+std::string Quoted(std::string_view name) {
+  const std::string_view kept = transcoder::Utf8Prefix(name, kMaxQuotedBytes);
+  return "\"" + std::string(kept) + (kept.size() < name.size() ? "...\"" : "\"");
+}
+
+// The default deadline of a call (DESIGN section 3): `timeout` for unary and client streams,
+// `stream_timeout` for server and bidi streams; 0 = none (time_point::max(), as CallSpec's
+// default).
+std::chrono::system_clock::time_point Deadline(const registry::BackendConfig& config,
+                                               const registry::MethodInfo& method) {
+  const std::chrono::milliseconds timeout =
+      method.server_streaming ? config.stream_timeout : config.timeout;
+  if (timeout.count() <= 0) return std::chrono::system_clock::time_point::max();
+  return std::chrono::system_clock::now() + timeout;
+}
 
 std::string StatusFrame(std::int64_t id, Code code, const std::string& message,
                         const std::string& details_bin, const transcoder::JsonCodec* codec,
@@ -39,12 +63,15 @@ class Mux final : public WsSession {
     std::shared_ptr<const registry::Snapshot> snapshot;
     const registry::Route* route = nullptr;
     std::shared_ptr<registry::StreamCall> stream;
-    std::deque<std::string> pending;
+    std::deque<std::string> pending;  // wire messages waiting for the previous write
+    std::size_t queued_bytes = 0;      // pending and in flight, as counted in towards_backends_
+    std::size_t in_flight = 0;         // the write handed to the transport, 0 if none
     bool write_pending = false;
     bool end_requested = false;
     bool writes_done = false;
     bool one_message = false;
     bool got_message = false;
+    bool failed = false;  // cancelled by Portico; local_status_ holds why
   };
 
   class Observer final : public registry::StreamObserver {
@@ -82,94 +109,103 @@ class Mux final : public WsSession {
 
   void OnOpen() override { ReadNext(); }
 
-  void SendError(Code code, const std::string& message) {
-    SendText("{\"error\":" + transcoder::StatusJson(Status(code, message)) + "}");
+  void SendError(const Status& status) {
+    SendText("{\"error\":" + transcoder::StatusJson(status) + "}");
+  }
+  // A status frame for `id` that ends no running call (the call never started).
+  void SendStatus(std::int64_t id, Code code, const std::string& message) {
+    SendText(StatusFrame(id, code, message, "", nullptr, {}));
   }
 
   void OnFrame(std::string data, bool binary) override {
-    ReadNext();  // calls have their own queues: the socket is always read
-    if (binary) return SendError(Code::kInvalidArgument, "binary frames are not supported");
-    json frame = json::parse(data, nullptr, /*allow_exceptions=*/false);
-    if (frame.is_discarded() || !frame.is_object()) {
-      return SendError(Code::kInvalidArgument, "frame is not a JSON object");
+    HandleFrame(data, binary);
+    MaybeRead();
+  }
+
+  void HandleFrame(std::string_view data, bool binary) {
+    if (binary) return SendError(InvalidArgument("binary frames are not supported"));
+    std::optional<std::int64_t> error_id;
+    auto parsed = ParseMuxFrame(data, &error_id);
+    if (!parsed.ok()) {
+      if (!error_id) return SendError(parsed.status());
+      // A frame of the wrong shape fails its call, or answers for its id if none runs.
+      if (auto it = calls_.find(*error_id); it != calls_.end()) {
+        return FailCall(it->second, parsed.status().code(), parsed.status().message());
+      }
+      return SendStatus(*error_id, parsed.status().code(), parsed.status().message());
     }
-    auto id_it = frame.find("id");
-    if (id_it == frame.end() || !id_it->is_number_integer()) {
-      return SendError(Code::kInvalidArgument, "frame has no integer \"id\"");
-    }
-    const std::int64_t id = id_it->get<std::int64_t>();
-    if (auto m = frame.find("method"); m != frame.end()) return StartCall(id, frame);
-    auto it = calls_.find(id);
+    MuxFrame& frame = *parsed;
+    if (frame.method && !StartCall(frame)) return;
+    auto it = calls_.find(frame.id);
     if (it == calls_.end()) {
-      SendText(StatusFrame(id, Code::kNotFound, "no call with id " + std::to_string(id), "",
-                           nullptr, {}));
-      return;
+      return SendStatus(frame.id, Code::kNotFound, "no call with id " + std::to_string(frame.id));
     }
     Call& call = it->second;
-    if (frame.value("cancel", false)) {
-      call.stream->Cancel();
-      return;
-    }
-    if (auto msg = frame.find("message"); msg != frame.end()) {
+    if (call.failed) return;  // its status is on its way
+    if (frame.message) {
       if (call.end_requested || (call.one_message && call.got_message)) {
         return FailCall(call, Code::kInvalidArgument, "message after the end of the request stream");
       }
       std::string wire;
-      Status s = call.route->plan.MessageToWire(call.snapshot->catalog->codec(), msg->dump(),
+      Status s = call.route->plan.MessageToWire(call.snapshot->catalog->codec(), *frame.message,
                                                 limits().strict, std::string(), &wire);
       if (!s.ok()) return FailCall(call, s.code(), s.message());
-      if (call.pending.size() >= kMaxPendingPerCall) {
-        return FailCall(call, Code::kResourceExhausted,
-                        "too many messages queued for call " + std::to_string(id));
-      }
       call.got_message = true;
-      call.pending.push_back(std::move(wire));
+      Queue(call, std::move(wire));
       if (call.one_message) call.end_requested = true;
       Pump(call);
     }
-    if (frame.value("end", false)) {
+    if (frame.end) {
       call.end_requested = true;
       Pump(call);
     }
+    if (frame.cancel) call.stream->Cancel();
   }
 
-  void StartCall(std::int64_t id, const json& frame) {
+  // Reads the next client frame unless one of the socket's byte budgets is spent: replies
+  // and error frames queued for the client (resumes in OnDrained), or messages queued towards
+  // the backends (resumes as they are written).
+  void MaybeRead() {
+    if (closing()) return;
+    if (over_limit() || towards_backends_ >= limits().max_queued_bytes) return;
+    ReadNext();
+  }
+
+  // False (after answering for the id) when the call cannot start.
+  bool StartCall(const MuxFrame& frame) {
+    const std::int64_t id = frame.id;
     if (calls_.count(id)) {
-      SendText(StatusFrame(id, Code::kAlreadyExists, "call id " + std::to_string(id) + " is in use",
-                           "", nullptr, {}));
-      return;
+      SendStatus(id, Code::kAlreadyExists, "call id " + std::to_string(id) + " is in use");
+      return false;
     }
     if (calls_.size() >= limits().max_streams_per_socket) {
-      SendText(StatusFrame(id, Code::kResourceExhausted,
-                           "at most " + std::to_string(limits().max_streams_per_socket) +
-                               " calls per socket",
-                           "", nullptr, {}));
-      return;
+      SendStatus(id, Code::kResourceExhausted,
+                 "at most " + std::to_string(limits().max_streams_per_socket) +
+                     " calls per socket");
+      return false;
     }
-    const json& method = frame["method"];
+    const std::string& path = *frame.method;
     auto snapshot = registry_.Current();
-    const std::string path = method.is_string() ? method.get<std::string>() : "";
     const registry::MethodInfo* info = snapshot->catalog->FindMethod(path);
     transcoder::PathMatch match;
     if (info == nullptr || snapshot->catalog->matcher().Lookup("POST", path, &match) !=
                                transcoder::PathMatcher::Result::kMatched) {
-      SendText(StatusFrame(id, Code::kUnimplemented, "unknown method \"" + path + "\"", "",
-                           nullptr, {}));
-      return;
+      SendStatus(id, Code::kUnimplemented, "unknown method " + Quoted(path));
+      return false;
     }
     const std::string& service = info->descriptor->service()->full_name();
     const registry::Backend* backend = snapshot->backends->ForService(service);
     if (backend == nullptr) {
-      SendText(StatusFrame(id, Code::kUnavailable, "no backend serves " + service, "", nullptr, {}));
-      return;
+      SendStatus(id, Code::kUnavailable, "no backend serves " + service);
+      return false;
     }
     registry::CallSpec spec = base_;
     spec.method = path;
-    spec.deadline = std::chrono::system_clock::now() + backend->config().timeout;
-    if (auto md = frame.find("metadata"); md != frame.end() && md->is_object()) {
-      for (const auto& [k, v] : md->items()) {
-        if (v.is_string()) spec.metadata.emplace_back(k, v.get<std::string>());
-      }
+    spec.deadline = Deadline(backend->config(), *info);
+    // The one check of client metadata (DESIGN section 7): what gRPC would reject is dropped,
+    // so nothing a client sends can reach an assertion in a transport.
+    for (const auto& [key, value] : frame.metadata) {
+      http::AddClientMetadata(key, value, &spec.metadata);
     }
     Call& call = calls_[id];
     call.id = id;
@@ -178,6 +214,20 @@ class Mux final : public WsSession {
     call.one_message = !info->client_streaming;
     call.stream = backend->Pick().StartStream(std::move(spec), std::make_shared<Observer>(self(), id));
     call.stream->Read();
+    return true;
+  }
+
+  void Queue(Call& call, std::string wire) {
+    const std::size_t cost = wire.size() + kMessageOverhead;
+    call.queued_bytes += cost;
+    towards_backends_ += cost;
+    call.pending.push_back(std::move(wire));
+  }
+
+  // Forgets `bytes` of call's messages (written, or never to be).
+  void Release(Call& call, std::size_t bytes) {
+    call.queued_bytes -= bytes;
+    towards_backends_ -= bytes;
   }
 
   void Pump(Call& call) {
@@ -186,6 +236,7 @@ class Mux final : public WsSession {
       call.write_pending = true;
       std::string next = std::move(call.pending.front());
       call.pending.pop_front();
+      call.in_flight = next.size() + kMessageOverhead;
       call.stream->Write(std::move(next));
     } else if (call.end_requested) {
       call.writes_done = true;
@@ -194,8 +245,11 @@ class Mux final : public WsSession {
   }
 
   void FailCall(Call& call, Code code, const std::string& message) {
+    call.failed = true;
     if (call.stream) call.stream->Cancel();
-    local_status_[call.id] = Status(code, message);
+    local_status_.emplace(call.id, Status(code, message));  // the first failure is the one told
+    call.pending.clear();
+    Release(call, call.queued_bytes - call.in_flight);
   }
 
   void OnHeaders(std::int64_t id, const registry::Metadata& headers) {
@@ -209,12 +263,18 @@ class Mux final : public WsSession {
   void OnWritten(std::int64_t id, bool ok) {
     auto it = calls_.find(id);
     if (it == calls_.end()) return;
-    it->second.write_pending = false;
+    Call& call = it->second;
+    call.write_pending = false;
+    Release(call, call.in_flight);
+    call.in_flight = 0;
     if (!ok) {
-      it->second.pending.clear();  // the server's side ended; its status follows
-      return;
+      // The server's side ended; its status follows.
+      call.pending.clear();
+      Release(call, call.queued_bytes);
+    } else {
+      Pump(call);
     }
-    Pump(it->second);
+    MaybeRead();
   }
 
   void OnReply(std::int64_t id, bool ok, std::string message) {
@@ -238,6 +298,7 @@ class Mux final : public WsSession {
     for (auto id : paused) {
       if (auto it = calls_.find(id); it != calls_.end()) it->second.stream->Read();
     }
+    MaybeRead();
   }
 
   void OnFinish(std::int64_t id, const registry::CallStatus& status,
@@ -253,7 +314,9 @@ class Mux final : public WsSession {
                            &it->second.snapshot->catalog->codec(), trailers));
     }
     paused_.erase(id);
+    Release(it->second, it->second.queued_bytes);
     calls_.erase(it);
+    MaybeRead();
   }
 
   void OnGone() override {
@@ -265,6 +328,9 @@ class Mux final : public WsSession {
   std::map<std::int64_t, Call> calls_;
   std::map<std::int64_t, Status> local_status_;
   std::set<std::int64_t> paused_;
+  // Bytes (plus kMessageOverhead each) of client messages not yet written to their backend
+  // calls, over all calls: queued, or handed to the transport and not yet confirmed.
+  std::size_t towards_backends_ = 0;
 };
 
 }  // namespace

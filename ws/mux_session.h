@@ -1,9 +1,11 @@
 // The multiplexed WebSocket protocol "portico.mux.v1" (DESIGN section 6): many calls on one
-// socket, every frame a JSON object with an "id". A bad frame only fails its own call (or,
-// when no call can be named, draws an {"error": status} frame); the socket stays open.
-// Flow control: each call has a bounded queue towards the backend (overflow cancels that call
-// with RESOURCE_EXHAUSTED); replies are read from the backends only while the socket's queue
-// is under its limit.
+// socket, every frame a JSON object with an "id", parsed by ParseMuxFrame (mux_frame.h). A bad
+// frame only fails its own call (or, when no call can be named, draws an {"error": status}
+// frame); the socket stays open. Client metadata goes through http::AddClientMetadata.
+// Flow control, both ways under WsLimits::max_queued_bytes: the socket is read only while the
+// frames queued for the client (replies and error frames alike) and the messages queued
+// towards the backends (all calls together) are each under it; replies are read from a
+// backend only while the client's queue is under it.
 #pragma once
 
 #include <memory>

@@ -7,6 +7,8 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "ws/close_frame.h"
+
 namespace portico::ws {
 
 namespace asio = boost::asio;
@@ -75,6 +77,16 @@ void WsSession::Run(http::Request request, std::string subprotocol) {
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
   ws_.read_message_max(limits_.max_message_bytes);
+  // Beast fails the reserved close codes below 3000 with 1002 itself but echoes any code from
+  // 3000 up, 5000 and beyond included; those get 1002 here, sent before Beast's echo (a close
+  // started now holds the write side first, and Beast then sends nothing of its own).
+  ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    if (kind != websocket::frame_type::close || close_started_ || gone_) return;
+    if (IsValidPeerCloseCode(ws_.reason().code)) return;
+    close_code_ = static_cast<std::uint16_t>(websocket::close_code::protocol_error);
+    close_reason_ = "invalid close code";
+    StartClose();
+  });
   ws_.set_option(websocket::stream_base::decorator(
       [subprotocol](websocket::response_type& res) {
         res.set(boost::beast::http::field::server, "portico");
@@ -140,9 +152,8 @@ void WsSession::WriteNext() {
 
 void WsSession::CloseAfterQueue(std::uint16_t code, std::string reason) {
   if (close_code_ != 0 || gone_) return;
-  if (reason.size() > 123) reason.resize(123);  // a close frame's reason is at most 123 bytes
   close_code_ = code;
-  close_reason_ = std::move(reason);
+  close_reason_ = CloseReason(reason);
   if (!writing_) StartClose();
 }
 

@@ -2,6 +2,7 @@
 // multiplexed protocols: the handshake (with the chosen subprotocol), one frame read at a
 // time when the protocol asks for it, one write in flight behind a byte-counted queue, pings
 // on idle sockets, limits on frame size, and closing with a code once the queue has drained.
+// A peer's close frame with a code no peer may send (5000 and up, 1005, ...) is answered 1002.
 //
 // Thread safety: every method below runs on the connection's io thread; Post() is the way in from
 // other threads (gRPC callbacks). Ownership: sessions own themselves (shared_ptr) while the
@@ -85,7 +86,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void ReadNext();  // asks for the next frame (one read at a time)
   void SendText(std::string text);
   bool over_limit() const { return queued_bytes_ >= limits_.max_queued_bytes; }
-  // Closes with `code` once everything queued has been written. Reason cut to 123 bytes.
+  // Closes with `code` once everything queued has been written. The reason goes through
+  // CloseReason (close_frame.h): valid UTF-8, at most 123 bytes, cut at a character boundary.
   void CloseAfterQueue(std::uint16_t code, std::string reason);
   bool closing() const { return close_code_ != 0 || gone_; }
   const WsLimits& limits() const { return limits_; }

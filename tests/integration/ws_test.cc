@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -863,6 +865,224 @@ TEST_F(WsMuxLimitTest, StreamsPerSocketAreLimited) {
     auto status = mux.Next(id);
     EXPECT_EQ(FrameCode(status), 0) << status.dump();
   }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Issue 8: hostile and unusual input.
+
+// Fault 5: a reason cut inside a UTF-8 character makes browsers drop the code (1006).
+TEST_F(WsTest, LongMultibyteStatusMessageIsCutAtACharacterBoundary) {
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(Url(std::string(kService) + "Fail"))) << ws.error();
+  std::string message;
+  for (int i = 0; i < 100; ++i) message += "\xC3\xA9";  // é; a 123-byte cut splits the 62nd
+  ASSERT_TRUE(ws.Send(json{{"code", 9}, {"message", message}}.dump()));
+  auto c = ws.WaitClose();
+  ASSERT_TRUE(c) << Describe(c, ws);
+  EXPECT_EQ(c->first, 4009);
+  EXPECT_EQ(c->second.size(), 122u);
+  EXPECT_EQ(message.compare(0, c->second.size(), c->second), 0);  // a prefix, whole characters
+}
+
+// Fault 17: a close code no peer may send is answered 1002, not echoed.
+TEST_F(WsTest, InvalidCloseCodesFromTheClientAreAnswered1002) {
+  for (int code : {5000, 65535, 1005, 1006, 1015, 999, 0}) {
+    WsClient ws;
+    ASSERT_TRUE(ws.Connect(Url(std::string(kService) + "BidiStream"))) << ws.error();
+    ws.Close(code, "bye");
+    auto c = ws.WaitClose();
+    ASSERT_TRUE(c) << "code " << code;
+    EXPECT_EQ(c->first, 1002) << "code " << code << ": " << Describe(c, ws);
+  }
+  for (int code : {1000, 4000, 4999}) {  // valid ones are echoed, as RFC 6455 asks
+    WsClient ws;
+    ASSERT_TRUE(ws.Connect(Url(std::string(kService) + "BidiStream"))) << ws.error();
+    ws.Close(code, "bye");
+    auto c = ws.WaitClose();
+    ASSERT_TRUE(c) << "code " << code;
+    EXPECT_EQ(c->first, code) << Describe(c, ws);
+  }
+  // A mux socket too.
+  WsClient mux;
+  ASSERT_TRUE(mux.Connect(Url(kMuxPath), {kMux})) << mux.error();
+  mux.Close(5000);
+  auto c = mux.WaitClose();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->first, 1002) << Describe(c, mux);
+}
+
+// Fault 1a: these frames threw nlohmann's type_error on a running call and killed the process.
+TEST_F(WsTest, MuxFramesOfTheWrongShapeFailTheirCall) {
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(Url(kMuxPath), {kMux})) << ws.error();
+  Mux mux(ws);
+  const std::vector<std::pair<std::string, std::string>> frames = {
+      {R"({"id":1,"end":null})", "\"end\" must be true or false"},
+      {R"({"id":2,"end":"x"})", "\"end\" must be true or false"},
+      {R"({"id":3,"cancel":null})", "\"cancel\" must be true or false"},
+      {R"({"id":4,"method":"/portico.test.v1.TestService/Echo","metadata":{"k":1}})",
+       "\"metadata\" values must be strings"},
+  };
+  for (int id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(mux.Start(id, std::string(kService) + "BidiStream"));
+    ASSERT_TRUE(mux.Message(id, {{"message", "a"}}));
+    EXPECT_EQ(mux.Next(id), (json{{"id", id}, {"message", {{"message", "a"}, {"index", 1}}}}));
+  }
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const int id = static_cast<int>(i) + 1;
+    ASSERT_TRUE(ws.Send(frames[i].first));
+    auto status = mux.Next(id);
+    EXPECT_EQ(FrameCode(status), 3) << frames[i].first << " -> " << status.dump();
+    EXPECT_EQ(status["status"]["message"], frames[i].second) << status.dump();
+  }
+  // The exact frames of the report, for a method this gateway does not know.
+  ASSERT_TRUE(ws.Send(R"({"id":5,"method":"/greeter.v1.Greeter/SayHello"})"));
+  EXPECT_EQ(FrameCode(mux.Next(5)), 12);
+  ASSERT_TRUE(ws.Send(R"({"id":5,"end":null})"));
+  EXPECT_EQ(FrameCode(mux.Next(5)), 3);
+  // The process lives and the socket takes new calls.
+  EXPECT_FALSE(ws.closed());
+  ASSERT_TRUE(ws.Send(
+      R"({"id":6,"method":"/portico.test.v1.TestService/Echo","message":{"fString":"ok"}})"));
+  EXPECT_EQ(mux.Next(6), json::parse(R"({"id":6,"message":{"fString":"ok"}})"));
+  EXPECT_EQ(FrameCode(mux.Next(6)), 0);
+  EXPECT_EQ(Post(std::string(kService) + "Echo", "{}").status, 200);
+}
+
+// Fault 11 (mux part): `timeout` bounds unary and client-streaming calls, `stream_timeout`
+// (0s = none) server and bidi streams.
+TEST_F(WsTest, MuxDeadlinesFollowTheKindOfCall) {
+  json backend = {{"endpoints", {backend_.address()}},
+                  {"services", {"portico.test.v1.TestService"}},
+                  {"timeout", "300ms"},
+                  {"stream_timeout", "0s"}};
+  ASSERT_EQ(Admin("PUT", "/admin/backends/test", backend.dump()).status, 200);
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(Url(kMuxPath), {kMux})) << ws.error();
+  Mux mux(ws);
+  ASSERT_TRUE(mux.Start(1, std::string(kService) + "ServerStream"));
+  ASSERT_TRUE(mux.Message(1, {{"message", "s"}, {"repeat", 4}, {"intervalMs", 200}}));
+  ASSERT_TRUE(mux.Start(2, std::string(kService) + "Sleep"));
+  ASSERT_TRUE(mux.Message(2, {{"ms", 2000}}));
+  EXPECT_EQ(FrameCode(mux.Next(2)), 4) << "unary: the 300ms timeout";  // DEADLINE_EXCEEDED
+  for (int i = 0; i < 4; ++i) {
+    auto reply = mux.Next(1);
+    EXPECT_TRUE(reply.contains("message")) << i << ": " << reply.dump();
+  }
+  EXPECT_EQ(FrameCode(mux.Next(1)), 0) << "a server stream runs past `timeout`";
+
+  backend["stream_timeout"] = "300ms";
+  ASSERT_EQ(Admin("PUT", "/admin/backends/test", backend.dump()).status, 200);
+  ASSERT_TRUE(mux.Start(3, std::string(kService) + "BidiStream"));
+  ASSERT_TRUE(mux.Message(3, {{"message", "b"}}));
+  EXPECT_TRUE(mux.Next(3).contains("message"));
+  EXPECT_EQ(FrameCode(mux.Next(3, 5s)), 4) << "a bidi stream ends at `stream_timeout`";
+}
+
+// Fault 4, outbound: a client that writes junk and never reads. Every junk frame draws an
+// error frame; Portico must stop reading rather than queue them without bound.
+TEST_F(WsTest, MuxJunkWriterThatNeverReadsIsBounded) {
+  constexpr int kFrames = 60000;
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(Url(kMuxPath), {kMux})) << ws.error();
+  ws.PauseReading();
+  const std::string name = "/junk.v1.Junk/" + std::string(114, 'j');  // 128 bytes, quoted whole
+  for (int id = 1; id <= kFrames; ++id) {
+    ASSERT_TRUE(ws.Send(json{{"id", id}, {"method", name}}.dump()));
+  }
+  double max_queued = 0;
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto m = Admin("GET", "/metrics");
+    ASSERT_EQ(m.status, 200);
+    max_queued = std::max(max_queued, MetricValue(m.body, "portico_ws_queued_bytes").value_or(0));
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(max_queued, 512.0 * 1024) << "the error frames did not queue at all";
+  EXPECT_LT(max_queued, 2.0 * 1024 * 1024);
+  EXPECT_GT(ws.unsent_bytes(), 0u) << "Portico kept reading the socket";
+  // Nothing is lost: once the client reads, every frame is answered, in order.
+  ws.ResumeReading();
+  for (int id = 1; id <= kFrames; ++id) {
+    auto text = ws.Receive();
+    ASSERT_TRUE(text) << "frame " << id;
+    ASSERT_EQ(text->rfind("{\"id\":" + std::to_string(id) + ",", 0), 0u) << *text;
+  }
+  Mux mux(ws);
+  ASSERT_TRUE(mux.Start(1, std::string(kService) + "Echo"));
+  ASSERT_TRUE(mux.Message(1, {{"fString", "still here"}}));
+  EXPECT_EQ(mux.Next(1), json::parse(R"({"id":1,"message":{"fString":"still here"}})"));
+}
+
+// Fault 4, inbound: messages for a backend that does not read are queued up to the same budget;
+// past it Portico stops reading the socket (they were bounded only by calls x 64 x 4 MiB).
+TEST_F(WsTest, MuxMessagesTowardsABackendThatDoesNotReadAreBounded) {
+  // A backend that accepts TCP connections (the kernel does) but never reads them.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor blackhole(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const std::string address = "127.0.0.1:" + std::to_string(blackhole.local_endpoint().port());
+  json backend = {{"endpoints", {address}}, {"services", {"portico.test.v1.TestService"}}};
+  ASSERT_EQ(Admin("PUT", "/admin/backends/test", backend.dump()).status, 200);
+
+  constexpr int kMessages = 48;
+  const std::string big(1024 * 1024, 'z');
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(Url(kMuxPath), {kMux})) << ws.error();
+  Mux mux(ws);
+  ASSERT_TRUE(mux.Start(1, std::string(kService) + "BidiStream"));
+  for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(mux.Message(1, {{"message", big}}));
+  // Portico may hold the budget (1 MiB), one message over it and one in the transport; TCP
+  // buffers hold some more. The rest must wait in the client.
+  std::this_thread::sleep_for(1500ms);
+  const std::size_t unsent = ws.unsent_bytes();
+  EXPECT_GE(unsent, 24u * 1024 * 1024)
+      << "Portico read " << (kMessages * big.size() - unsent) << " bytes of messages";
+  EXPECT_TRUE(mux.Next(1, 100ms).is_discarded()) << "the call is not failed";
+}
+
+// Fault 1b: libgrpc++ asserts on metadata it would not send; a mux frame's metadata reached it
+// unchecked and aborted the process.
+class WsGrpcTransportTest : public WsTest {
+ protected:
+  void SetUp() override {
+    WsTest::SetUp();
+    json backend = {{"endpoints", {backend_.address()}},
+                    {"services", {"portico.test.v1.TestService"}},
+                    {"timeout", "60s"},
+                    {"transport", "grpc"}};
+    auto put = Admin("PUT", "/admin/backends/test", backend.dump());
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+};
+
+TEST_F(WsGrpcTransportTest, MuxMetadataIsCheckedBeforeTheTransport) {
+  WsClient ws;
+  ASSERT_TRUE(ws.Connect(Url(kMuxPath), {kMux})) << ws.error();
+  Mux mux(ws);
+  const json metadata = {{"Bad Key", "v"},        {"x-ok", "1"},         {"X-Upper", "2"},
+                         {"x-ctl", "a\nb"},       {"grpc-timeout", "1S"}, {"content-type", "x"},
+                         {"te", "x"},             {":path", "/x"},        {"x-high", "\xC3\xA9"}};
+  ASSERT_TRUE(mux.Start(1, std::string(kService) + "Metadata", metadata));
+  ASSERT_TRUE(mux.Message(1, json::object()));
+  auto reply = mux.Next(1);
+  ASSERT_TRUE(reply.contains("message")) << reply.dump();
+  const json& got = reply["message"]["metadata"];
+  EXPECT_EQ(got.value("x-ok", ""), "1") << got.dump();
+  EXPECT_EQ(got.value("x-upper", ""), "2") << got.dump();
+  for (const char* dropped : {"bad key", "Bad Key", "x-ctl", ":path", "x-high"}) {
+    EXPECT_FALSE(got.contains(dropped)) << dropped << ": " << got.dump();
+  }
+  // Reserved keys: the transport may set them itself, but never to the client's value.
+  EXPECT_NE(got.value("content-type", ""), "x") << got.dump();
+  EXPECT_NE(got.value("te", ""), "x") << got.dump();
+  EXPECT_NE(got.value("grpc-timeout", ""), "1S") << got.dump();
+  EXPECT_EQ(FrameCode(mux.Next(1)), 0);
+  // The process lives; the socket takes the next call.
+  ASSERT_TRUE(mux.Start(2, std::string(kService) + "Echo"));
+  ASSERT_TRUE(mux.Message(2, {{"fString", "x"}}));
+  EXPECT_EQ(mux.Next(2), json::parse(R"({"id":2,"message":{"fString":"x"}})"));
 }
 
 }  // namespace

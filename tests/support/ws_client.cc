@@ -118,6 +118,7 @@ struct WsClient::Impl {
   std::atomic<bool> auto_pong{true};
   std::atomic<int> pings{0};
   std::atomic<int> binaries{0};
+  std::atomic<std::size_t> unsent{0};  // bytes in wq
 
   mutable std::mutex mu;  // guards what follows
   std::condition_variable cv;
@@ -164,6 +165,7 @@ struct WsClient::Impl {
     if (close_sent || !socket.is_open()) return;
     if (opcode == kOpClose) close_sent = true;
     wq.push_back({Frame(opcode, payload), opcode == kOpClose});
+    unsent += wq.back().bytes.size();
     DoWrite();
   }
 
@@ -174,10 +176,12 @@ struct WsClient::Impl {
       writing = false;
       if (ec) {
         wq.clear();
+        unsent = 0;
         End(1006, "", "write failed: " + ec.message());
         return;
       }
       const bool was_close = wq.front().is_close;
+      unsent -= wq.front().bytes.size();
       wq.pop_front();
       if (was_close) {
         std::lock_guard<std::mutex> lock(mu);
@@ -570,6 +574,7 @@ void WsClient::Abort() {
 int WsClient::pings_received() const { return impl_->pings; }
 void WsClient::set_auto_pong(bool on) { impl_->auto_pong = on; }
 int WsClient::binary_messages_received() const { return impl_->binaries; }
+std::size_t WsClient::unsent_bytes() const { return impl_->unsent; }
 
 void WsClient::PauseReading() {
   if (!impl_->thread.joinable()) return;

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ class WsClient {
   int pings_received() const;            // server pings seen (answered unless set_auto_pong(false))
   void set_auto_pong(bool on);           // false: do not answer pings (to test idle timeouts)
   int binary_messages_received() const;  // binary messages are counted, not queued
+  // Bytes of frames sent (Send, SendBinary, Close) that the client has not yet handed to its
+  // socket: grows while the server stops reading and the TCP buffers are full.
+  std::size_t unsent_bytes() const;
 
   // Stop reading from the socket (TCP backpressure) / resume; for slow-reader tests. A read
   // already in progress completes, so a few more messages may still arrive after pausing.
