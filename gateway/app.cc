@@ -101,8 +101,8 @@ void App::Start() {
   ws_limits.allowed_origins = config_.websocket.allowed_origins;
   ws_ = std::make_unique<ws::WsBridge>(*registry_, metrics_, ws_limits);
   data_handlers.upgrade = [w = ws_.get()](boost::asio::ip::tcp::socket s, http::Request&& r,
-                                          boost::beast::flat_buffer&& b) {
-    w->Accept(std::move(s), std::move(r), std::move(b));
+                                          boost::beast::flat_buffer&& b, http::ConnectionSlot c) {
+    w->Accept(std::move(s), std::move(r), std::move(b), std::move(c));
   };
   data_ = std::make_unique<http::HttpServer>(loops, options, std::move(data_handlers));
   http::Handlers admin_handlers;

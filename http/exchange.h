@@ -17,6 +17,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/connection_slot.h"
+
 namespace portico::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -52,10 +54,11 @@ class Exchange {
 
 using Handler = std::function<void(Request&&, std::shared_ptr<Exchange>)>;
 
-// Takes over the connection of a WebSocket upgrade request (the socket, the request, and any
-// bytes already read past it).
-using UpgradeHandler = std::function<void(boost::asio::ip::tcp::socket socket, Request&& request,
-                                          boost::beast::flat_buffer&& leftover)>;
+// Takes over the connection of a WebSocket upgrade request (the socket, the request, any bytes
+// already read past it, and its place under max_connections, to hold for the socket's life).
+using UpgradeHandler =
+    std::function<void(boost::asio::ip::tcp::socket socket, Request&& request,
+                       boost::beast::flat_buffer&& leftover, ConnectionSlot slot)>;
 
 struct Handlers {
   Handler handle;

@@ -1,8 +1,8 @@
 #include "http/http_session.h"
 
-#include <cstdio>
+#include <algorithm>
 #include <limits>
-#include <sstream>
+#include <string_view>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -12,7 +12,6 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "http/status_reply.h"
-#include "transcoder/status_mapping.h"
 
 namespace portico::http {
 namespace {
@@ -20,6 +19,15 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+
+// After answering a request the connection closes on, what the client still sends is read and
+// dropped for a moment: closing with unread bytes would reset the connection, and a reset can
+// destroy the answer before the client reads it.
+constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+constexpr std::chrono::milliseconds kMaxLinger{2000};
+
+constexpr std::string_view kHttp2Refusal =
+    "HTTP/2 is not served on this port yet; use HTTP/1.1";
 
 class SessionExchange final : public Exchange {
  public:
@@ -66,26 +74,14 @@ class SessionExchange final : public Exchange {
   std::atomic<bool> responded_{false};
 };
 
-Response ErrorResponse(unsigned status, std::string message) {
-  return MakeResponse(status, transcoder::StatusJson(portico::Status(Code::kInvalidArgument,
-                                                                     std::move(message))));
-}
-
-std::string ChunkOf(std::string_view data) {
-  char size[20];
-  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(static_cast<std::size_t>(n) + data.size() + 2);
-  out.append(size, static_cast<std::size_t>(n));
-  out.append(data);
-  out.append("\r\n");
-  return out;
-}
-
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<HttpServer::State> server)
-    : socket_(std::move(socket)), server_(std::move(server)), timer_(socket_.get_executor()) {
+HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<HttpServer::State> server,
+                         ConnectionSlot slot)
+    : socket_(std::move(socket)),
+      server_(std::move(server)),
+      slot_(std::move(slot)),
+      timer_(socket_.get_executor()) {
   beast::error_code ec;
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) peer_.address = remote.address().to_string();
@@ -130,11 +126,9 @@ void HttpSession::Close() {
   beast::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  // Everyone waiting on this connection learns it is gone.
-  auto queue = std::move(queue_);
-  for (auto& p : queue) {
-    if (p.written) p.written(false);
-  }
+  // Everyone waiting on this connection learns it is gone. A chunk being written stays alive
+  // in the writer until its write completes (with operation_aborted).
+  if (chunked_) chunked_->Fail();
   if (in_flight_ && cancel_) {
     auto cancel = std::move(cancel_);
     cancel();
@@ -143,15 +137,19 @@ void HttpSession::Close() {
 
 void HttpSession::DoReadHeader() {
   if (closed_) return;
-  if (server_->draining) return Close();
+  if (server_->draining || peer_eof_) return Close();
+  if (buffer_.size() == 0 && requests_ > 0) {
+    // Keep-alive: the wait for the next request's first byte is idle time; its header then
+    // gets the header timeout.
+    Arm(server_->options.idle_timeout);
+    if (!peek_pending_) StartPeek();
+    return;
+  }
   parser_.emplace();
-  // The body limit is applied after the header, once it is known whether the route streams
-  // its body (streams are limited per message instead). Not boost::none: Beast 1.74 compares
-  // a Content-Length against an empty optional as "over the limit".
-  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
-  // The idle timeout covers the wait for a request; the header timeout starts with its bytes.
-  Arm(buffer_.size() > 0 ? server_->options.header_timeout : server_->options.idle_timeout);
+  ConfigureRequestParser(*parser_, server_->options.max_header_bytes);
+  // The first request is timed from the accept: a client that sends nothing, or its header
+  // byte by byte, holds a connection slot for header_timeout at most.
+  Arm(server_->options.header_timeout);
   bhttp::async_read_header(socket_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->OnHeader(ec);
@@ -159,14 +157,17 @@ void HttpSession::DoReadHeader() {
 }
 
 void HttpSession::OnHeader(beast::error_code ec) {
-  if (ec == bhttp::error::header_limit) {
-    return Write(ErrorResponse(431, "request header too large"), true);
-  }
-  if (ec) return Close();
+  if (closed_) return;
+  if (ec) return OnBadHead(ec);
+  ++requests_;
   Arm(server_->options.header_timeout);
-  const auto& req = parser_->get();
+  auto& req = parser_->get();
   request_keep_alive_ = req.keep_alive();
   request_version_ = req.version();
+  if (Status s = CheckRequestHead(req); !s.ok()) {
+    // The framing of whatever follows cannot be trusted: answer, then close.
+    return Write(ErrorReply(s), true);
+  }
   expect_continue_ = beast::iequals(req[bhttp::field::expect], "100-continue");
   if (server_->handlers.streams_body && !beast::websocket::is_upgrade(req) &&
       server_->handlers.streams_body(req)) {
@@ -175,10 +176,12 @@ void HttpSession::OnHeader(beast::error_code ec) {
   if (auto length = parser_->content_length();
       length && *length > server_->options.max_body_bytes) {
     // Answered before any of the body is read; the unread body ends the connection.
-    return Write(ErrorResponse(413, "request body of " + std::to_string(*length) +
-                                        " bytes exceeds the limit of " +
-                                        std::to_string(server_->options.max_body_bytes) +
-                                        " bytes"),
+    return Write(ErrorReply(Status(Code::kResourceExhausted,
+                                   "request body of " + std::to_string(*length) +
+                                       " bytes exceeds the limit of " +
+                                       std::to_string(server_->options.max_body_bytes) +
+                                       " bytes"),
+                            413),
                  true);
   }
   parser_->body_limit(server_->options.max_body_bytes);
@@ -195,6 +198,29 @@ void HttpSession::OnHeader(beast::error_code ec) {
   DoReadBody();
 }
 
+void HttpSession::OnBadHead(beast::error_code ec) {
+  request_version_ = 11;
+  request_keep_alive_ = false;
+  const std::string_view buffered(static_cast<const char*>(buffer_.data().data()),
+                                  buffer_.size());
+  if (IsHttp2Preface(buffered)) {
+    // An h2c client with prior knowledge: say in its own protocol why it is refused.
+    in_flight_ = true;
+    auto frames = std::make_shared<std::string>(Http2Refusal(kHttp2Refusal));
+    Arm(server_->options.idle_timeout);
+    return asio::async_write(socket_, asio::buffer(*frames),
+                             [self = shared_from_this(), frames](beast::error_code e, std::size_t) {
+                               if (e) return self->Close();
+                               self->FinishResponse(true);
+                             });
+  }
+  if (auto reply = ParseErrorReply(ec)) {
+    in_flight_ = true;
+    return Write(std::move(*reply), true);
+  }
+  Close();  // the connection failed or ended mid-header: no one to answer
+}
+
 void HttpSession::DoReadBody() {
   bhttp::async_read(socket_, buffer_, *parser_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -203,17 +229,25 @@ void HttpSession::DoReadBody() {
 }
 
 void HttpSession::OnBody(beast::error_code ec) {
+  if (closed_) return;
   if (ec == bhttp::error::body_limit) {
-    return Write(ErrorResponse(413, "request body exceeds the limit of " +
-                                        std::to_string(server_->options.max_body_bytes) +
-                                        " bytes"),
+    return Write(ErrorReply(Status(Code::kResourceExhausted,
+                                   "request body exceeds the limit of " +
+                                       std::to_string(server_->options.max_body_bytes) +
+                                       " bytes"),
+                            413),
                  true);
   }
-  if (ec) return Close();
+  if (ec) {
+    if (auto reply = ParseErrorReply(ec)) return Write(std::move(*reply), true);  // bad chunk
+    return Close();
+  }
   if (server_->handlers.upgrade && beast::websocket::is_upgrade(parser_->get())) {
     timer_.cancel();
-    closed_ = true;  // the socket now belongs to the WebSocket session
-    server_->handlers.upgrade(std::move(socket_), parser_->release(), std::move(buffer_));
+    closed_ = true;  // the socket, and its place under max_connections, now belong to the
+                     // WebSocket session
+    server_->handlers.upgrade(std::move(socket_), parser_->release(), std::move(buffer_),
+                              std::move(slot_));
     return;
   }
   Dispatch(/*body_streamed=*/false);
@@ -222,13 +256,14 @@ void HttpSession::OnBody(beast::error_code ec) {
 void HttpSession::Dispatch(bool body_streamed) {
   timer_.cancel();  // while the backend works, its deadline governs
   in_flight_ = true;
+  streaming_ = false;
   cancel_ = nullptr;
   body_pending_ = body_streamed;
   auto exchange = std::make_shared<SessionExchange>(shared_from_this(), peer_);
   Request request = body_streamed ? Request(parser_->get()) : parser_->release();
   if (!body_streamed) parser_.reset();
   // A streamed body's reads notice a vanished client themselves; otherwise watch the socket.
-  if (!body_streamed && buffer_.size() == 0) StartPeek();
+  if (!body_streamed && buffer_.size() == 0 && !peek_pending_) StartPeek();
   server_->handlers.handle(std::move(request), std::move(exchange));
 }
 
@@ -247,10 +282,43 @@ void HttpSession::StartPeek() {
 
 void HttpSession::OnPeek(beast::error_code ec, std::size_t n) {
   peek_pending_ = false;
+  if (closed_) return;
+  if (!ec) buffer_.commit(n);
+  if (lingering_) {
+    lingered_bytes_ += buffer_.size();
+    buffer_.consume(buffer_.size());
+    if (ec || lingered_bytes_ > kMaxLingerBytes) return Close();
+    return StartPeek();
+  }
+  if (ec == asio::error::eof && in_flight_ && !streaming_) return OnHalfClose();
   if (ec) return Close();  // the client is gone: Close() cancels an in-flight call
-  buffer_.commit(n);
   if (!in_flight_) DoReadHeader();
   // Otherwise a pipelined request waits in buffer_ until the current response is written.
+}
+
+void HttpSession::OnHalfClose() {
+  // A FIN after a whole request is legal: the client may still be reading. One that closed
+  // outright answers our next bytes with a reset, and an HTTP/1.1 client must accept an
+  // interim 1xx response it did not ask for (RFC 9110 15.2), so "100 Continue" tells the two
+  // apart before the answer is ready. (A stream whose head is out has its chunks for that.)
+  peer_eof_ = true;
+  if (request_version_ >= 11 && !writing_) {
+    static constexpr std::string_view kProbe = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ec;
+    const std::size_t n = socket_.write_some(asio::buffer(kProbe), ec);  // non-blocking
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return Close();
+    if (!ec && n != kProbe.size()) return Close();  // a torn interim response would garble the answer
+  }
+  WatchForReset();
+}
+
+void HttpSession::WatchForReset() {
+  // Completes on an error or hang-up condition: the client reset the connection.
+  socket_.async_wait(asio::socket_base::wait_error,
+                     [self = shared_from_this()](beast::error_code ec) {
+                       if (ec || self->closed_ || self->lingering_) return;
+                       self->Close();
+                     });
 }
 
 void HttpSession::ReadBody(std::function<void(bool, std::string, bool)> on_piece) {
@@ -320,7 +388,8 @@ void HttpSession::Deliver(Response response) {
 }
 
 void HttpSession::Write(Response response, bool close) {
-  close = close || !request_keep_alive_ || server_->draining;
+  close = close || !request_keep_alive_ || server_->draining || peer_eof_;
+  in_flight_ = true;
   response.version(request_version_);
   response.keep_alive(!close);
   response.set(bhttp::field::server, "portico");
@@ -330,6 +399,7 @@ void HttpSession::Write(Response response, bool close) {
   bhttp::async_write(socket_, *writing_,
                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
                        self->writing_.reset();
+                       if (self->closed_) return;
                        if (ec) return self->Close();
                        self->FinishResponse(close);
                      });
@@ -337,8 +407,9 @@ void HttpSession::Write(Response response, bool close) {
 
 void HttpSession::FinishResponse(bool close) {
   in_flight_ = false;
+  streaming_ = false;
   cancel_ = nullptr;
-  if (close || body_pending_) return Close();
+  if (close || body_pending_ || peer_eof_) return LingeringClose();
   if (peek_pending_) {
     Arm(server_->options.idle_timeout);  // the peek read doubles as the keep-alive wait
     return;
@@ -346,66 +417,65 @@ void HttpSession::FinishResponse(bool close) {
   DoReadHeader();
 }
 
+void HttpSession::LingeringClose() {
+  if (closed_ || lingering_) return;
+  lingering_ = true;
+  beast::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);  // the client sees the end
+  Arm(std::min<std::chrono::milliseconds>(server_->options.header_timeout, kMaxLinger));
+  lingered_bytes_ = buffer_.size();
+  buffer_.consume(buffer_.size());
+  if (!peek_pending_) StartPeek();
+}
+
 void HttpSession::StartChunked(Response head) {
   asio::post(socket_.get_executor(), [self = shared_from_this(), head = std::move(head)]() mutable {
     if (self->closed_) return;
+    HttpSession* session = self.get();
+    ChunkedWriter::Callbacks callbacks;
+    // Raw `session`: the writer is the session's member; each write's handler holds the session.
+    callbacks.write = [session](asio::const_buffer bytes, std::function<void(bool)> done) {
+      asio::async_write(session->socket_, bytes,
+                        [self = session->shared_from_this(), done = std::move(done)](
+                            beast::error_code ec, std::size_t) { done(!ec); });
+    };
+    callbacks.busy = [session](bool writing) {
+      if (writing) {
+        session->Arm(session->server_->options.idle_timeout);  // a client that stops reading
+      } else {
+        session->timer_.cancel();  // waiting for the backend again: its deadline governs
+      }
+    };
+    callbacks.finished = [session](bool ok) {
+      if (!ok) return session->Close();
+      session->FinishResponse(!session->request_keep_alive_ || session->server_->draining);
+    };
+    self->chunked_ = std::make_unique<ChunkedWriter>(std::move(callbacks));
+    self->streaming_ = true;
     bhttp::response<bhttp::empty_body> h{head.result(), self->request_version_};
     for (const auto& field : head) h.insert(field.name_string(), field.value());
     h.set(bhttp::field::server, "portico");
-    h.keep_alive(self->request_keep_alive_ && !self->server_->draining);
-    h.chunked(true);
-    // Serialize the head into bytes so it goes through the same one-write-at-a-time queue.
-    std::ostringstream out;
-    out << h.base();
-    self->Enqueue(Pending{out.str(), nullptr, false});
+    h.keep_alive(self->request_keep_alive_ && !self->server_->draining && !self->peer_eof_);
+    self->chunked_->Head(std::move(h));
   });
 }
 
 void HttpSession::WriteChunk(std::string data, std::function<void(bool)> written) {
   asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data),
                                       written = std::move(written)]() mutable {
-    if (self->closed_) {
+    if (self->closed_ || !self->chunked_) {
       if (written) written(false);
       return;
     }
-    self->Enqueue(Pending{ChunkOf(data), std::move(written), false});
+    self->chunked_->Chunk(std::move(data), std::move(written));
   });
 }
 
 void HttpSession::EndChunked() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->closed_) return;
-    self->Enqueue(Pending{"0\r\n\r\n", nullptr, true});
+    if (self->closed_ || !self->chunked_) return;
+    self->chunked_->End();
   });
-}
-
-void HttpSession::Enqueue(Pending pending) {
-  queue_.push_back(std::move(pending));
-  if (!queue_writing_) WriteNext();
-}
-
-void HttpSession::WriteNext() {
-  if (queue_.empty() || closed_) {
-    queue_writing_ = false;
-    timer_.cancel();  // waiting for the backend again: its deadline governs
-    return;
-  }
-  queue_writing_ = true;
-  Arm(server_->options.idle_timeout);  // a client that stops reading is dropped
-  asio::async_write(socket_, asio::buffer(queue_.front().bytes),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (self->closed_) return;
-                      if (ec) return self->Close();
-                      Pending done = std::move(self->queue_.front());
-                      self->queue_.pop_front();
-                      if (done.written) done.written(true);
-                      if (done.last) {
-                        self->queue_writing_ = false;
-                        const bool close = !self->request_keep_alive_ || self->server_->draining;
-                        return self->FinishResponse(close);
-                      }
-                      self->WriteNext();
-                    });
 }
 
 }  // namespace portico::http

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <algorithm>
+#include <iostream>
 #include <stdexcept>
 
 #include "http/http_session.h"
@@ -13,7 +15,8 @@ HttpServer::HttpServer(std::vector<asio::io_context*> loops, ServerOptions optio
                        Handlers handlers)
     : loops_(std::move(loops)),
       state_(std::make_shared<State>()),
-      acceptor_(*loops_.front()) {
+      acceptor_(*loops_.front()),
+      accept_retry_(*loops_.front()) {
   state_->options = options;
   state_->handlers = std::move(handlers);
 }
@@ -41,37 +44,54 @@ void HttpServer::Start() { DoAccept(); }
 void HttpServer::DoAccept() {
   asio::io_context& loop = *loops_[next_loop_++ % loops_.size()];
   // No strand: a loop is run by one thread, which serializes the session's handlers already.
-  acceptor_.async_accept(loop, [this](boost::system::error_code ec,
-                                                         tcp::socket socket) {
+  acceptor_.async_accept(loop, [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      if (connections() >= state_->options.max_connections || state_->draining) {
-        boost::system::error_code ignored;
-        socket.close(ignored);  // over the limit: refuse rather than degrade everyone
-      } else {
-        socket.set_option(tcp::no_delay(true), ec);
-        auto session = std::make_shared<HttpSession>(std::move(socket), state_);
-        {
-          std::lock_guard lock(state_->mu);
-          state_->sessions[session.get()] = session;
-        }
-        session->Start();
+    if (ec) return OnAcceptError(ec);
+    accept_backoff_ = std::chrono::milliseconds(0);
+    if (connections() >= state_->options.max_connections || state_->draining) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // over the limit: refuse rather than degrade everyone
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      auto session = std::make_shared<HttpSession>(std::move(socket), state_,
+                                                   ConnectionSlot(state_->connection_count));
+      {
+        std::lock_guard lock(state_->mu);
+        state_->sessions[session.get()] = session;
       }
+      session->Start();
     }
     DoAccept();
   });
 }
 
-std::size_t HttpServer::connections() const {
-  std::lock_guard lock(state_->mu);
-  return state_->sessions.size();
+void HttpServer::OnAcceptError(const boost::system::error_code& ec) {
+  ++accept_errors_;
+  // Retrying at once would spin: the pending connection stays queued while the cause (no free
+  // file descriptor) lasts. Said once per run of failures.
+  if (accept_backoff_.count() == 0) {
+    std::cerr << "portico: accept on port " << port_ << " failed: " << ec.message()
+              << "; retrying with a backoff of up to 1 s\n";
+    accept_backoff_ = std::chrono::milliseconds(10);
+  } else {
+    accept_backoff_ = std::min<std::chrono::milliseconds>(accept_backoff_ * 2,
+                                                          std::chrono::seconds(1));
+  }
+  accept_retry_.expires_after(accept_backoff_);
+  accept_retry_.async_wait([this](boost::system::error_code wait_ec) {
+    if (wait_ec || !acceptor_.is_open()) return;
+    DoAccept();
+  });
 }
+
+std::size_t HttpServer::connections() const { return state_->connection_count->load(); }
 
 void HttpServer::Drain() {
   if (state_->draining.exchange(true)) return;
   asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    accept_retry_.cancel();
   });
   std::vector<std::shared_ptr<HttpSession>> live;
   {

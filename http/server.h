@@ -1,7 +1,9 @@
 // Portico's HTTP/1.1 server on Boost.Beast: a listener handing accepted connections round robin
 // to a set of io_contexts (one per io thread, so a connection and the backend calls it makes
 // stay on one thread), keep-alive, header and idle timeouts, a body limit answered with 413
-// before the body is read, and graceful drain. Each io_context must be run by exactly one
+// before the body is read, a connection limit (connections over it are closed at accept; an
+// upgraded WebSocket keeps its place), accept errors (EMFILE) retried with a backoff, and
+// graceful drain. Each io_context must be run by exactly one
 // thread: that, not a strand, serializes a connection's handlers.
 //
 // Thread safety: Listen/Start are start-up calls; Drain, connections() and port() are safe
@@ -23,6 +25,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/connection_slot.h"
 #include "http/exchange.h"
 
 namespace portico::http {
@@ -55,7 +60,10 @@ class HttpServer {
   void Drain();
   // Closes every connection now (cancelling what they serve): the end of a drain that timed out.
   void CloseAll();
+  // Connections holding a place under max_connections, upgraded WebSockets included.
   std::size_t connections() const;
+  // Failed accepts so far (each one is retried after a backoff: 10 ms doubling to 1 s).
+  std::size_t accept_errors() const { return accept_errors_.load(); }
 
   // What sessions share with the server. Sessions hold it by shared_ptr, so one that is
   // destroyed late (with the io_context's pending handlers) never touches a dead server.
@@ -63,18 +71,25 @@ class HttpServer {
     ServerOptions options;
     Handlers handlers;
     std::atomic<bool> draining{false};
+    std::shared_ptr<ConnectionSlot::Count> connection_count =
+        std::make_shared<ConnectionSlot::Count>(0);
     std::mutex mu;
     std::map<HttpSession*, std::weak_ptr<HttpSession>> sessions;
   };
 
  private:
   void DoAccept();
+  void OnAcceptError(const boost::system::error_code& ec);
 
   std::vector<boost::asio::io_context*> loops_;
   std::size_t next_loop_ = 0;  // touched by the accept handler only
   std::shared_ptr<State> state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
+  // Accept errors (out of file descriptors, say) wait before the next try rather than spin.
+  boost::asio::steady_timer accept_retry_;
+  std::chrono::milliseconds accept_backoff_{0};  // 0: the last accept succeeded
+  std::atomic<std::size_t> accept_errors_{0};
 };
 
 

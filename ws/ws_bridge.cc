@@ -52,14 +52,17 @@ std::string SplitToken(std::string_view query, std::string* token) {
   return kept;
 }
 
-void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version) {
+void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version,
+            http::ConnectionSlot slot) {
   response.version(version);
   response.keep_alive(false);
   response.set(bhttp::field::server, "portico");
   response.prepare_payload();
   auto state = std::make_shared<std::pair<boost::asio::ip::tcp::socket, http::Response>>(
       std::move(socket), std::move(response));
-  bhttp::async_write(state->first, state->second, [state](boost::beast::error_code, std::size_t) {
+  auto held = std::make_shared<http::ConnectionSlot>(std::move(slot));  // until the close
+  bhttp::async_write(state->first, state->second, [state, held](boost::beast::error_code,
+                                                                std::size_t) {
     boost::beast::error_code ignored;
     state->first.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
     state->first.close(ignored);
@@ -72,7 +75,7 @@ WsBridge::WsBridge(const registry::Registry& registry, http::Metrics& metrics, W
     : registry_(registry), metrics_(metrics), limits_(limits) {}
 
 void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
-                      boost::beast::flat_buffer&&) const {
+                      boost::beast::flat_buffer&&, http::ConnectionSlot slot) const {
   // (Bytes past the upgrade request would be WebSocket frames sent before the handshake's
   // answer; RFC 6455 clients wait for the 101, so there are none to carry over.)
   const unsigned version = request.version();
@@ -119,13 +122,14 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     base.metadata = http::RequestMetadata(request, peer);
     auto session = MakeMuxSession(std::move(socket), limits_, metrics_, registry_, std::move(base));
     session->Track(tracker_);
+    session->HoldSlot(std::move(slot));
     session->Run(std::move(request), selected);
     return;
   }
 
   auto resolved = http::ResolveRoute(*snapshot, request, /*any_method=*/true);
   if (auto* local = std::get_if<http::Response>(&resolved)) {
-    return Reject(std::move(socket), std::move(*local), version);
+    return Reject(std::move(socket), std::move(*local), version, std::move(slot));
   }
   auto& target_route = std::get<http::RouteTarget>(resolved);
   CallSetup setup;
@@ -135,9 +139,9 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
   Status s = setup.route->plan.RequestToWire(snapshot->catalog->codec(),
                                              target_route.match.bindings, target_route.query, "",
                                              limits_.strict, &setup.url_wire);
-  if (!s.ok()) return Reject(std::move(socket), http::ErrorReply(s), version);
+  if (!s.ok()) return Reject(std::move(socket), http::ErrorReply(s), version, std::move(slot));
   auto spec = http::MakeCallSpec(request, peer, *setup.backend, setup.route->method->path);
-  if (!spec.ok()) return Reject(std::move(socket), http::ErrorReply(spec.status()), version);
+  if (!spec.ok()) return Reject(std::move(socket), http::ErrorReply(spec.status()), version, std::move(slot));
   setup.spec = std::move(*spec);
   auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(setup));
   session->Track(tracker_);

@@ -18,8 +18,9 @@ class WsBridge {
  public:
   WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits);
 
+  // `slot` is the connection's place under max_connections, held for the socket's life.
   void Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
-              boost::beast::flat_buffer&& leftover) const;
+              boost::beast::flat_buffer&& leftover, http::ConnectionSlot slot) const;
 
   // Stopping: close every socket (1001, graceful) or drop them; how many are still alive.
   void CloseAll(bool graceful) const { tracker_->CloseAll(graceful); }

@@ -67,6 +67,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   // Registers with `tracker` (which must outlive nothing: it is shared).
   void Track(std::shared_ptr<SessionTracker> tracker);
+  // Keeps the connection's place under max_connections until the session is destroyed.
+  void HoldSlot(http::ConnectionSlot slot) { slot_ = std::move(slot); }
   // Any thread: close 1001 "going away" once the queue drains (calls are cancelled now), or,
   // with graceful=false, drop the connection at once.
   void Shutdown(bool graceful);
@@ -113,6 +115,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool opened_ = false;  // the handshake is complete
   bool gone_ = false;
   std::shared_ptr<SessionTracker> tracker_;
+  http::ConnectionSlot slot_;
 };
 
 }  // namespace portico::ws

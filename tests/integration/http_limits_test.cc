@@ -1,5 +1,5 @@
-// DESIGN section 7 on the HTTP listener: header and idle timeouts, the header size limit and
-// the connection limit, each hit by a real client.
+// DESIGN section 7 on the HTTP listener: header and idle timeouts, the header and body size
+// limits and the connection limit (upgraded WebSockets included), each hit by a real client.
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -7,6 +7,7 @@
 
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/stream_client.h"
+#include "tests/support/ws_client.h"
 
 namespace portico::testing {
 namespace {
@@ -48,6 +49,35 @@ TEST_F(HttpLimitsTest, OversizedHeaderIs431) {
   HttpClient client(app_->port());
   auto r = client.Send("POST", "/v1/echo", "{}", {{"X-Big", std::string(4096, 'a')}});
   EXPECT_EQ(r.status, 431) << r.body;
+  EXPECT_EQ(r.json()["code"], 8) << r.body;  // RESOURCE_EXHAUSTED, whatever the HTTP status
+}
+
+TEST_F(HttpLimitsTest, OversizedBodyIs413WithResourceExhausted) {
+  HttpClient client(app_->port());
+  auto r = client.SendRaw("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n");
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_EQ(r.json()["code"], 8) << r.body;
+}
+
+// An upgraded WebSocket keeps its place under max_connections for its whole life.
+TEST_F(HttpLimitsTest, OpenWebSocketsCountAgainstTheConnectionLimit) {
+  std::vector<std::unique_ptr<WsClient>> sockets;
+  for (int i = 0; i < 3; ++i) {
+    sockets.push_back(std::make_unique<WsClient>());
+    ASSERT_TRUE(sockets.back()->Connect("ws://127.0.0.1:" + std::to_string(app_->port()) +
+                                            "/portico.test.v1.TestService/BidiStream",
+                                        {"portico.mux.v1"}))
+        << sockets.back()->error();
+  }
+  HttpClient extra(app_->port());
+  EXPECT_EQ(extra.Send("POST", "/v1/echo", "{}").status, 0);  // closed at accept
+  sockets.pop_back();  // one socket ends: its place frees up
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = HttpCall(app_->port(), "POST", "/v1/echo", "{}").status == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST_F(HttpLimitsTest, ConnectionsOverTheLimitAreRefused) {
