@@ -2,11 +2,10 @@
 # Builds the libFuzzer targets (preset `fuzz`: clang-14, ASan + UBSan, in build-fuzz/) and runs
 # each for SECONDS (default 60) on a copy of its seed corpus, one after the other.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     # TARGET: http_template, json_to_wire, ...
-# Each target stops at its first crash, leak, timeout or failed check (the script then fails);
-# the input that caused it is kept in
-# build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/corpus/<target>/ with the fix). The working
-# corpora live in build-fuzz/fuzz-corpus/ and grow across runs; the repository's seeds grow only
-# by hand. FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS="-runs=10000000").
+# Each target stops at its first crash, leak, timeout or failed check, and the script then fails;
+# the input is kept in build-fuzz/fuzz-artifacts/ (add it to tests/fuzz/corpus/<target>/ with
+# the fix). The working corpora live in build-fuzz/fuzz-corpus/ and grow across runs; the
+# repository's seeds grow only by hand. FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS="-runs=10000000").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
@@ -49,8 +48,8 @@ for t in "${targets[@]}"; do
     grep -E 'ERROR|FUZZ_CHECK|SUMMARY|Test unit written|runtime error' "$log" | head -20 >&2 || true
   fi
 done
+echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if ((${#failed[@]})); then
   echo "fuzz: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "fuzz: ${#targets[@]} targets, ${SECONDS_EACH}s each, no crash"
