@@ -16,8 +16,9 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
 
 targets=("$@")
-if ((${#targets[@]} == 0)); then
-  for dir in tests/fuzz/corpus/*/; do targets+=("$(basename "$dir")"); done
+if ((${#targets[@]} == 0)); then  # every target CMake configured (tests/fuzz/CMakeLists.txt)
+  while read -r name; do [[ -n "$name" ]] && targets+=("${name%_fuzz}"); done \
+    <build-fuzz/tests/fuzz/fuzzers.txt
 fi
 out=build-fuzz/fuzz-artifacts
 mkdir -p "$out"
