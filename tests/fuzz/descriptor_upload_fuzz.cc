@@ -14,6 +14,7 @@
 #include "registry/catalog.h"
 #include "registry/descriptor_compiler.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 
 namespace {
 

@@ -19,6 +19,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 #include "tests/fuzz/schemas.h"
 #include "transcoder/json_to_wire.h"
 

@@ -13,6 +13,7 @@
 
 #include "portico/test/v1/test.pb.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 #include "transcoder/http_rule.h"
 #include "transcoder/json_codec.h"
 #include "transcoder/route_plan.h"

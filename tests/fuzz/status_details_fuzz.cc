@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 #include "transcoder/json_codec.h"
 #include "transcoder/status_mapping.h"
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/quiet_protobuf.h"
 #include "tests/fuzz/schemas.h"
 #include "transcoder/wire_to_json.h"
 
