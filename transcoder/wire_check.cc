@@ -12,6 +12,27 @@ using google::protobuf::internal::WireFormatLite;
 
 constexpr int kMaxDepth = 100;  // protobuf's own default recursion limit
 
+// A packed repeated scalar's payload holds whole elements only. protobuf's renderer loops
+// forever, allocating, on a varint it cannot read (more than 10 bytes).
+bool PackedWellFormed(const FieldDescriptor& field, std::string_view value) {
+  switch (WireFormatLite::WireTypeForFieldType(
+      static_cast<WireFormatLite::FieldType>(field.type()))) {
+    case WireFormatLite::WIRETYPE_FIXED32:
+      return value.size() % 4 == 0;
+    case WireFormatLite::WIRETYPE_FIXED64:
+      return value.size() % 8 == 0;
+    default: {
+      google::protobuf::io::CodedInputStream in(
+          reinterpret_cast<const std::uint8_t*>(value.data()), static_cast<int>(value.size()));
+      std::uint64_t element = 0;
+      while (in.CurrentPosition() < static_cast<int>(value.size())) {
+        if (!in.ReadVarint64(&element)) return false;
+      }
+      return true;
+    }
+  }
+}
+
 bool Check(const google::protobuf::Descriptor& type, std::string_view wire, int depth) {
   if (depth > kMaxDepth) return false;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(wire.data()),
@@ -31,6 +52,8 @@ bool Check(const google::protobuf::Descriptor& type, std::string_view wire, int 
         if (field == nullptr) break;
         if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
           if (!Check(*field->message_type(), value, depth + 1)) return false;
+        } else if (field->is_packable() && !PackedWellFormed(*field, value)) {
+          return false;
         } else if (field->type() == FieldDescriptor::TYPE_STRING &&
                    field->file()->syntax() == google::protobuf::FileDescriptor::SYNTAX_PROTO3 &&
                    !google::protobuf::internal::IsStructurallyValidUTF8(

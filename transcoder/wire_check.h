@@ -1,8 +1,10 @@
 // A structural check of protobuf wire bytes against a message type, without building a
 // message: tags, varints, fixed widths and lengths are in bounds, groups balance, fields of
-// message type are well-formed in turn, and proto3 strings are valid UTF-8. protobuf's
-// BinaryToJsonString does not validate its input (truncated bytes render as made-up JSON), and a
-// full parse into a DynamicMessage costs as much as the rendering itself. Pure; thread-safe.
+// message type are well-formed in turn, packed scalars hold whole elements, and proto3 strings
+// are valid UTF-8. protobuf's BinaryToJsonString does not validate its input (truncated bytes
+// render as made-up JSON; a packed varint over 10 bytes makes it loop, allocating, until the
+// process runs out of memory), and a full parse into a DynamicMessage costs as much as the
+// rendering itself. Pure; thread-safe.
 #pragma once
 
 #include <string_view>
