@@ -12,13 +12,13 @@
 #include <vector>
 
 // Aborts with the failed condition and a note when `cond` is false; NDEBUG does not remove it.
-#define FUZZ_CHECK(cond, note)                                                         \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, __LINE__, \
-                   #cond, std::string(note).c_str());                                  \
-      std::abort();                                                                    \
-    }                                                                                  \
+#define FUZZ_CHECK(cond, note)                                                              \
+  do {                                                                                      \
+    if (!(cond)) {                                                                          \
+      std::fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed: %s\n", __FILE__, __LINE__, #cond, \
+                   std::string(note).c_str());                                              \
+      std::abort();                                                                         \
+    }                                                                                       \
   } while (false)
 
 namespace portico::fuzz {

@@ -76,11 +76,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              g.message());
   FUZZ_CHECK(!g.ok() || inflated.size() <= limit, "gzip output over the limit");
   std::string round;
-  FUZZ_CHECK(portico::upstream::GzipDecompress(portico::upstream::GzipCompress(rest), rest.size(),
-                                               &round)
-                     .ok() &&
-                 round == rest,
-             "gzip round trip");
+  FUZZ_CHECK(
+      portico::upstream::GzipDecompress(portico::upstream::GzipCompress(rest), rest.size(), &round)
+              .ok() &&
+          round == rest,
+      "gzip round trip");
 
   std::string decoded;
   (void)portico::upstream::DecodeBinaryHeader(rest, &decoded);

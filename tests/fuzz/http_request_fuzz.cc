@@ -2,6 +2,9 @@
 // session's limits, the header read first (then the Content-Length check and the body limit),
 // the body after it, pipelined requests on one connection until one is not keep-alive.
 // Input: byte 0 seeds how the bytes are cut into reads, the rest is what the client sends.
+// With http/request_checks.cc in the tree (PORTICO_FUZZ_REQUEST_CHECKS), the parser is
+// configured and each head checked by the session's own functions, and its socket-free model
+// (ParseRequests) runs on the same bytes.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +19,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "tests/fuzz/fuzz_check.h"
+#ifdef PORTICO_FUZZ_REQUEST_CHECKS
+#include "http/request_checks.h"
+#endif
 
 namespace {
 
@@ -89,18 +95,49 @@ void Inspect(const bhttp::request<bhttp::string_body>& req) {
   }
 }
 
+#ifdef PORTICO_FUZZ_REQUEST_CHECKS
+// The session's model: only the last request may be refused, every status is one the session
+// sends, served requests are in origin form with bodies under the limit.
+void CheckModel(std::string_view bytes) {
+  const auto requests = portico::http::ParseRequests(bytes, kMaxHeaderBytes, kMaxBodyBytes);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    if (r.status == 0) {
+      FUZZ_CHECK(!r.target.empty() && r.target.front() == '/', "served target: " + r.target);
+      FUZZ_CHECK(r.body.size() <= kMaxBodyBytes, "body over the limit");
+    } else {
+      FUZZ_CHECK(i + 1 == requests.size(), "a request after a refused one");
+      FUZZ_CHECK(r.status == 400 || r.status == 413 || r.status == 431 || r.status == 501 ||
+                     r.status == 505,
+                 "status " + std::to_string(r.status));
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
+#ifdef PORTICO_FUZZ_REQUEST_CHECKS
+  CheckModel(portico::fuzz::AsView(data + 1, size - 1));
+#endif
   Connection conn(portico::fuzz::AsView(data + 1, size - 1), data[0]);
   std::string buffer;
   for (int requests = 0; requests < 16; ++requests) {
     bhttp::request_parser<bhttp::string_body> parser;
+#ifdef PORTICO_FUZZ_REQUEST_CHECKS
+    portico::http::ConfigureRequestParser(parser, kMaxHeaderBytes);
+#else
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.header_limit(kMaxHeaderBytes);
+#endif
     if (ReadUntil(parser, conn, &buffer, [&] { return parser.is_header_done(); })) return 0;
     Inspect(parser.get());
+#ifdef PORTICO_FUZZ_REQUEST_CHECKS
+    if (!portico::http::CheckRequestHead(parser.get()).ok()) return 0;  // 400/501, then close
+    FUZZ_CHECK(parser.get().target().starts_with("/"), "a checked target is in origin form");
+#endif
     if (auto length = parser.content_length(); length && *length > kMaxBodyBytes) return 0;  // 413
     parser.body_limit(kMaxBodyBytes);
     if (ReadUntil(parser, conn, &buffer, [&] { return parser.is_done(); })) return 0;

@@ -64,7 +64,8 @@ bool SameTemplate(const HttpTemplate& a, const HttpTemplate& b) {
     return false;
   }
   for (std::size_t i = 0; i < a.segments.size(); ++i) {
-    if (a.segments[i].kind != b.segments[i].kind || a.segments[i].literal != b.segments[i].literal) {
+    if (a.segments[i].kind != b.segments[i].kind ||
+        a.segments[i].literal != b.segments[i].literal) {
       return false;
     }
   }

@@ -37,6 +37,18 @@ const JsonToWire& FastFor(const portico::fuzz::FuzzType& t) {
   return *slot;
 }
 
+// protobuf's own conversion (util::JsonStringToMessage, with a memoizing resolver).
+bool ProtobufParse(const pb::Descriptor& type, const std::string& json, bool ignore_unknown,
+                   pb::Message* out) {
+  pbutil::JsonParseOptions options;
+  options.ignore_unknown_fields = ignore_unknown;
+  std::string wire;
+  return pbutil::JsonToBinaryString(&portico::fuzz::ResolverFor(*type.file()->pool()),
+                                    portico::transcoder::TypeUrl(type), json, &wire, options)
+             .ok() &&
+         out->ParseFromString(wire);
+}
+
 bool Same(const pb::Message& a, const pb::Message& b, std::string* report) {
   pbutil::DefaultFieldComparator comparator;
   comparator.set_treat_nan_as_equal(true);
@@ -72,19 +84,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(fast.ok() || !fast.message().empty(), "a rejection needs a message");
 
   std::unique_ptr<pb::Message> expected(target.prototype->New());
-  pbutil::JsonParseOptions options;
-  options.ignore_unknown_fields = ignore_unknown;
-  const bool pb_ok = pbutil::JsonStringToMessage(json, expected.get(), options).ok();
+  const bool pb_ok = ProtobufParse(*target.type, json, ignore_unknown, expected.get());
   if (fast.ok()) {
     std::unique_ptr<pb::Message> actual(target.prototype->New());
     FUZZ_CHECK(actual->ParseFromString(wire), "the fast path wrote wire that does not parse");
   }
   if (pb_ok != fast.ok()) {
     if (LogDivergence()) {
-      std::fprintf(stderr, "accept/reject differs (%s, ignore_unknown=%d): protobuf %s, fast %s: %s\n",
-                   target.type->full_name().c_str(), ignore_unknown ? 1 : 0,
-                   pb_ok ? "accepts" : "rejects", fast.ok() ? "accepts" : fast.message().c_str(),
-                   json.substr(0, 200).c_str());
+      std::fprintf(
+          stderr, "accept/reject differs (%s, ignore_unknown=%d): protobuf %s, fast %s: %s\n",
+          target.type->full_name().c_str(), ignore_unknown ? 1 : 0, pb_ok ? "accepts" : "rejects",
+          fast.ok() ? "accepts" : fast.message().c_str(), json.substr(0, 200).c_str());
     }
     return 0;
   }

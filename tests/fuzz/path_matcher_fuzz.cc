@@ -21,8 +21,8 @@ using portico::transcoder::PathMatch;
 using portico::transcoder::PathMatcher;
 
 constexpr std::string_view kMethods[] = {"GET", "POST", "DELETE", "PATCH", "REPORT"};
-constexpr std::size_t kMaxRoutes = 64;
-constexpr std::size_t kMaxPaths = 64;
+constexpr std::size_t kMaxRoutes = 32;
+constexpr std::size_t kMaxPaths = 32;
 
 struct Route {
   std::string method;
@@ -94,8 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (; i < lines.size() && !lines[i].empty(); ++i) {
     if (routes.size() == kMaxRoutes) continue;
     const std::string_view line = lines[i];
-    const std::string method(
-        kMethods[static_cast<unsigned char>(line[0]) % std::size(kMethods)]);
+    const std::string method(kMethods[static_cast<unsigned char>(line[0]) % std::size(kMethods)]);
     auto tmpl = HttpTemplate::Parse(line.substr(1), nullptr);
     if (!tmpl) continue;
     std::string error;

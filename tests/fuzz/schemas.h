@@ -4,17 +4,24 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/type.pb.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
 #include "portico/test/v1/test.pb.h"
 #include "tests/transcoder/test_schemas.h"
 #include "transcoder/json_codec.h"
 
 namespace portico::fuzz {
+
+namespace pbutil = google::protobuf::util;
 
 struct FuzzType {
   const google::protobuf::Descriptor* type;
@@ -40,6 +47,49 @@ inline const FuzzType& PickType(unsigned selector) {
     return list;
   }();
   return (*types)[selector % types->size()];
+}
+
+// protobuf's pool-backed resolver rebuilds google.protobuf.Type messages on every lookup, which
+// would dominate each run; types never change here, so remember them (as JsonCodec
+// does). Single-threaded, as the fuzzers are.
+class MemoResolver final : public pbutil::TypeResolver {
+ public:
+  explicit MemoResolver(const google::protobuf::DescriptorPool* pool)
+      : inner_(pbutil::NewTypeResolverForDescriptorPool(
+            std::string(portico::transcoder::kTypeUrlPrefix), pool)) {}
+  pbutil::Status ResolveMessageType(const std::string& url, google::protobuf::Type* type) override {
+    return Memo(url, type, types_,
+                [&](google::protobuf::Type* t) { return inner_->ResolveMessageType(url, t); });
+  }
+  pbutil::Status ResolveEnumType(const std::string& url, google::protobuf::Enum* e) override {
+    return Memo(url, e, enums_,
+                [&](google::protobuf::Enum* out) { return inner_->ResolveEnumType(url, out); });
+  }
+
+ private:
+  template <typename T, typename Fn>
+  static pbutil::Status Memo(const std::string& url, T* out, std::map<std::string, T>& cache,
+                             Fn fetch) {
+    if (auto it = cache.find(url); it != cache.end()) {
+      *out = it->second;
+      return pbutil::Status();
+    }
+    pbutil::Status s = fetch(out);
+    if (s.ok()) cache.emplace(url, *out);
+    return s;
+  }
+  std::unique_ptr<pbutil::TypeResolver> inner_;
+  std::map<std::string, google::protobuf::Type> types_;
+  std::map<std::string, google::protobuf::Enum> enums_;
+};
+
+// The memoizing resolver of `pool`, for protobuf's util conversions.
+inline MemoResolver& ResolverFor(const google::protobuf::DescriptorPool& pool) {
+  static auto* resolvers =
+      new std::map<const google::protobuf::DescriptorPool*, std::unique_ptr<MemoResolver>>;
+  auto& slot = (*resolvers)[&pool];
+  if (!slot) slot = std::make_unique<MemoResolver>(&pool);
+  return *slot;
 }
 
 }  // namespace portico::fuzz

@@ -1,8 +1,8 @@
 // grpc-status-details-bin -> the JSON error body (transcoder/status_mapping.h StatusJson), with
 // the details decoded through a codec over the generated pool (google/rpc/error_details.proto
-// linked in) and without one. Input: one byte for the code (0..16, the range ParseGrpcStatus yields),
-// the message up to the first '\n', then the serialized google.rpc.Status.
-// The body must always be valid JSON holding the code.
+// linked in) and without one. Input: one byte for the code (0..16, the range ParseGrpcStatus
+// yields), the message up to the first '\n', then the serialized google.rpc.Status. The body must
+// always be valid JSON holding the code.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view rest = portico::fuzz::AsView(data + 1, size - 1);
   const std::size_t nl = rest.find('\n');
   const std::string_view message = rest.substr(0, nl);
-  const std::string details(nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1));
+  const std::string details(nl == std::string_view::npos ? std::string_view()
+                                                         : rest.substr(nl + 1));
 
   CheckBody(portico::transcoder::StatusJson(code, message, details, &Codec()));
   CheckBody(portico::transcoder::StatusJson(code, message, details, nullptr));

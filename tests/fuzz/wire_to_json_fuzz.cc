@@ -10,8 +10,6 @@
 #include <string>
 
 #include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/type_resolver.h>
-#include <google/protobuf/util/type_resolver_util.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/fuzz/fuzz_check.h"
@@ -30,16 +28,6 @@ const WireToJson& FastFor(const portico::fuzz::FuzzType& t) {
   static std::map<const pb::Descriptor*, std::unique_ptr<WireToJson>> converters;
   auto& slot = converters[t.type];
   if (!slot) slot = std::make_unique<WireToJson>(*t.type);
-  return *slot;
-}
-
-pbutil::TypeResolver& ResolverFor(const pb::DescriptorPool* pool) {
-  static std::map<const pb::DescriptorPool*, std::unique_ptr<pbutil::TypeResolver>> resolvers;
-  auto& slot = resolvers[pool];
-  if (!slot) {
-    slot.reset(pbutil::NewTypeResolverForDescriptorPool(
-        std::string(portico::transcoder::kTypeUrlPrefix), pool));
-  }
   return *slot;
 }
 
@@ -72,9 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   FUZZ_CHECK(nlohmann::json::accept(json), "not JSON: " + json);
   std::string expected;
-  const auto s = pbutil::BinaryToJsonString(&ResolverFor(target.type->file()->pool()),
-                                            portico::transcoder::TypeUrl(*target.type), wire,
-                                            &expected);
+  const auto s =
+      pbutil::BinaryToJsonString(&portico::fuzz::ResolverFor(*target.type->file()->pool()),
+                                 portico::transcoder::TypeUrl(*target.type), wire, &expected);
   FUZZ_CHECK(s.ok(), "protobuf cannot render what the fast path rendered: " +
                          std::string(s.message()) + "\n  fast path: " + json);
   FUZZ_CHECK(json == expected, "\n  protobuf:  " + expected + "\n  fast path: " + json);
