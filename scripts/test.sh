@@ -10,3 +10,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/portico-ccache}"
 cmake --preset "$PRESET" >/dev/null
 cmake --build --preset "$PRESET" -j "$(nproc)"
 ctest --preset "$PRESET"
+# Every fuzz target briefly (clang build in build-fuzz/; FUZZ_SECONDS=0 skips them).
+if [[ "${FUZZ_SECONDS:-10}" != 0 ]]; then
+  scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+fi

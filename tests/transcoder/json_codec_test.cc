@@ -971,5 +971,18 @@ TEST(JsonCodecTest, ConcurrentUseSharesTheCache) {
   EXPECT_THAT(failures, ::testing::Each(0));
 }
 
+// Found by tests/fuzz/wire_to_json_fuzz: protobuf's renderer looped forever, allocating, on a
+// packed varint of more than 10 bytes. The Any makes the fast path hand the reply to protobuf.
+TEST(JsonCodecTest, PackedVarintOverTenBytesIsInternalNotAHang) {
+  const std::string wire("\x82\x02\x00"                                            // any {}
+                         "\x92\x01\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",  // r_int32
+                         16);
+  for (const bool emit_defaults : {false, true}) {
+    std::string json;
+    const Status s = Codec().WireToJson(AllTypesDesc(), wire, &json, emit_defaults);
+    EXPECT_EQ(s.code(), Code::kInternal) << emit_defaults << ": " << s.message();
+  }
+}
+
 }  // namespace
 }  // namespace portico::transcoder
