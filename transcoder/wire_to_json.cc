@@ -1,42 +1,28 @@
 #include "transcoder/wire_to_json.h"
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <unordered_map>
 
-#include "transcoder/base64.h"
+#include "transcoder/json_writer.h"
 #include "transcoder/utf8.h"
-#include "transcoder/well_known_shape.h"
+#include "transcoder/well_known_text.h"
 #include "transcoder/wire_reader.h"
+#include "transcoder/wire_to_json_tables.h"
 
 namespace portico::transcoder {
-
 namespace {
 
-namespace pb = google::protobuf;
-
-// Field kinds, numbered like google.protobuf.Field.Kind / FieldDescriptor::Type.
-enum class Kind : uint8_t {
-  kDouble = 1, kFloat, kInt64, kUint64, kInt32, kFixed64, kFixed32, kBool, kString, kGroup,
-  kMessage, kBytes, kUint32, kEnum, kSfixed32, kSfixed64, kSint32, kSint64,
-};
-
-// Message types protobuf's ProtoStreamObjectSource renders with a dedicated TypeRenderer.
-enum class Special : uint8_t {
-  kNone, kTimestamp, kDuration, kDoubleValue, kFloatValue, kInt64Value, kUInt64Value,
-  kInt32Value, kUInt32Value, kBoolValue, kStringValue, kBytesValue,
-  kStruct, kValue, kListValue, kFieldMask,  // rendered from their fields (canonical shape)
-  kUnsupported,  // Any, and the above when a pool declares them differently
-};
+using wire_to_json_internal::EnumTable;
+using wire_to_json_internal::FieldInfo;
+using wire_to_json_internal::kKeyPad;
+using wire_to_json_internal::Kind;
+using wire_to_json_internal::MessageTable;
+using wire_to_json_internal::Special;
 
 constexpr uint32_t kVarint = wirefmt::kVarint, kFixed64Wt = wirefmt::kFixed64,
                    kLen = wirefmt::kLen, kStartGroup = wirefmt::kStartGroup,
                    kFixed32Wt = wirefmt::kFixed32;
-constexpr size_t kKeyPad = 32;
 constexpr int kMaxDepth = 64;        // protobuf's converter: kDefaultMaxRecursionDepth
 
 enum class Err : uint8_t { kOk, kMalformed, kUnsupported, kBadUtf8 };
@@ -47,102 +33,7 @@ enum class Err : uint8_t { kOk, kMalformed, kUnsupported, kBadUtf8 };
     if (e_ != Err::kOk) return e_;      \
   } while (0)
 
-struct EnumTable {
-  bool null_value = false;  // google.protobuf.NullValue renders as null
-  int32_t min = 0;
-  std::vector<std::string> dense;  // quoted names, indexed by number - min; empty = unknown
-  std::unordered_map<int32_t, std::string> sparse;
-
-  const std::string* Find(int32_t number) const {
-    if (!dense.empty() || sparse.empty()) {
-      int64_t i = int64_t{number} - min;
-      if (i < 0 || i >= static_cast<int64_t>(dense.size())) return nullptr;
-      const std::string& s = dense[static_cast<size_t>(i)];
-      return s.empty() ? nullptr : &s;
-    }
-    auto it = sparse.find(number);
-    return it == sparse.end() ? nullptr : &it->second;
-  }
-};
-
-}  // namespace
-
-struct FieldInfo {
-  uint32_t number = 0;
-  Kind kind = Kind::kInt32;
-  uint32_t wire_type = 0;
-  bool repeated = false;
-  bool packable = false;
-  bool map = false;
-  std::string key;  // "\"jsonName\":", followed by kKeyPad NUL bytes (for fixed-size copies)
-  size_t key_len = 0;
-  const WireToJson::MessageTable* message = nullptr;  // message type, or map entry type
-  std::shared_ptr<const EnumTable> enum_table;
-};
-
-struct WireToJson::MessageTable {
-  Special special = Special::kNone;
-  std::vector<FieldInfo> fields;
-  std::vector<int32_t> dense;  // field number -> index into fields, -1 if none
-  std::unordered_map<uint32_t, int32_t> sparse;
-
-  const FieldInfo* Find(uint32_t number) const {
-    if (number < dense.size()) {
-      int32_t i = dense[number];
-      return i < 0 ? nullptr : &fields[static_cast<size_t>(i)];
-    }
-    if (sparse.empty()) return nullptr;
-    auto it = sparse.find(number);
-    return it == sparse.end() ? nullptr : &fields[static_cast<size_t>(it->second)];
-  }
-};
-
-namespace {
-
-using MessageTable = WireToJson::MessageTable;
-
-// ---------------------------------------------------------------------------------------------
-// Output buffer: a std::string written through a raw cursor; Finish() trims it.
-
-class Out {
- public:
-  explicit Out(std::string* s, size_t initial) : s_(s) {
-    s_->resize(initial < 64 ? 64 : initial);
-    p_ = s_->data();
-    end_ = p_ + s_->size();
-  }
-  __attribute__((always_inline)) void Ensure(size_t n) {
-    if (__builtin_expect(static_cast<size_t>(end_ - p_) < n, 0)) Grow(n);
-  }
-  void Put(char c) { *p_++ = c; }  // caller Ensure()d
-  void Write(const char* d, size_t n) {
-    std::memcpy(p_, d, n);
-    p_ += n;
-  }
-  void Append(std::string_view v) {
-    Ensure(v.size());
-    Write(v.data(), v.size());
-  }
-  void PutChecked(char c) {
-    Ensure(1);
-    Put(c);
-  }
-  char*& cursor() { return p_; }
-  void Finish() { s_->resize(static_cast<size_t>(p_ - s_->data())); }
-
- private:
-  __attribute__((noinline)) void Grow(size_t n) {
-    size_t used = static_cast<size_t>(p_ - s_->data());
-    size_t want = s_->size() * 2;
-    if (want < used + n + 64) want = used + n + 64;
-    s_->resize(want);
-    p_ = s_->data() + used;
-    end_ = s_->data() + s_->size();
-  }
-  std::string* s_;
-  char* p_;
-  char* end_;
-};
+using Out = JsonOut;
 
 // ---------------------------------------------------------------------------------------------
 // Wire decoding (wire_reader.h).
@@ -157,324 +48,9 @@ inline Err SkipField(uint32_t tag, const uint8_t*& p, const uint8_t* end) {
   return wirefmt::SkipField(tag, p, end) ? Err::kOk : Err::kMalformed;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Formatting.
-
-constexpr char kHex[] = "0123456789abcdef";
-
-inline void PutHex4(char* d, uint32_t u) {
-  d[0] = '\\';
-  d[1] = 'u';
-  d[2] = kHex[(u >> 12) & 0xf];
-  d[3] = kHex[(u >> 8) & 0xf];
-  d[4] = kHex[(u >> 4) & 0xf];
-  d[5] = kHex[u & 0xf];
-}
-
-// 0: copy as is; 1: ASCII that needs escaping; 2: start of a multi-byte sequence (or invalid).
-struct ByteClass {
-  uint8_t c[256];
-  constexpr ByteClass() : c() {
-    for (int i = 0; i < 256; ++i) {
-      c[i] = i < 0x20 || i == '"' || i == '\\' || i == '<' || i == '>' || i == 0x7f ? 1
-             : i >= 0x80                                                           ? 2
-                                                                                   : 0;
-    }
-  }
-};
-constexpr ByteClass kByteClass;
-
-// Code points >= 0xa0 that protobuf's JsonEscaping writes as \uXXXX.
-inline bool NeedsEscape(uint32_t cp) {
-  switch (cp) {
-    case 0xad: case 0x6dd: case 0x70f: case 0x17b4: case 0x17b5:
-    case 0xfeff: case 0xfff9: case 0xfffa: case 0xfffb:
-      return true;
-    default:
-      return (cp >= 0x600 && cp <= 0x603) || (cp >= 0x200b && cp <= 0x200f) ||
-             (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
-             (cp >= 0x206a && cp <= 0x206f) || cp == 0xe0001 ||
-             (cp >= 0x1d173 && cp <= 0x1d17a) || (cp >= 0xe0020 && cp <= 0xe007f);
-  }
-}
-
-// Appends `"<escaped s>"`; validates UTF-8 strictly.
-Err AppendJsonString(const uint8_t* s, size_t n, Out& out) {
-  out.Ensure(n * 6 + 2);
-  char*& d = out.cursor();
-  *d++ = '"';
-  const uint8_t* end = s + n;
-  while (s < end) {
-    // 8 bytes at a time while none needs attention.
-    while (end - s >= 8) {
-      uint64_t v;
-      std::memcpy(&v, s, 8);
-      constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-      auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
-      uint64_t special = ((v - 0x20 * kOnes) & ~v) | ((v + kOnes) | v) |
-                         has_zero(v ^ ('"' * kOnes)) | has_zero(v ^ ('\\' * kOnes)) |
-                         has_zero(v ^ ('<' * kOnes)) | has_zero(v ^ ('>' * kOnes));
-      if ((special & kHigh) != 0) break;
-      std::memcpy(d, s, 8);
-      d += 8;
-      s += 8;
-    }
-    if (s == end) break;
-    const uint8_t* run = s;
-    while (s < end && kByteClass.c[*s] == 0) ++s;
-    if (s != run) {
-      std::memcpy(d, run, static_cast<size_t>(s - run));
-      d += s - run;
-      if (s == end) break;
-    }
-    uint8_t b = *s;
-    if (kByteClass.c[b] == 1) {
-      switch (b) {
-        case '"': *d++ = '\\'; *d++ = '"'; break;
-        case '\\': *d++ = '\\'; *d++ = '\\'; break;
-        case '\b': *d++ = '\\'; *d++ = 'b'; break;
-        case '\t': *d++ = '\\'; *d++ = 't'; break;
-        case '\n': *d++ = '\\'; *d++ = 'n'; break;
-        case '\f': *d++ = '\\'; *d++ = 'f'; break;
-        case '\r': *d++ = '\\'; *d++ = 'r'; break;
-        default: PutHex4(d, b); d += 6; break;
-      }
-      ++s;
-      continue;
-    }
-    // Multi-byte UTF-8, strictly validated (utf8.h).
-    uint32_t cp;
-    const size_t len = DecodeUtf8Sequence(s, static_cast<size_t>(end - s), &cp);
-    if (len == 0) return Err::kBadUtf8;
-    if (cp < 0xa0 || NeedsEscape(cp)) {
-      if (cp >= 0x10000) {
-        uint32_t v = cp - 0x10000;
-        PutHex4(d, 0xd800 + (v >> 10));
-        PutHex4(d + 6, 0xdc00 + (v & 0x3ff));
-        d += 12;
-      } else {
-        PutHex4(d, cp);
-        d += 6;
-      }
-    } else {
-      std::memcpy(d, s, len);
-      d += len;
-    }
-    s += len;
-  }
-  *d++ = '"';
-  return Err::kOk;
-}
-
-void AppendBase64(const uint8_t* s, size_t n, Out& out) {
-  out.Ensure(Base64EncodedSize(n) + 2);
-  char*& d = out.cursor();
-  *d++ = '"';
-  d = Base64EncodeTo(s, n, d);
-  *d++ = '"';
-}
-
-template <typename T>
-inline void AppendInt(T v, Out& out, bool quoted) {
-  out.Ensure(24);
-  char*& d = out.cursor();
-  if (quoted) *d++ = '"';
-  d = std::to_chars(d, d + 21, v).ptr;
-  if (quoted) *d++ = '"';
-}
-
-// printf("%.<P>g", v) for a finite v whose shortest round-trip form has at most P significant
-// digits (then "%.<P>g" prints exactly those digits); returns nullptr when it has more.
-template <typename T>
-char* FormatShortG(char* d, T v, int P) {
-  char buf[48];
-  char* e = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific).ptr;
-  const char* q = buf;
-  bool negative = *q == '-';
-  if (negative) ++q;
-  char digits[24];
-  int nd = 0;
-  for (; q < e && *q != 'e'; ++q) {
-    if (*q != '.') digits[nd++] = *q;
-  }
-  if (q >= e) return nullptr;  // unreachable: scientific always has an exponent
-  ++q;  // 'e'
-  bool neg_exp = *q == '-';
-  ++q;
-  int x = 0;
-  for (; q < e; ++q) x = x * 10 + (*q - '0');
-  if (neg_exp) x = -x;
-  while (nd > 1 && digits[nd - 1] == '0') --nd;
-  if (nd > P) return nullptr;
-  if (negative) *d++ = '-';
-  if (x < -4 || x >= P) {
-    *d++ = digits[0];
-    if (nd > 1) {
-      *d++ = '.';
-      std::memcpy(d, digits + 1, static_cast<size_t>(nd - 1));
-      d += nd - 1;
-    }
-    *d++ = 'e';
-    *d++ = x < 0 ? '-' : '+';
-    int ax = x < 0 ? -x : x;
-    if (ax >= 100) *d++ = static_cast<char>('0' + ax / 100);
-    *d++ = static_cast<char>('0' + ax / 10 % 10);
-    *d++ = static_cast<char>('0' + ax % 10);
-  } else if (x >= 0) {
-    int int_digits = x + 1;
-    for (int i = 0; i < int_digits; ++i) *d++ = i < nd ? digits[i] : '0';
-    if (nd > int_digits) {
-      *d++ = '.';
-      std::memcpy(d, digits + int_digits, static_cast<size_t>(nd - int_digits));
-      d += nd - int_digits;
-    }
-  } else {
-    *d++ = '0';
-    *d++ = '.';
-    for (int i = 0; i < -x - 1; ++i) *d++ = '0';
-    std::memcpy(d, digits, static_cast<size_t>(nd));
-    d += nd;
-  }
-  return d;
-}
-
-// protobuf's SimpleDtoa: "%.15g" if it round-trips, else "%.17g".
-void AppendDouble(double v, Out& out) {
-  if (std::isnan(v)) return out.Append("\"NaN\"");
-  if (std::isinf(v)) return out.Append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-  out.Ensure(40);
-  char*& d = out.cursor();
-  char* e;
-  if (std::fpclassify(v) == FP_SUBNORMAL) {
-    // Fewer significant bits: the shortest form may not be what "%.15g" prints. Use protobuf's
-    // own sequence (strtod round-trip check).
-    e = std::to_chars(d, d + 32, v, std::chars_format::general, 15).ptr;
-    char buf[40];
-    size_t n = static_cast<size_t>(e - d);
-    std::memcpy(buf, d, n);
-    buf[n] = '\0';
-    int saved = errno;
-    bool round_trips = std::strtod(buf, nullptr) == v;
-    errno = saved;
-    if (!round_trips) e = std::to_chars(d, d + 32, v, std::chars_format::general, 17).ptr;
-  } else {
-    e = FormatShortG(d, v, 15);
-    if (e == nullptr) e = std::to_chars(d, d + 32, v, std::chars_format::general, 17).ptr;
-  }
-  d = e;
-}
-
-// protobuf's SimpleFtoa: "%.6g" if safe_strtof round-trips it (strtof without ERANGE), else
-// "%.9g".
-void AppendFloat(float v, Out& out) {
-  if (std::isnan(v)) return out.Append("\"NaN\"");
-  if (std::isinf(v)) return out.Append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-  out.Ensure(40);
-  char*& d = out.cursor();
-  char* e;
-  if (std::fpclassify(v) == FP_SUBNORMAL) {
-    // glibc's strtof sets ERANGE for subnormal results, which safe_strtof treats as failure:
-    // reproduce the exact sequence.
-    e = std::to_chars(d, d + 32, v, std::chars_format::general, 6).ptr;
-    char buf[40];
-    size_t n = static_cast<size_t>(e - d);
-    std::memcpy(buf, d, n);
-    buf[n] = '\0';
-    char* endp;
-    int saved = errno;
-    errno = 0;
-    float parsed = std::strtof(buf, &endp);
-    bool round_trips = *endp == '\0' && errno == 0 && parsed == v;
-    errno = saved;
-    if (!round_trips) e = std::to_chars(d, d + 32, v, std::chars_format::general, 9).ptr;
-  } else {
-    e = FormatShortG(d, v, 6);
-    if (e == nullptr) e = std::to_chars(d, d + 32, v, std::chars_format::general, 9).ptr;
-  }
-  d = e;
-}
-
-// "%02d"-style helpers for Timestamp.
-inline char* Put2(char* d, uint32_t v) {
-  d[0] = static_cast<char>('0' + v / 10);
-  d[1] = static_cast<char>('0' + v % 10);
-  return d + 2;
-}
-
-// ".123", ".123456" or ".123456789" (protobuf's FormatNanos); nothing for 0.
-inline char* PutNanos(char* d, uint32_t nanos) {
-  if (nanos == 0) return d;
-  int digits = nanos % 1000 != 0 ? 9 : nanos % 1000000 != 0 ? 6 : 3;
-  uint32_t v = digits == 9 ? nanos : digits == 6 ? nanos / 1000 : nanos / 1000000;
-  *d++ = '.';
-  for (int i = digits - 1; i >= 0; --i) {
-    d[i] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  }
-  return d + digits;
-}
-
-// protobuf's ToCamelCase for FieldMask paths ("foo_bar" -> "fooBar", "FOO_bar" -> "fooBar",
-// "a__b" -> "aB"): lossy, but what its JSON printer writes.
-void AppendCamelCase(std::string_view in, std::string* out) {
-  auto is_upper = [](char c) { return c >= 'A' && c <= 'Z'; };
-  auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
-  auto to_lower = [&](char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; };
-  const size_t start = out->size();
-  bool capitalize_next = false;
-  bool was_cap = true;
-  bool first_word = true;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    const bool is_cap = is_upper(c);
-    if (c == '_') {
-      capitalize_next = true;
-      if (out->size() != start) first_word = false;
-    } else if (first_word) {
-      // The first word ends at a capital after a lowercase ("aB") or before one ("ABc").
-      const bool ends = out->size() != start && is_cap &&
-                        (!was_cap || (i + 1 < in.size() && is_lower(in[i + 1])));
-      if (ends) first_word = false;
-      out->push_back(ends ? c : to_lower(c));
-    } else if (capitalize_next) {
-      capitalize_next = false;
-      out->push_back(is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c);
-    } else {
-      out->push_back(to_lower(c));
-    }
-    was_cap = is_cap;
-  }
-}
-
-// protobuf's ConvertFieldMaskPath(path, ToCamelCase): segments between '.', '(', ')' and '"'
-// are converted; quoted map keys are copied as they are (escapes included).
-void AppendCamelCasePath(std::string_view path, std::string* out) {
-  bool quoted = false;
-  bool escaping = false;
-  size_t segment = 0;
-  for (size_t i = 0; i <= path.size(); ++i) {
-    if (quoted) {
-      if (i == path.size()) break;
-      const char c = path[i];
-      out->push_back(c);
-      if (escaping) {
-        escaping = false;
-      } else if (c == '\\') {
-        escaping = true;
-      } else if (c == '"') {
-        segment = i + 1;
-        quoted = false;
-      }
-      continue;
-    }
-    const bool at_end = i == path.size();
-    if (at_end || path[i] == '.' || path[i] == '(' || path[i] == ')' || path[i] == '"') {
-      AppendCamelCase(path.substr(segment, i - segment), out);
-      if (!at_end) out->push_back(path[i]);
-      segment = i + 1;
-    }
-    if (!at_end && path[i] == '"') quoted = true;
-  }
+// Appends `"<escaped s>"` (json_writer.h); kBadUtf8 for invalid UTF-8.
+inline Err AppendString(const uint8_t* s, size_t n, Out& out) {
+  return AppendJsonString(s, n, out) ? Err::kOk : Err::kBadUtf8;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,7 +147,7 @@ class Renderer {
       case Kind::kString: {
         const uint8_t* sub_end;
         if (!ReadLength(p, end, &sub_end)) return Err::kMalformed;
-        W2J_RETURN_IF_ERROR(AppendJsonString(p, static_cast<size_t>(sub_end - p), out_));
+        W2J_RETURN_IF_ERROR(AppendString(p, static_cast<size_t>(sub_end - p), out_));
         p = sub_end;
         return Err::kOk;
       }
@@ -764,7 +340,7 @@ class Renderer {
       case Kind::kString: {
         const uint8_t* sub_end;
         if (!ReadLength(q, end, &sub_end)) return Err::kMalformed;
-        return AppendJsonString(q, static_cast<size_t>(sub_end - q), out_);
+        return AppendString(q, static_cast<size_t>(sub_end - q), out_);
       }
       case Kind::kBool:
         if (!ReadVarint(q, end, &v64)) return Err::kMalformed;
@@ -899,7 +475,7 @@ class Renderer {
       AppendCamelCasePath(path, &joined);
       p = sub_end;
     }
-    return AppendJsonString(reinterpret_cast<const uint8_t*>(joined.data()), joined.size(), out_);
+    return AppendString(reinterpret_cast<const uint8_t*>(joined.data()), joined.size(), out_);
   }
 
   // protobuf reads the first tag's value whatever the tag says and then requires the message to
@@ -951,7 +527,7 @@ class Renderer {
         out_.Append(v64 != 0 ? std::string_view("true") : std::string_view("false"));
         break;
       case Special::kStringValue:
-        return AppendJsonString(str, static_cast<size_t>(str_end - str), out_);
+        return AppendString(str, static_cast<size_t>(str_end - str), out_);
       case Special::kBytesValue:
         AppendBase64(str, static_cast<size_t>(str_end - str), out_);
         break;
@@ -978,65 +554,13 @@ class Renderer {
         W2J_RETURN_IF_ERROR(SkipField(tag, p, end));
       }
     }
-    out_.Ensure(48);
+    out_.Ensure(kMaxTimeTextSize + 2);
     char*& d = out_.cursor();
-    if (timestamp) {
-      // protobuf: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, nanos in [0, 1e9).
-      if (seconds < -62135596800LL || seconds > 253402300799LL) return Err::kUnsupported;
-      if (nanos < 0 || nanos >= 1000000000) return Err::kUnsupported;
-      int64_t days = seconds / 86400;
-      int64_t rem = seconds % 86400;
-      if (rem < 0) {
-        rem += 86400;
-        --days;
-      }
-      // civil_from_days (H. Hinnant).
-      int64_t z = days + 719468;
-      int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-      int64_t doe = z - era * 146097;
-      int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-      int64_t y = yoe + era * 400;
-      int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-      int64_t mp = (5 * doy + 2) / 153;
-      int64_t day = doy - (153 * mp + 2) / 5 + 1;
-      int64_t month = mp < 10 ? mp + 3 : mp - 9;
-      if (month <= 2) ++y;
-      *d++ = '"';
-      d = Put2(d, static_cast<uint32_t>(y / 100));
-      d = Put2(d, static_cast<uint32_t>(y % 100));
-      *d++ = '-';
-      d = Put2(d, static_cast<uint32_t>(month));
-      *d++ = '-';
-      d = Put2(d, static_cast<uint32_t>(day));
-      *d++ = 'T';
-      d = Put2(d, static_cast<uint32_t>(rem / 3600));
-      *d++ = ':';
-      d = Put2(d, static_cast<uint32_t>(rem / 60 % 60));
-      *d++ = ':';
-      d = Put2(d, static_cast<uint32_t>(rem % 60));
-      d = PutNanos(d, static_cast<uint32_t>(nanos));
-      *d++ = 'Z';
-      *d++ = '"';
-      return Err::kOk;
-    }
-    // Duration: |seconds| <= 315576000000, |nanos| < 1e9, signs agree.
-    if (seconds < -315576000000LL || seconds > 315576000000LL) return Err::kUnsupported;
-    if (nanos <= -1000000000 || nanos >= 1000000000) return Err::kUnsupported;
-    bool negative = false;
-    if (seconds < 0) {
-      if (nanos > 0) return Err::kUnsupported;
-      negative = true;
-      seconds = -seconds;
-      nanos = -nanos;
-    } else if (seconds == 0 && nanos < 0) {
-      negative = true;
-      nanos = -nanos;
-    }
-    *d++ = '"';
-    if (negative) *d++ = '-';
-    d = std::to_chars(d, d + 20, seconds).ptr;
-    d = PutNanos(d, static_cast<uint32_t>(nanos));
-    *d++ = 's';
+    char* text = timestamp ? FormatTimestamp(seconds, nanos, d + 1)
+                           : FormatDuration(seconds, nanos, d + 1);
+    if (text == nullptr) return Err::kUnsupported;
+    *d = '"';
+    d = text;
     *d++ = '"';
     return Err::kOk;
   }
@@ -1044,144 +568,10 @@ class Renderer {
   Out& out_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// Table construction.
-
-bool RenderedFromFields(Special s) {
-  return s == Special::kStruct || s == Special::kValue || s == Special::kListValue ||
-         s == Special::kFieldMask;
-}
-
-Special SpecialFor(const pb::Descriptor& d) {
-  static const std::unordered_map<std::string_view, Special> kSpecial = {
-      {"google.protobuf.Timestamp", Special::kTimestamp},
-      {"google.protobuf.Duration", Special::kDuration},
-      {"google.protobuf.DoubleValue", Special::kDoubleValue},
-      {"google.protobuf.FloatValue", Special::kFloatValue},
-      {"google.protobuf.Int64Value", Special::kInt64Value},
-      {"google.protobuf.UInt64Value", Special::kUInt64Value},
-      {"google.protobuf.Int32Value", Special::kInt32Value},
-      {"google.protobuf.UInt32Value", Special::kUInt32Value},
-      {"google.protobuf.BoolValue", Special::kBoolValue},
-      {"google.protobuf.StringValue", Special::kStringValue},
-      {"google.protobuf.BytesValue", Special::kBytesValue},
-      {"google.protobuf.Any", Special::kUnsupported},
-      {"google.protobuf.Struct", Special::kStruct},
-      {"google.protobuf.Value", Special::kValue},
-      {"google.protobuf.ListValue", Special::kListValue},
-      {"google.protobuf.FieldMask", Special::kFieldMask},
-  };
-  auto it = kSpecial.find(d.full_name());
-  if (it == kSpecial.end()) return Special::kNone;
-  if (RenderedFromFields(it->second) && !HasCanonicalShape(d)) return Special::kUnsupported;
-  return it->second;
-}
-
-uint32_t WireTypeFor(Kind k) {
-  switch (k) {
-    case Kind::kDouble: case Kind::kFixed64: case Kind::kSfixed64: return kFixed64Wt;
-    case Kind::kFloat: case Kind::kFixed32: case Kind::kSfixed32: return kFixed32Wt;
-    case Kind::kString: case Kind::kBytes: case Kind::kMessage: return kLen;
-    case Kind::kGroup: return kStartGroup;
-    default: return kVarint;
-  }
-}
-
-// JSON string literal of a name (names are usually identifiers; escape anyway).
-std::string QuotedName(const std::string& name) {
-  std::string s;
-  Out out(&s, name.size() * 6 + 8);
-  if (AppendJsonString(reinterpret_cast<const uint8_t*>(name.data()), name.size(), out) !=
-      Err::kOk) {
-    out.Finish();
-    return "\"" + name + "\"";  // not UTF-8: unreachable for descriptor names
-  }
-  out.Finish();
-  return s;
-}
-
-class TableBuilder {
- public:
-  explicit TableBuilder(std::vector<std::unique_ptr<MessageTable>>* tables) : tables_(tables) {}
-
-  MessageTable* Get(const pb::Descriptor* d) {
-    if (auto it = by_desc_.find(d); it != by_desc_.end()) return it->second;
-    tables_->push_back(std::make_unique<MessageTable>());
-    MessageTable* t = tables_->back().get();
-    by_desc_.emplace(d, t);
-    t->special = SpecialFor(*d);
-    if (t->special != Special::kNone && !RenderedFromFields(t->special)) return t;
-    uint32_t max_dense = 0;
-    t->fields.reserve(static_cast<size_t>(d->field_count()));
-    for (int i = 0; i < d->field_count(); ++i) {
-      const pb::FieldDescriptor* fd = d->field(i);
-      FieldInfo f;
-      f.number = static_cast<uint32_t>(fd->number());
-      f.kind = static_cast<Kind>(fd->type());
-      f.wire_type = WireTypeFor(f.kind);
-      f.repeated = fd->is_repeated();
-      f.packable = f.repeated && fd->is_packable();
-      f.map = fd->is_map();
-      f.key = QuotedName(fd->json_name()) + ":";
-      f.key_len = f.key.size();
-      f.key.append(kKeyPad, '\0');
-      if (f.kind == Kind::kMessage || f.kind == Kind::kGroup) f.message = Get(fd->message_type());
-      if (f.kind == Kind::kEnum) f.enum_table = Enum(fd->enum_type());
-      if (f.number < 1024 && f.number + 1 > max_dense) max_dense = f.number + 1;
-      t->fields.push_back(std::move(f));
-    }
-    t->dense.assign(max_dense, -1);
-    for (size_t i = 0; i < t->fields.size(); ++i) {
-      uint32_t n = t->fields[i].number;
-      if (n < max_dense) {
-        t->dense[n] = static_cast<int32_t>(i);
-      } else {
-        t->sparse.emplace(n, static_cast<int32_t>(i));
-      }
-    }
-    return t;
-  }
-
- private:
-  std::shared_ptr<const EnumTable> Enum(const pb::EnumDescriptor* ed) {
-    if (auto it = enums_.find(ed); it != enums_.end()) return it->second;
-    auto en = std::make_shared<EnumTable>();
-    en->null_value = ed->full_name() == "google.protobuf.NullValue";
-    int32_t lo = ed->value(0)->number(), hi = lo;
-    for (int i = 0; i < ed->value_count(); ++i) {
-      lo = std::min(lo, ed->value(i)->number());
-      hi = std::max(hi, ed->value(i)->number());
-    }
-    bool dense = int64_t{hi} - lo < 256;
-    if (dense) {
-      en->min = lo;
-      en->dense.resize(static_cast<size_t>(int64_t{hi} - lo + 1));
-    }
-    // First declared value wins for aliases (as protobuf's FindEnumValueByNumber).
-    for (int i = 0; i < ed->value_count(); ++i) {
-      const pb::EnumValueDescriptor* v = ed->value(i);
-      std::string quoted = QuotedName(v->name());
-      if (dense) {
-        std::string& slot = en->dense[static_cast<size_t>(int64_t{v->number()} - lo)];
-        if (slot.empty()) slot = std::move(quoted);
-      } else {
-        en->sparse.emplace(v->number(), std::move(quoted));
-      }
-    }
-    enums_.emplace(ed, en);
-    return en;
-  }
-
-  std::vector<std::unique_ptr<MessageTable>>* tables_;
-  std::unordered_map<const pb::Descriptor*, MessageTable*> by_desc_;
-  std::unordered_map<const pb::EnumDescriptor*, std::shared_ptr<const EnumTable>> enums_;
-};
-
 }  // namespace
 
 WireToJson::WireToJson(const google::protobuf::Descriptor& type) {
-  TableBuilder builder(&tables_);
-  builder.Get(&type);
+  wire_to_json_internal::BuildTables(type, &tables_);
 }
 
 WireToJson::~WireToJson() = default;

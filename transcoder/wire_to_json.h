@@ -47,6 +47,10 @@
 
 namespace portico::transcoder {
 
+namespace wire_to_json_internal {
+struct MessageTable;
+}  // namespace wire_to_json_internal
+
 class WireToJson {
  public:
   explicit WireToJson(const google::protobuf::Descriptor& type);
@@ -57,10 +61,9 @@ class WireToJson {
   // Replaces *json with the JSON rendering of `wire`. See the file comment for the codes.
   Status Convert(std::string_view wire, std::string* json) const;
 
-  struct MessageTable;  // implementation detail, public for the .cc's helpers
-
  private:
-  std::vector<std::unique_ptr<MessageTable>> tables_;  // tables_[0] is the root type
+  // tables_[0] is the root type.
+  std::vector<std::unique_ptr<wire_to_json_internal::MessageTable>> tables_;
 };
 
 }  // namespace portico::transcoder
