@@ -28,15 +28,6 @@ bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
   return true;
 }
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 // zlib counts in uInt (32 bits); longer buffers go through in pieces of at most this.
 uInt ZlibChunk(std::size_t n) { return static_cast<uInt>(std::min<std::size_t>(n, UINT_MAX)); }
 
@@ -210,29 +201,9 @@ std::string EncodeBinaryHeader(std::string_view raw) {
 }
 
 bool DecodeBinaryHeader(std::string_view value, std::string* out) {
-  // Padding is optional, but when present it must complete the last 4-character group.
-  if (!value.empty() && value.back() == '=') {
-    if (value.size() % 4 != 0) return false;
-    value.remove_suffix(value.size() >= 2 && value[value.size() - 2] == '=' ? 2 : 1);
-  }
-  if (value.size() % 4 == 1) return false;  // 6 bits cannot make a byte
-  std::string decoded;
-  decoded.reserve(value.size() / 4 * 3 + 2);
-  unsigned acc = 0;
-  int bits = 0;
-  for (char c : value) {
-    const int v = Base64Value(c);
-    if (v < 0) return false;  // includes a '=' anywhere but the end
-    acc = ((acc << 6) | static_cast<unsigned>(v)) & 0xffffu;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      decoded += static_cast<char>((acc >> bits) & 0xffu);
-    }
-  }
-  // Leftover bits (non-zero in sloppy encoders) are ignored, as gRPC implementations do.
-  *out = std::move(decoded);
-  return true;
+  // gRPC uses the standard alphabet only; the shared decoder would take the URL-safe one too.
+  if (value.find_first_of("-_") != std::string_view::npos) return false;
+  return transcoder::Base64Decode(value, out);  // padded or not
 }
 
 Status GzipDecompress(std::string_view in, std::size_t max_bytes, std::string* out) {
