@@ -5,12 +5,12 @@
 namespace portico::ws {
 namespace {
 
-// Length of the well-formed UTF-8 character at the start of `s`, 0 if there is none.
+// Length of the well-formed UTF-8 character at the start of non-empty `s`, 0 if there is none.
 std::size_t CharLength(std::string_view s) {
-  for (std::size_t n = 1; n <= 4 && n <= s.size(); ++n) {
-    if (transcoder::IsValidUtf8(s.substr(0, n))) return n;
-  }
-  return 0;
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  if (*p < 0x80) return 1;
+  std::uint32_t code_point;
+  return transcoder::DecodeUtf8Sequence(p, s.size(), &code_point);
 }
 
 }  // namespace
