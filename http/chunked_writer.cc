@@ -58,8 +58,7 @@ void ChunkedWriter::WriteNext() {
   }
   writing_ = true;
   if (callbacks_.busy) callbacks_.busy(true);
-  callbacks_.write(boost::asio::buffer(queue_.front().bytes),
-                   [this](bool ok) { OnWritten(ok); });
+  callbacks_.write(boost::asio::buffer(queue_.front().bytes), [this](bool ok) { OnWritten(ok); });
 }
 
 void ChunkedWriter::OnWritten(bool ok) {

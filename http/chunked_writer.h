@@ -15,8 +15,8 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/write.hpp>
 
 namespace portico::http {
 

@@ -26,8 +26,7 @@ namespace bhttp = boost::beast::http;
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
 constexpr std::chrono::milliseconds kMaxLinger{2000};
 
-constexpr std::string_view kHttp2Refusal =
-    "HTTP/2 is not served on this port yet; use HTTP/1.1";
+constexpr std::string_view kHttp2Refusal = "HTTP/2 is not served on this port yet; use HTTP/1.1";
 
 class SessionExchange final : public Exchange {
  public:
@@ -150,10 +149,9 @@ void HttpSession::DoReadHeader() {
   // The first request is timed from the accept: a client that sends nothing, or its header
   // byte by byte, holds a connection slot for header_timeout at most.
   Arm(server_->options.header_timeout);
-  bhttp::async_read_header(socket_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->OnHeader(ec);
-                           });
+  bhttp::async_read_header(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
 }
 
 void HttpSession::OnHeader(beast::error_code ec) {
@@ -179,8 +177,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
     return Write(ErrorReply(Status(Code::kResourceExhausted,
                                    "request body of " + std::to_string(*length) +
                                        " bytes exceeds the limit of " +
-                                       std::to_string(server_->options.max_body_bytes) +
-                                       " bytes"),
+                                       std::to_string(server_->options.max_body_bytes) + " bytes"),
                             413),
                  true);
   }
@@ -188,7 +185,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
   if (expect_continue_) {
     expect_continue_ = false;
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
-                                                                      req.version());
+                                                                     req.version());
     return bhttp::async_write(socket_, *cont,
                               [self = shared_from_this(), cont](beast::error_code e, std::size_t) {
                                 if (e) return self->Close();
@@ -201,8 +198,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
 void HttpSession::OnBadHead(beast::error_code ec) {
   request_version_ = 11;
   request_keep_alive_ = false;
-  const std::string_view buffered(static_cast<const char*>(buffer_.data().data()),
-                                  buffer_.size());
+  const std::string_view buffered(static_cast<const char*>(buffer_.data().data()), buffer_.size());
   if (IsHttp2Preface(buffered)) {
     // An h2c client with prior knowledge: say in its own protocol why it is refused.
     in_flight_ = true;
@@ -222,10 +218,9 @@ void HttpSession::OnBadHead(beast::error_code ec) {
 }
 
 void HttpSession::DoReadBody() {
-  bhttp::async_read(socket_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->OnBody(ec);
-                    });
+  bhttp::async_read(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnBody(ec); });
 }
 
 void HttpSession::OnBody(beast::error_code ec) {
@@ -233,8 +228,7 @@ void HttpSession::OnBody(beast::error_code ec) {
   if (ec == bhttp::error::body_limit) {
     return Write(ErrorReply(Status(Code::kResourceExhausted,
                                    "request body exceeds the limit of " +
-                                       std::to_string(server_->options.max_body_bytes) +
-                                       " bytes"),
+                                       std::to_string(server_->options.max_body_bytes) + " bytes"),
                             413),
                  true);
   }
@@ -271,13 +265,14 @@ void HttpSession::StartPeek() {
   peek_pending_ = true;
   // A wait, then a non-blocking read: an async read would first try a recv that nearly always
   // finds nothing yet (one wasted system call per request).
-  socket_.async_wait(asio::socket_base::wait_read, [self = shared_from_this()](
-                                                       beast::error_code ec) {
-    if (ec) return self->OnPeek(ec, 0);
-    std::size_t n = self->socket_.read_some(self->buffer_.prepare(4096), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return self->StartPeek();
-    self->OnPeek(ec, n);
-  });
+  socket_.async_wait(asio::socket_base::wait_read,
+                     [self = shared_from_this()](beast::error_code ec) {
+                       if (ec) return self->OnPeek(ec, 0);
+                       std::size_t n = self->socket_.read_some(self->buffer_.prepare(4096), ec);
+                       if (ec == asio::error::would_block || ec == asio::error::try_again)
+                         return self->StartPeek();
+                       self->OnPeek(ec, n);
+                     });
 }
 
 void HttpSession::OnPeek(beast::error_code ec, std::size_t n) {
@@ -307,7 +302,8 @@ void HttpSession::OnHalfClose() {
     beast::error_code ec;
     const std::size_t n = socket_.write_some(asio::buffer(kProbe), ec);  // non-blocking
     if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return Close();
-    if (!ec && n != kProbe.size()) return Close();  // a torn interim response would garble the answer
+    if (!ec && n != kProbe.size())
+      return Close();  // a torn interim response would garble the answer
   }
   WatchForReset();
 }
@@ -353,13 +349,13 @@ void HttpSession::ReadBody(std::function<void(bool, std::string, bool)> on_piece
     if (self->expect_continue_) {
       self->expect_continue_ = false;
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
-                                                                        self->request_version_);
-      bhttp::async_write(self->socket_, *cont,
-                         [self, cont, read = std::move(read)](beast::error_code e,
-                                                              std::size_t) mutable {
-                           if (e) return self->Close();
-                           read();
-                         });
+                                                                       self->request_version_);
+      bhttp::async_write(
+          self->socket_, *cont,
+          [self, cont, read = std::move(read)](beast::error_code e, std::size_t) mutable {
+            if (e) return self->Close();
+            read();
+          });
       return;
     }
     read();

@@ -154,15 +154,15 @@ std::string Http2Refusal(std::string_view reason) {
     h += static_cast<char>((length >> 8) & 0xff);
     h += static_cast<char>(length & 0xff);
     h += type;
-    h += '\0';                   // flags
-    h.append(4, '\0');           // stream 0
+    h += '\0';          // flags
+    h.append(4, '\0');  // stream 0
     return h;
   };
   reason = reason.substr(0, 1024);
-  std::string out = frame_header(0, '\x04');  // SETTINGS, empty
+  std::string out = frame_header(0, '\x04');       // SETTINGS, empty
   out += frame_header(8 + reason.size(), '\x07');  // GOAWAY
-  out.append(4, '\0');                           // last stream id 0: nothing was processed
-  out += std::string("\x00\x00\x00\x0d", 4);     // HTTP_1_1_REQUIRED
+  out.append(4, '\0');                             // last stream id 0: nothing was processed
+  out += std::string("\x00\x00\x00\x0d", 4);       // HTTP_1_1_REQUIRED
   out += reason;
   return out;
 }
@@ -213,12 +213,11 @@ std::vector<ParsedRequest> ParseRequests(std::string_view bytes, std::size_t max
     }
     parser.body_limit(max_body_bytes);
     while (!parser.is_done()) {
+      if (pos == bytes.size()) return out;  // the connection ends mid-body
       const std::size_t n = put(parser, ec);
-      if (ec == bhttp::error::need_more) {
-        if (n == 0 || pos == bytes.size()) return out;  // the connection ends mid-body
-        ec = {};
-      }
+      if (ec == bhttp::error::need_more) ec = {};
       if (ec) break;
+      if (n == 0) return out;  // no progress: Beast wants more than there is
     }
     if (ec) {
       auto reply = ParseErrorReply(ec);

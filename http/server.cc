@@ -74,8 +74,8 @@ void HttpServer::OnAcceptError(const boost::system::error_code& ec) {
               << "; retrying with a backoff of up to 1 s\n";
     accept_backoff_ = std::chrono::milliseconds(10);
   } else {
-    accept_backoff_ = std::min<std::chrono::milliseconds>(accept_backoff_ * 2,
-                                                          std::chrono::seconds(1));
+    accept_backoff_ =
+        std::min<std::chrono::milliseconds>(accept_backoff_ * 2, std::chrono::seconds(1));
   }
   accept_retry_.expires_after(accept_backoff_);
   accept_retry_.async_wait([this](boost::system::error_code wait_ec) {

@@ -16,9 +16,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -45,8 +45,7 @@ class HttpSession;
 class HttpServer {
  public:
   // Accepts on loops[0]; sessions are spread over all loops. loops must not be empty.
-  HttpServer(std::vector<boost::asio::io_context*> loops, ServerOptions options,
-             Handlers handlers);
+  HttpServer(std::vector<boost::asio::io_context*> loops, ServerOptions options, Handlers handlers);
   HttpServer(boost::asio::io_context& ioc, ServerOptions options, Handlers handlers)
       : HttpServer(std::vector<boost::asio::io_context*>{&ioc}, options, std::move(handlers)) {}
   ~HttpServer();
@@ -91,6 +90,5 @@ class HttpServer {
   std::chrono::milliseconds accept_backoff_{0};  // 0: the last accept succeeded
   std::atomic<std::size_t> accept_errors_{0};
 };
-
 
 }  // namespace portico::http

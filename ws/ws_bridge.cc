@@ -141,7 +141,9 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
                                              limits_.strict, &setup.url_wire);
   if (!s.ok()) return Reject(std::move(socket), http::ErrorReply(s), version, std::move(slot));
   auto spec = http::MakeCallSpec(request, peer, *setup.backend, setup.route->method->path);
-  if (!spec.ok()) return Reject(std::move(socket), http::ErrorReply(spec.status()), version, std::move(slot));
+  if (!spec.ok()) {
+    return Reject(std::move(socket), http::ErrorReply(spec.status()), version, std::move(slot));
+  }
   setup.spec = std::move(*spec);
   auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(setup));
   session->Track(tracker_);

@@ -47,8 +47,8 @@ TEST(ChunkedWriterTest, ChunkOfFramesTheData) {
 TEST(ChunkedWriterTest, WritesHeadChunksAndEndOneAtATime) {
   FakeSocket socket;
   ChunkedWriter writer(socket.Callbacks());
-  boost::beast::http::response<boost::beast::http::empty_body> head{
-      boost::beast::http::status::ok, 11};
+  boost::beast::http::response<boost::beast::http::empty_body> head{boost::beast::http::status::ok,
+                                                                    11};
   writer.Head(std::move(head));
   std::vector<std::string> events;
   writer.Chunk("ab", [&](bool ok) { events.push_back(ok ? "ab" : "!ab"); });

@@ -43,12 +43,13 @@ class HttpFramingTest : public ServerFixture {
 constexpr const char* kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n";
 
 TEST_F(HttpFramingTest, TransferEncodingNotEndingInChunkedIs400AndCloses) {
-  for (const std::string& te : {"gzip", "identity", "chunked, identity", "chunked , gzip"}) {
+  for (const char* te : {"gzip", "identity", "chunked, identity", "chunked , gzip"}) {
     SCOPED_TRACE(te);
     bool closed = false;
-    const std::string reply = Exchange("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + te +
-                                           "\r\n\r\n" + kSmuggled,
-                                       &closed);
+    const std::string reply =
+        Exchange("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + std::string(te) +
+                     "\r\n\r\n" + kSmuggled,
+                 &closed);
     EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 "));
     EXPECT_THAT(reply, HasSubstr("\"code\":3"));
     EXPECT_THAT(reply, HasSubstr("Transfer-Encoding must end in chunked"));
@@ -69,15 +70,14 @@ TEST_F(HttpFramingTest, TransferEncodingOnHttp10Is400) {
 }
 
 TEST_F(HttpFramingTest, TransferEncodingWithContentLengthIs400) {
-  for (const std::string& fields :
-       {"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n",
-        "Content-Length: 5\r\nTransfer-Encoding: gzip\r\n",
-        "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
-        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
+  for (const char* fields : {"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n",
+                             "Content-Length: 5\r\nTransfer-Encoding: gzip\r\n",
+                             "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                             "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"}) {
     SCOPED_TRACE(fields);
     bool closed = false;
-    const std::string reply =
-        Exchange("POST /a HTTP/1.1\r\nHost: a\r\n" + fields + "\r\nhello" + kSmuggled, &closed);
+    const std::string reply = Exchange(
+        "POST /a HTTP/1.1\r\nHost: a\r\n" + std::string(fields) + "\r\nhello" + kSmuggled, &closed);
     EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 "));
     EXPECT_EQ(Count(reply, "HTTP/1.1 "), 1u) << reply;
     EXPECT_TRUE(closed);
@@ -96,7 +96,8 @@ TEST_F(HttpFramingTest, UnknownCodingBeforeChunkedIs501) {
 
 TEST_F(HttpFramingTest, ChunkedBodyIsServed) {
   RawConnection c(port());
-  c.Send("POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  c.Send(
+      "POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
   const std::string reply = c.Read(5s, "body=hello");
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 200 "));
   EXPECT_THAT(reply, HasSubstr("POST /a host=a body=hello"));
@@ -131,10 +132,10 @@ TEST_F(HttpFramingTest, MalformedChunkIs400) {
 }
 
 TEST_F(HttpFramingTest, TargetNotInOriginFormIs400) {
-  for (const std::string& line : {"GET foo HTTP/1.1", "OPTIONS * HTTP/1.1",
-                                 "CONNECT example.com:443 HTTP/1.1", "GET http:// HTTP/1.1"}) {
+  for (const char* line : {"GET foo HTTP/1.1", "OPTIONS * HTTP/1.1",
+                           "CONNECT example.com:443 HTTP/1.1", "GET http:// HTTP/1.1"}) {
     SCOPED_TRACE(line);
-    const std::string reply = Exchange(line + "\r\nHost: a\r\n\r\n");
+    const std::string reply = Exchange(std::string(line) + "\r\nHost: a\r\n\r\n");
     EXPECT_THAT(reply, StartsWith("HTTP/1.1 400 "));
     EXPECT_THAT(reply, HasSubstr("\"code\":3"));
   }
@@ -175,7 +176,7 @@ TEST_F(HttpFramingTest, Http2PrefaceGetsAGoaway) {
   EXPECT_TRUE(c.closed());
   ASSERT_GE(reply.size(), 9u + 9u + 8u);
   EXPECT_EQ(reply.substr(0, 9), std::string("\0\0\0\4\0\0\0\0\0", 9));  // empty SETTINGS
-  EXPECT_EQ(reply[9 + 3], '\x07');                                        // GOAWAY
+  EXPECT_EQ(reply[9 + 3], '\x07');                                      // GOAWAY
   EXPECT_EQ(reply.substr(18 + 4, 4), std::string("\0\0\0\x0d", 4));     // HTTP_1_1_REQUIRED
   EXPECT_THAT(reply.substr(26), HasSubstr("HTTP/2 is not served on this port"));
   EXPECT_FALSE(c.reset()) << "the GOAWAY must reach the client before the close";
@@ -207,7 +208,7 @@ TEST_F(HttpTimeoutTest, KeepAliveWaitIsIdleTimeThenTheHeaderTimeoutRestarts) {
   RawConnection c(port());
   c.Send("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_THAT(c.Read(5s, "body="), HasSubstr("200"));
-  std::this_thread::sleep_for(600ms);  // past header_timeout, well inside idle_timeout
+  std::this_thread::sleep_for(600ms);        // past header_timeout, well inside idle_timeout
   c.Send("GET /b HTTP/1.1\r\nHost: a\r\n");  // ...and a header that never ends
   const auto start = std::chrono::steady_clock::now();
   c.ReadToEnd(5s);

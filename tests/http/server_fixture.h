@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "http/server.h"
 #include "http/status_reply.h"
@@ -35,11 +35,11 @@ class ServerFixture : public ::testing::Test {
         seen_.push_back(std::string(r.method_string()) + " " + std::string(r.target()));
       }
       if (handler) return handler(std::move(r), std::move(e));
-      e->Respond(http::MakeResponse(
-          200,
-          std::string(r.method_string()) + " " + std::string(r.target()) +
-              " host=" + std::string(r[boost::beast::http::field::host]) + " body=" + r.body(),
-          "text/plain"));
+      e->Respond(http::MakeResponse(200,
+                                    std::string(r.method_string()) + " " + std::string(r.target()) +
+                                        " host=" + std::string(r[boost::beast::http::field::host]) +
+                                        " body=" + r.body(),
+                                    "text/plain"));
     };
     server_ = std::make_unique<http::HttpServer>(ioc_, options, std::move(handlers));
     server_->Listen("127.0.0.1", 0);

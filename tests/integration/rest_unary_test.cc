@@ -198,7 +198,7 @@ TEST_F(RestUnaryTest, OversizedBodyIs413BeforeItIsRead) {
   auto r = client.SendRaw("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                           "Content-Length: 5000000\r\n\r\n");
   EXPECT_EQ(r.status, 413) << r.body;
-  EXPECT_EQ(r.json()["code"], 3);
+  EXPECT_EQ(r.json()["code"], 8);  // RESOURCE_EXHAUSTED (issue 8: was 3)
 }
 
 TEST_F(RestUnaryTest, OversizedChunkedBodyIs413) {
@@ -209,6 +209,7 @@ TEST_F(RestUnaryTest, OversizedChunkedBodyIs413) {
   raw += "0\r\n\r\n";
   auto r = client.SendRaw(raw);
   EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_EQ(r.json()["code"], 8);
 }
 
 TEST_F(RestUnaryTest, BodyJustUnderTheLimitIsServed) {
