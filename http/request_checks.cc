@@ -214,7 +214,8 @@ std::vector<ParsedRequest> ParseRequests(std::string_view bytes, std::size_t max
     parser.body_limit(max_body_bytes);
     while (!parser.is_done()) {
       const std::size_t n = put(parser, ec);
-      if (ec == bhttp::error::need_more) {
+      // Beast consumes nothing without asking for more once the bytes end inside chunk data.
+      if (ec == bhttp::error::need_more || (!ec && n == 0)) {
         if (n == 0 || pos == bytes.size()) return out;  // the connection ends mid-body
         ec = {};
       }
