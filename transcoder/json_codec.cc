@@ -102,11 +102,15 @@ Status JsonCodec::JsonToWire(const google::protobuf::Descriptor& type, std::stri
                              JsonParseFlags flags, std::string* wire) const {
   Status fast = Fast(type).to_wire.Convert(json, flags.ignore_unknown_fields, wire);
   if (fast.code() != Code::kUnimplemented) return fast;
-  // protobuf's converter has no bound of its own on JSON nesting (and is quadratic in it), and
+  // protobuf's converter has no bound of its own on JSON nesting or size (and is slow), and
   // writes messages nested deeper than its own parser reads: both bounds are checked here.
   wire->clear();
   if (JsonNestsDeeperThan(json, kMaxJsonDepth)) {
     return InvalidArgument(std::string(kJsonNestingMessage));
+  }
+  // Its cost per byte is high whatever the nesting: the size is bounded too.
+  if (json.size() > kMaxConverterJsonBytes) {
+    return InvalidArgument(std::string(kConverterSizeMessage) + " (here: " + fast.message() + ")");
   }
   pbutil::JsonParseOptions options;
   options.ignore_unknown_fields = flags.ignore_unknown_fields;

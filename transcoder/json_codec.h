@@ -41,7 +41,9 @@ class JsonCodec {
   JsonCodec(const JsonCodec&) = delete;
   JsonCodec& operator=(const JsonCodec&) = delete;
 
-  // InvalidArgument with protobuf's explanation when json is malformed or has wrong types.
+  // InvalidArgument with protobuf's explanation when json is malformed or has wrong types, or
+  // naming the limit it breaks (json_depth.h: nesting, and the size of documents only
+  // protobuf's converter reads).
   Status JsonToWire(const google::protobuf::Descriptor& type, std::string_view json,
                     JsonParseFlags flags, std::string* wire) const;
   // Canonical proto3 JSON: lowerCamelCase json names, default values omitted.

@@ -100,6 +100,42 @@ TEST_F(NestingLimitsTest, InvalidUtf8DoesNotBypassTheBound) {
   EXPECT_THAT(s.message(), HasSubstr("JSON nesting deeper than 100 levels"));
 }
 
+// protobuf's converter costs about a microsecond or more per input byte (more for Value, Struct
+// and deep nesting): the documents only it converts are capped in size, so that no request body
+// keeps an io thread for long (4 MiB of lists after an Any took it 10 s before the cap).
+TEST_F(NestingLimitsTest, LargeDocumentsForProtobufsConverterAreInvalidArgumentNamingTheLimit) {
+  constexpr int kFourMiB = 4 << 20;
+  const std::string lists = Repeat("[", 97) + "1" + Repeat("]", 97);
+  const std::string structs = Repeat("{\"a\":", 30) + "1" + Repeat("}", 30);
+  const auto fill = [&](const std::string& head, const std::string& unit, const std::string& tail) {
+    std::string out = head + unit;
+    while (out.size() + unit.size() + tail.size() + 1 < kFourMiB) out += "," + unit;
+    return out + tail;
+  };
+  const std::string inputs[] = {
+      // Deep lists after an Any.
+      fill(std::string("{") + kAnyFirst + "\"val\":[", lists, "]}"),
+      // Deep Structs inside an Any.
+      fill(R"({"any":{"@type":"type.googleapis.com/google.protobuf.Struct","value":{"x":[)",
+           structs, "]}}}"),
+      // Invalid UTF-8 early, then deep nesting; and invalid UTF-8 last.
+      fill("{\"names\":[\"\xff\"],\"val\":[", lists, "]}"),
+      fill("{\"val\":[", lists, "],\"names\":[\"\xff\"]}"),
+      // Just over the cap.
+      std::string("{") + kAnyFirst + "\"names\":[\"" + std::string(64 * 1024, 'a') + "\"]}",
+  };
+  for (const std::string& json : inputs) {
+    Status s = ToWire(json);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << json.substr(0, 40);
+    EXPECT_THAT(s.message(), HasSubstr("65536 bytes")) << json.substr(0, 40);
+  }
+  // Within the cap the converter still runs, and the fast path has no such cap.
+  EXPECT_TRUE(
+      ToWire(std::string("{") + kAnyFirst + "\"names\":[\"" + std::string(60 * 1024, 'a') + "\"]}")
+          .ok());
+  EXPECT_TRUE(ToWire("{\"names\":[\"" + std::string(1 << 20, 'a') + "\"]}").ok());
+}
+
 TEST_F(NestingLimitsTest, HundredLevelsAreFine) {
   // The root object is level 1: 99 nested messages make 100 levels.
   for (bool any_first : {false, true}) {
