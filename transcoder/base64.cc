@@ -70,7 +70,8 @@ bool Base64Measure(std::string_view in, std::size_t* decoded_size) {
   const std::size_t pad = PaddingOf(in);
   const std::size_t body = in.size() - pad;
   const std::size_t rem = body % 4;
-  if (rem == 1 || (pad != 0 && in.size() % 4 != 0)) return false;
+  // Padding is one or two '=' that complete the last group of four ("====" is not base64).
+  if (rem == 1 || pad > 2 || (pad != 0 && rem + pad != 4)) return false;
   *decoded_size = body / 4 * 3 + (rem == 0 ? 0 : rem - 1);
   return true;
 }

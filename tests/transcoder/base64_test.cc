@@ -94,7 +94,8 @@ TEST(Base64Test, DecodesTheUrlSafeAlphabet) {
 TEST(Base64Test, RejectsWhatIsNotBase64) {
   for (const std::string& bad : {std::string("Z"), std::string("Zm9vY"), std::string("Zg="),
                                  std::string("Zg=a"), std::string("Z=g="), std::string("Zm 9v"),
-                                 std::string("Zm9v\n"), std::string("+_8="),
+                                 std::string("Zm9v\n"), std::string("+_8="), std::string("===="),
+                                 std::string("Zg==="), std::string("Zm9v="),
                                  std::string("Zm9\0", 4)}) {
     std::string out = "untouched";
     EXPECT_FALSE(Base64Decode(bad, &out)) << bad;
