@@ -46,7 +46,7 @@ class Exchange {
   virtual void WriteChunk(std::string data, std::function<void(bool ok)> written) = 0;
   virtual void EndChunked() = 0;
 
-  // Streaming request body, for requests the handler asked to stream (Handlers::streams_body):
+  // Streaming request body, for requests a Handlers::streams_body handler took:
   // the next piece as it arrives; done=true with the last one (possibly empty). ok=false when
   // the connection failed. One ReadBody outstanding at a time.
   virtual void ReadBody(std::function<void(bool ok, std::string piece, bool done)> on_piece) = 0;
@@ -61,9 +61,13 @@ using UpgradeHandler =
                        boost::beast::flat_buffer&& leftover, ConnectionSlot slot)>;
 
 struct Handlers {
-  Handler handle;
-  // Optional: true hands a request to `handle` right after its header, body unread.
-  std::function<bool(const Request& header)> streams_body;
+  Handler handle;  // a request with its whole body
+  // Optional: runs right after the header of each request that is not an upgrade, before any
+  // of its body is read. A Handler it returns takes the request at once, body unread (it
+  // streams it with Exchange::ReadBody), and is bound to what the header resolved: so a
+  // request is served from the one registry snapshot its header saw (DESIGN section 2). An
+  // empty one: the body is read in full and the request goes to `handle`.
+  std::function<Handler(const Request& header)> streams_body;
   // Optional: WebSocket upgrades; without it an upgrade request goes to `handle`.
   UpgradeHandler upgrade;
 };

@@ -98,7 +98,9 @@ std::optional<std::chrono::nanoseconds> ParseGrpcTimeout(std::string_view text) 
   }
   using namespace std::chrono;
   switch (text.back()) {
-    case 'H': return duration_cast<nanoseconds>(hours(n));
+    case 'H':  // 8 digits of hours overflow nanoseconds: saturate (= no deadline)
+      if (n > duration_cast<hours>(nanoseconds::max()).count()) return nanoseconds::max();
+      return duration_cast<nanoseconds>(hours(n));
     case 'M': return duration_cast<nanoseconds>(minutes(n));
     case 'S': return duration_cast<nanoseconds>(seconds(n));
     case 'm': return duration_cast<nanoseconds>(milliseconds(n));

@@ -26,7 +26,8 @@ bool AddClientMetadata(std::string_view key, std::string_view value, registry::M
 void AddReplyMetadata(const registry::Metadata& headers, const registry::Metadata& trailers,
                       Response* response);
 
-// gRPC timeout syntax: 1-8 digits and a unit H, M, S, m (ms), u (us), n (ns).
+// gRPC timeout syntax: 1-8 digits and a unit H, M, S, m (ms), u (us), n (ns). Hours past what
+// nanoseconds hold give nanoseconds::max() (no deadline, in effect).
 std::optional<std::chrono::nanoseconds> ParseGrpcTimeout(std::string_view text);
 
 }  // namespace portico::http

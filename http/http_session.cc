@@ -167,9 +167,10 @@ void HttpSession::OnHeader(beast::error_code ec) {
     return Write(ErrorReply(s), true);
   }
   expect_continue_ = beast::iequals(req[bhttp::field::expect], "100-continue");
-  if (server_->handlers.streams_body && !beast::websocket::is_upgrade(req) &&
-      server_->handlers.streams_body(req)) {
-    return Dispatch(/*body_streamed=*/true);
+  if (server_->handlers.streams_body && !beast::websocket::is_upgrade(req)) {
+    if (Handler serve = server_->handlers.streams_body(req)) {
+      return Dispatch(/*body_streamed=*/true, serve);
+    }
   }
   if (auto length = parser_->content_length();
       length && *length > server_->options.max_body_bytes) {
@@ -247,7 +248,7 @@ void HttpSession::OnBody(beast::error_code ec) {
   Dispatch(/*body_streamed=*/false);
 }
 
-void HttpSession::Dispatch(bool body_streamed) {
+void HttpSession::Dispatch(bool body_streamed, const Handler& handler) {
   timer_.cancel();  // while the backend works, its deadline governs
   in_flight_ = true;
   streaming_ = false;
@@ -258,7 +259,7 @@ void HttpSession::Dispatch(bool body_streamed) {
   if (!body_streamed) parser_.reset();
   // A streamed body's reads notice a vanished client themselves; otherwise watch the socket.
   if (!body_streamed && buffer_.size() == 0 && !peek_pending_) StartPeek();
-  server_->handlers.handle(std::move(request), std::move(exchange));
+  (handler ? handler : server_->handlers.handle)(std::move(request), std::move(exchange));
 }
 
 void HttpSession::StartPeek() {

@@ -58,7 +58,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void OnBadHead(boost::beast::error_code ec);
   void DoReadBody();
   void OnBody(boost::beast::error_code ec);
-  void Dispatch(bool body_streamed);
+  // To `handler`, or Handlers::handle when it is empty.
+  void Dispatch(bool body_streamed, const Handler& handler = {});
   void StartPeek();
   void OnPeek(boost::beast::error_code ec, std::size_t n);
   void OnHalfClose();

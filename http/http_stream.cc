@@ -16,12 +16,12 @@ namespace bhttp = boost::beast::http;
 class HttpStream final : public registry::StreamObserver,
                          public std::enable_shared_from_this<HttpStream> {
  public:
-  HttpStream(std::shared_ptr<const registry::Snapshot> snapshot, RouteTarget target,
-             Request request, std::shared_ptr<Exchange> exchange, const RestOptions& options,
-             Metrics& metrics)
-      : snapshot_(std::move(snapshot)),
-        target_(std::move(target)),
+  HttpStream(CallSetup setup, Request request, bool body_read, std::shared_ptr<Exchange> exchange,
+             const RestOptions& options, Metrics& metrics)
+      : target_(std::move(setup.target)),
+        spec_(std::move(setup.spec)),
         request_(std::move(request)),
+        body_read_(body_read),
         exchange_(std::move(exchange)),
         options_(options),
         metrics_(metrics),
@@ -29,28 +29,21 @@ class HttpStream final : public registry::StreamObserver,
         start_(std::chrono::steady_clock::now()) {
     const auto accept = request_[bhttp::field::accept];
     sse_ = accept.find("text/event-stream") != std::string_view::npos;
-    // The query view must point into our own copy of the request.
-    const std::string_view t(request_.target().data(), request_.target().size());
-    const auto q = t.find('?');
-    target_.query = q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
     client_streaming_ = target_.route->method->client_streaming;
     server_streaming_ = target_.route->method->server_streaming;
   }
 
   void Start() {
     const auto& plan = target_.route->plan;
-    const auto& codec = snapshot_->catalog->codec();
+    const auto& codec = target_.snapshot->catalog->codec();
     std::string first;
     // The URL's fields; for a server stream also the body: its one request message.
     Status s = plan.RequestToWire(codec, target_.match.bindings, target_.query,
                                   client_streaming_ ? std::string_view() : request_.body(),
                                   options_.strict, client_streaming_ ? &url_wire_ : &first);
     if (!s.ok()) return Reject(s);
-    auto spec = MakeCallSpec(request_, exchange_->peer(), *target_.backend,
-                             target_.route->method->path);
-    if (!spec.ok()) return Reject(spec.status());
     metrics_.InFlight(1);
-    call_ = target_.backend->Pick().StartStream(std::move(*spec), shared_from_this());
+    call_ = target_.backend->Pick().StartStream(std::move(spec_), shared_from_this());
     exchange_->OnClientGone([weak = weak_from_this()] {
       if (auto self = weak.lock()) self->call_->Cancel();
     });
@@ -74,7 +67,7 @@ class HttpStream final : public registry::StreamObserver,
   void OnReadDone(bool ok, std::string message) override {
     if (!ok) return;  // OnFinish follows
     std::string json;
-    Status s = target_.route->plan.ReplyToJson(snapshot_->catalog->codec(), message, &json);
+    Status s = target_.route->plan.ReplyToJson(target_.snapshot->catalog->codec(), message, &json);
     if (!s.ok()) {
       Fail(s);
       return;
@@ -120,43 +113,41 @@ class HttpStream final : public registry::StreamObserver,
       status = registry::CallStatus{local_error_.code(), local_error_.message(), ""};
     }
     metrics_.InFlight(-1);
-    const auto& codec = snapshot_->catalog->codec();
-    const std::string status_json =
-        transcoder::StatusJson(status.code, status.message, status.details_bin, &codec);
-    const unsigned http_status =
-        static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code));
-    metrics_.RecordRequest(target_.route->method->path, head_sent_ ? 200 : http_status,
-                           std::chrono::steady_clock::now() - start_);
-    if (!server_streaming_) {  // client streaming: one reply, rendered like a unary call
-      Response r = status.code == Code::kOk ? MakeResponse(200, std::move(reply_json_))
-                                            : MakeResponse(http_status, status_json);
+    const auto* codec = &target_.snapshot->catalog->codec();
+    const bool ok = status.code == Code::kOk;
+    // Client streaming: one reply, rendered like a unary call. A server stream that failed
+    // before its head went out: a plain error response with the mapped status.
+    if (!server_streaming_ || (!head_sent_ && !ok)) {
+      Response r = ok ? MakeResponse(200, std::move(reply_json_)) : ErrorReply(status, codec);
       AddReplyMetadata(headers_, trailers, &r);
+      metrics_.RecordRequest(target_.method->path, r.result_int(),
+                             std::chrono::steady_clock::now() - start_);
       lock.unlock();
       exchange_->Respond(std::move(r));
       return;
     }
-    if (!head_sent_) {
-      if (status.code != Code::kOk) {
-        // Nothing was streamed yet: a plain error response with the mapped status.
-        Response r = MakeResponse(http_status, status_json);
-        AddReplyMetadata(headers_, trailers, &r);
-        lock.unlock();
-        exchange_->Respond(std::move(r));
-        return;
-      }
-      SendHeadLocked();
-    }
+    metrics_.RecordRequest(target_.method->path, 200, std::chrono::steady_clock::now() - start_);
+    SendHeadLocked();
     lock.unlock();
-    if (status.code != Code::kOk) {
-      exchange_->WriteChunk(sse_ ? transcoder::SseError(status_json)
-                                 : transcoder::NdjsonError(status_json),
-                            nullptr);
+    std::string last;
+    if (ok) {
+      if (sse_) last = transcoder::SseEnd();  // else EventSource reconnects: a new call
+    } else {
+      const std::string json =
+          transcoder::StatusJson(status.code, status.message, status.details_bin, codec);
+      last = sse_ ? transcoder::SseError(json) : transcoder::NdjsonError(json);
     }
+    if (!last.empty()) exchange_->WriteChunk(std::move(last), nullptr);
     exchange_->EndChunked();
   }
 
  private:
-  void Reject(const Status& s) { exchange_->Respond(ErrorReply(s)); }
+  void Reject(const Status& s) {
+    Response r = ErrorReply(s);
+    metrics_.RecordRequest(target_.method->path, r.result_int(),
+                           std::chrono::steady_clock::now() - start_);
+    exchange_->Respond(std::move(r));
+  }
 
   // Stops the call with our own status (a bad message in the request body).
   void Fail(const Status& s) {
@@ -210,35 +201,42 @@ class HttpStream final : public registry::StreamObserver,
   }
 
   void ReadBody() {
+    if (body_read_) {  // the whole body came with the request
+      body_read_ = false;
+      return OnBody(true, std::move(request_.body()), true);
+    }
     exchange_->ReadBody([weak = weak_from_this()](bool ok, std::string piece, bool done) {
-      auto self = weak.lock();
-      if (!self) return;
-      if (!ok) return self->call_->Cancel();  // the client is gone
-      std::vector<std::string> raw;
-      Status s = self->splitter_.Feed(piece, &raw);
-      if (s.ok() && done) s = self->splitter_.Finish(&raw);
-      if (!s.ok()) return self->Fail(s);
-      std::vector<std::string> wire(raw.size());
-      for (std::size_t i = 0; i < raw.size(); ++i) {
-        s = self->target_.route->plan.MessageToWire(self->snapshot_->catalog->codec(), raw[i],
-                                                    self->options_.strict, self->url_wire_,
-                                                    &wire[i]);
-        if (!s.ok()) return self->Fail(InvalidArgument("request message " +
-                                                       std::to_string(++self->messages_ + i) +
-                                                       ": " + s.message()));
-      }
-      self->messages_ += raw.size();
-      {
-        std::lock_guard lock(self->mu_);
-        if (!done) self->body_waiting_ = true;
-      }
-      self->Send(std::move(wire), done);
+      if (auto self = weak.lock()) self->OnBody(ok, std::move(piece), done);
     });
   }
 
-  std::shared_ptr<const registry::Snapshot> snapshot_;
-  RouteTarget target_;
+  void OnBody(bool ok, std::string piece, bool done) {
+    if (!ok) return call_->Cancel();  // the client is gone
+    std::vector<std::string> raw;
+    Status s = splitter_.Feed(piece, &raw);
+    if (s.ok() && done) s = splitter_.Finish(&raw);
+    if (!s.ok()) return Fail(s);
+    std::vector<std::string> wire(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      s = target_.route->plan.MessageToWire(target_.snapshot->catalog->codec(), raw[i],
+                                            options_.strict, url_wire_, &wire[i]);
+      if (!s.ok()) {
+        return Fail(InvalidArgument("request message " + std::to_string(messages_ + i + 1) +
+                                    ": " + s.message()));
+      }
+    }
+    messages_ += raw.size();
+    {
+      std::lock_guard lock(mu_);
+      if (!done) body_waiting_ = true;
+    }
+    Send(std::move(wire), done);
+  }
+
+  CallTarget target_;
+  registry::CallSpec spec_;  // moved into the call at Start
   Request request_;
+  bool body_read_;
   std::shared_ptr<Exchange> exchange_;
   RestOptions options_;
   Metrics& metrics_;
@@ -264,12 +262,11 @@ class HttpStream final : public registry::StreamObserver,
 
 }  // namespace
 
-void StartHttpStream(std::shared_ptr<const registry::Snapshot> snapshot, RouteTarget target,
-                     Request request, std::shared_ptr<Exchange> exchange,
-                     const RestOptions& options, Metrics& metrics) {
-  auto stream = std::make_shared<HttpStream>(std::move(snapshot), std::move(target),
-                                             std::move(request), std::move(exchange), options,
-                                             metrics);
+void StartHttpStream(CallSetup setup, Request request, bool body_read,
+                     std::shared_ptr<Exchange> exchange, const RestOptions& options,
+                     Metrics& metrics) {
+  auto stream = std::make_shared<HttpStream>(std::move(setup), std::move(request), body_read,
+                                             std::move(exchange), options, metrics);
   stream->Start();
 }
 

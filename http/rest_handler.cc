@@ -2,98 +2,64 @@
 
 #include "http/grpc_metadata.h"
 #include "http/http_stream.h"
-#include "transcoder/status_mapping.h"
 
 namespace portico::http {
 namespace bhttp = boost::beast::http;
+namespace {
 
-std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
-                                                 const Request& request, bool any_method) {
-  const auto& catalog = *snapshot.catalog;
-  const std::string_view target(request.target().data(), request.target().size());
-  const auto q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  const std::string_view method =
-      any_method ? std::string_view()
-                 : std::string_view(request.method_string().data(), request.method_string().size());
-
-  RouteTarget out;
-  out.query = q == std::string_view::npos ? "" : target.substr(q + 1);
-  switch (catalog.matcher().Lookup(method, path, &out.match)) {
-    case transcoder::PathMatcher::Result::kNotFound:
-      return ErrorReply(NotFound("no route for " + std::string(method) + " " + std::string(path)));
-    case transcoder::PathMatcher::Result::kMethodNotAllowed: {
-      Response r = ErrorReply(Status(Code::kUnimplemented, "method " + std::string(method) +
-                                                               " not allowed for " +
-                                                               std::string(path)));
-      r.result(bhttp::status::method_not_allowed);
-      std::string allow;
-      for (const auto& m : catalog.matcher().AllowedMethods(path)) {
-        allow += allow.empty() ? m : ", " + m;
-      }
-      r.set(bhttp::field::allow, allow);
-      return r;
-    }
-    case transcoder::PathMatcher::Result::kMatched:
-      break;
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  out.route = &catalog.routes()[out.match.route];
-  const std::string& service = out.route->method->descriptor->service()->full_name();
-  out.backend = snapshot.backends->ForService(service);
-  if (out.backend == nullptr) return ErrorReply(Unavailable("no backend serves " + service));
   return out;
 }
 
-StatusOr<registry::CallSpec> MakeCallSpec(const Request& request, const PeerInfo& peer,
-                                          const registry::Backend& backend,
-                                          const std::string& method) {
-  registry::CallSpec spec;
-  spec.method = method;
-  spec.metadata = RequestMetadata(request, peer);
-  auto timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(backend.config().timeout);
-  const auto header = request["Grpc-Timeout"];
-  if (!header.empty()) {
-    auto parsed = ParseGrpcTimeout(std::string_view(header.data(), header.size()));
-    if (!parsed) {
-      return InvalidArgument("invalid Grpc-Timeout \"" + std::string(header) +
-                             "\": expected 1-8 digits and a unit of H, M, S, m, u, n");
-    }
-    timeout = *parsed;
+}  // namespace
+
+std::optional<Status> UnservedProtocol(const Request& request) {
+  const auto header = request[bhttp::field::content_type];
+  const std::string type = Lower(std::string_view(header.data(), header.size()));
+  const std::string media = type.substr(0, type.find(';'));
+  auto starts = [&media](std::string_view prefix) { return media.rfind(prefix, 0) == 0; };
+  std::string protocol;
+  if (starts("application/grpc-web")) {
+    protocol = "gRPC-Web";
+  } else if (starts("application/grpc")) {
+    protocol = "native gRPC";
+  } else if (starts("application/connect+") ||
+             request.find("Connect-Protocol-Version") != request.end()) {
+    protocol = "the Connect protocol";
+  } else if (media == "application/proto" || media == "application/x-protobuf") {
+    protocol = "binary protobuf";
+  } else {
+    return std::nullopt;
   }
-  spec.deadline = std::chrono::system_clock::now() +
-                  std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
-  return spec;
+  return Status(Code::kUnimplemented,
+                protocol + " is not served yet (Content-Type " +
+                    registry::QuoteValue(std::string_view(header.data(), header.size())) +
+                    "); send JSON (application/json) to the REST routes");
 }
 
-std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
-                                                  const RouteTarget& target, const Request& request,
-                                                  const PeerInfo& peer, const RestOptions& options) {
-  PreparedCall call;
-  call.route = target.route;
-  call.backend = target.backend;
-  Status s = target.route->plan.RequestToWire(snapshot.catalog->codec(), target.match.bindings,
-                                              target.query, request.body(), options.strict,
-                                              &call.request);
-  if (!s.ok()) return ErrorReply(s);
-  auto spec = MakeCallSpec(request, peer, *target.backend, target.route->method->path);
-  if (!spec.ok()) return ErrorReply(spec.status());
-  call.spec = std::move(*spec);
-  return call;
+StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& request,
+                                       const RestOptions& options) {
+  std::string wire;
+  Status s = target.route->plan.RequestToWire(target.snapshot->catalog->codec(),
+                                              target.match.bindings, target.query,
+                                              request.body(), options.strict, &wire);
+  if (!s.ok()) return s;
+  return wire;
 }
 
-Response RenderUnary(const registry::Snapshot& snapshot, const registry::Route& route,
-                     registry::UnaryResult result) {
-  const auto& codec = snapshot.catalog->codec();
+Response RenderUnary(const CallTarget& target, registry::UnaryResult result) {
+  const auto& codec = target.snapshot->catalog->codec();
   Response response;
   if (result.status.code == Code::kOk) {
     std::string json;
-    Status s = route.plan.ReplyToJson(codec, result.response, &json);
+    Status s = target.route->plan.ReplyToJson(codec, result.response, &json);
     response = s.ok() ? MakeResponse(200, std::move(json)) : ErrorReply(s);
   } else {
-    response = MakeResponse(
-        static_cast<unsigned>(transcoder::HttpStatusFromCode(result.status.code)),
-        transcoder::StatusJson(result.status.code, result.status.message,
-                               result.status.details_bin, &codec));
+    response = ErrorReply(result.status, &codec);
   }
   AddReplyMetadata(result.headers, result.trailers, &response);
   return response;
@@ -103,51 +69,74 @@ RestHandler::RestHandler(const registry::Registry& registry, Metrics& metrics,
                          RestOptions options)
     : registry_(registry), metrics_(metrics), options_(options) {}
 
-bool RestHandler::StreamsBody(const Request& header) const {
-  auto snapshot = registry_.Current();
-  // Most APIs have no client streams: then no request needs this second lookup.
-  if (!snapshot->catalog->has_client_streaming()) return false;
-  const std::string_view target(header.target().data(), header.target().size());
-  const std::string_view method(header.method_string().data(), header.method_string().size());
-  transcoder::PathMatch match;
-  if (snapshot->catalog->matcher().Lookup(method, target.substr(0, target.find('?')), &match) !=
-      transcoder::PathMatcher::Result::kMatched) {
-    return false;
+Handler RestHandler::StreamsBody(const Request& header) const {
+  if (auto refused = UnservedProtocol(header)) {
+    // Answered from the header: the body of a protocol not served is never read.
+    return [this, status = std::move(*refused)](Request&&, std::shared_ptr<Exchange> exchange) {
+      metrics_.RecordRequest("unmatched", 415, {});
+      exchange->Respond(ErrorReply(status, 415));
+    };
   }
-  return snapshot->catalog->routes()[match.route].method->client_streaming;
+  auto snapshot = registry_.Current();
+  // Most APIs have no client streams: then no request needs this lookup.
+  if (!snapshot->catalog->has_client_streaming()) return {};
+  auto resolved = ResolveRoute(std::move(snapshot), header);
+  auto* target = std::get_if<CallTarget>(&resolved);
+  if (target == nullptr || !target->method->client_streaming) return {};
+  return [this, target = std::move(*target)](Request&& request,
+                                             std::shared_ptr<Exchange> exchange) {
+    Serve(target, std::move(request), std::move(exchange), /*body_read=*/false,
+          std::chrono::steady_clock::now());
+  };
 }
 
 void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
   const auto start = std::chrono::steady_clock::now();
-  auto snapshot = registry_.Current();  // this request's view, whatever changes meanwhile
-  auto resolved = ResolveRoute(*snapshot, request);
-  if (auto* local = std::get_if<Response>(&resolved)) {
-    metrics_.RecordRequest("unmatched", local->result_int(), std::chrono::steady_clock::now() - start);
-    exchange->Respond(std::move(*local));
-    return;
-  }
-  auto& target = std::get<RouteTarget>(resolved);
-  const registry::Route* route = target.route;
-  if (route->method->client_streaming || route->method->server_streaming) {
-    StartHttpStream(std::move(snapshot), std::move(target), std::move(request), std::move(exchange),
-                    options_, metrics_);
-    return;
-  }
-  auto prepared = PrepareUnary(*snapshot, target, request, exchange->peer(), options_);
-  if (auto* local = std::get_if<Response>(&prepared)) {
-    metrics_.RecordRequest(route->method->path, local->result_int(),
+  auto refuse = [&](const Response& response) {
+    metrics_.RecordRequest("unmatched", response.result_int(),
                            std::chrono::steady_clock::now() - start);
-    exchange->Respond(std::move(*local));
-    return;
+  };
+  if (auto refused = UnservedProtocol(request)) {
+    Response r = ErrorReply(*refused, 415);
+    refuse(r);
+    return exchange->Respond(std::move(r));
   }
-  auto& call = std::get<PreparedCall>(prepared);
+  // This request's one view of the registry, whatever changes meanwhile.
+  auto resolved = ResolveRoute(registry_.Current(), request);
+  if (auto* refusal = std::get_if<Refusal>(&resolved)) {
+    Response r = refusal->ToResponse();
+    refuse(r);
+    return exchange->Respond(std::move(r));
+  }
+  Serve(std::move(std::get<CallTarget>(resolved)), std::move(request), std::move(exchange),
+        /*body_read=*/true, start);
+}
+
+void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Exchange> exchange,
+                        bool body_read, std::chrono::steady_clock::time_point start) const {
+  const registry::MethodInfo* method = target.method;
+  auto local = [&](Response response) {
+    metrics_.RecordRequest(method->path, response.result_int(),
+                           std::chrono::steady_clock::now() - start);
+    exchange->Respond(std::move(response));
+  };
+  auto spec = MakeCallSpec(target, request, exchange->peer());
+  if (!spec.ok()) return local(ErrorReply(spec.status()));
+  CallSetup setup{std::move(target), std::move(*spec), CallerOf(request, exchange->peer())};
+  if (method->client_streaming || method->server_streaming) {
+    return StartHttpStream(std::move(setup), std::move(request), body_read, std::move(exchange),
+                           options_, metrics_);
+  }
+  auto wire = UnaryRequestWire(setup.target, request, options_);
+  if (!wire.ok()) return local(ErrorReply(wire.status()));
   metrics_.InFlight(1);
-  auto handle = call.backend->Pick().CallUnary(
-      std::move(call.spec), std::move(call.request),
-      [snapshot, route, exchange, start, &metrics = metrics_](registry::UnaryResult result) {
-        Response response = RenderUnary(*snapshot, *route, std::move(result));
+  auto handle = setup.target.backend->Pick().CallUnary(
+      std::move(setup.spec), std::move(*wire),
+      [target = std::move(setup.target), exchange, start,
+       &metrics = metrics_](registry::UnaryResult result) {
+        Response response = RenderUnary(target, std::move(result));
         metrics.InFlight(-1);
-        metrics.RecordRequest(route->method->path, response.result_int(),
+        metrics.RecordRequest(target.method->path, response.result_int(),
                               std::chrono::steady_clock::now() - start);
         exchange->Respond(std::move(response));
       });

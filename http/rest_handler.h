@@ -1,15 +1,18 @@
-// The data plane for REST/JSON: route lookup, transcoding, the unary gRPC call, the reply.
-// The request logic is two plain functions of (snapshot, request) and (snapshot, result), so
-// it is tested without sockets; RestHandler only glues them to an Exchange and a transport.
+// The data plane for REST/JSON: call setup (call_setup.h), transcoding, the unary gRPC call, the
+// reply; streaming methods go to http_stream.h. The request logic is plain functions of
+// (call target, request) and (call target, result), so it is tested without sockets;
+// RestHandler only glues them to an Exchange and a transport.
 //
 // Thread safety: RestHandler is immutable after construction and shared by all io threads.
-// Ownership: borrows the Registry and Metrics, which must outlive it.
+// Ownership: borrows the Registry and Metrics, which must outlive it and every handler it
+// returns.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
-#include <variant>
 
+#include "http/call_setup.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "http/status_reply.h"
@@ -22,48 +25,37 @@ struct RestOptions {
   std::size_t max_message_bytes = 4 * 1024 * 1024;  // one message of a streamed body
 };
 
-// The route and backend a request resolved to.
-struct RouteTarget {
-  const registry::Route* route = nullptr;
-  const registry::Backend* backend = nullptr;
-  transcoder::PathMatch match;
-  std::string_view query;  // points into the request's target
-};
+// A request in a protocol the data plane does not serve yet (gRPC-Web, Connect, binary
+// protobuf, native gRPC), told by its Content-Type or Connect-Protocol-Version: UNIMPLEMENTED,
+// answered with HTTP 415, naming the protocol. nullopt for anything else (JSON and the rest go
+// on to the REST routes).
+std::optional<Status> UnservedProtocol(const Request& request);
 
-// 404 / 405 / 503 (no backend), or where the request goes. any_method: match a route of any
-// HTTP method (WebSocket upgrades open a call on the path of any rule).
-std::variant<Response, RouteTarget> ResolveRoute(const registry::Snapshot& snapshot,
-                                                 const Request& request, bool any_method = false);
+// The request message of a unary call (InvalidArgument -> 400 for a bad value).
+StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& request,
+                                       const RestOptions& options);
 
-// Method, metadata and deadline (Grpc-Timeout, else the backend's timeout) of a call.
-StatusOr<registry::CallSpec> MakeCallSpec(const Request& request, const PeerInfo& peer,
-                                          const registry::Backend& backend,
-                                          const std::string& method);
-
-// A request that passed every local check and is ready to go to a backend.
-struct PreparedCall {
-  const registry::Route* route = nullptr;
-  const registry::Backend* backend = nullptr;
-  registry::CallSpec spec;
-  std::string request;  // wire bytes
-};
-
-// For a request whose route is resolved: the local reply (400 for a bad value) or the call.
-std::variant<Response, PreparedCall> PrepareUnary(const registry::Snapshot& snapshot,
-                                                  const RouteTarget& target, const Request& request,
-                                                  const PeerInfo& peer, const RestOptions& options);
-
-Response RenderUnary(const registry::Snapshot& snapshot, const registry::Route& route,
-                     registry::UnaryResult result);
+// The HTTP response to a unary call's result.
+Response RenderUnary(const CallTarget& target, registry::UnaryResult result);
 
 class RestHandler {
  public:
   RestHandler(const registry::Registry& registry, Metrics& metrics, RestOptions options);
+
+  // A request with its whole body (Handlers::handle).
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
-  // True for routes of client- and bidi-streaming methods: their bodies are streamed.
-  bool StreamsBody(const Request& header) const;
+
+  // Handlers::streams_body: requests to client- and bidi-streaming methods (their bodies
+  // stream) and requests answered from the header alone (415) get a handler bound to the
+  // snapshot and route the header resolved to; all others an empty one.
+  Handler StreamsBody(const Request& header) const;
 
  private:
+  // Serves a request resolved to `target`; body_read: the body is in `request` (else it
+  // streams through the exchange).
+  void Serve(CallTarget target, Request&& request, std::shared_ptr<Exchange> exchange,
+             bool body_read, std::chrono::steady_clock::time_point start) const;
+
   const registry::Registry& registry_;
   Metrics& metrics_;
   RestOptions options_;

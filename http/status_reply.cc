@@ -19,4 +19,10 @@ Response ErrorReply(const Status& status, unsigned http_status) {
   return MakeResponse(http_status, transcoder::StatusJson(status));
 }
 
+Response ErrorReply(const registry::CallStatus& status, const transcoder::JsonCodec* codec) {
+  return MakeResponse(static_cast<unsigned>(transcoder::HttpStatusFromCode(status.code)),
+                      transcoder::StatusJson(status.code, status.message, status.details_bin,
+                                             codec));
+}
+
 }  // namespace portico::http

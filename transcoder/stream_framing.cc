@@ -130,4 +130,6 @@ std::string SseError(std::string_view status_json) {
   return out;
 }
 
+std::string SseEnd() { return "event: end\ndata: {\"code\":0}\n\n"; }
+
 }  // namespace portico::transcoder

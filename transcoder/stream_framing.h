@@ -43,5 +43,8 @@ std::string NdjsonResult(std::string_view message_json);  // {"result":<json>}\n
 std::string NdjsonError(std::string_view status_json);    // {"error":<status>}\n
 std::string SseData(std::string_view message_json);       // data: <json>\n\n
 std::string SseError(std::string_view status_json);       // event: error\ndata: <status>\n\n
+// The last event of a stream that ended OK: event: end\ndata: {"code":0}\n\n. Without it an
+// EventSource takes the closed connection for a failure and reconnects (a new call).
+std::string SseEnd();
 
 }  // namespace portico::transcoder

@@ -3,8 +3,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "http/call_setup.h"
 #include "http/grpc_metadata.h"
-#include "http/rest_handler.h"
 #include "transcoder/percent_encoding.h"
 #include "ws/mux_session.h"
 #include "ws/single_call.h"
@@ -52,8 +52,10 @@ std::string SplitToken(std::string_view query, std::string* token) {
   return kept;
 }
 
-void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version,
+// Answers in plain HTTP, before the handshake, and closes.
+void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, unsigned version,
             http::ConnectionSlot slot) {
+  http::Response response = refusal.ToResponse();
   response.version(version);
   response.keep_alive(false);
   response.set(bhttp::field::server, "portico");
@@ -79,6 +81,10 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
   // (Bytes past the upgrade request would be WebSocket frames sent before the handshake's
   // answer; RFC 6455 clients wait for the 101, so there are none to carry over.)
   const unsigned version = request.version();
+  // A page of another site must not open calls with the user's cookies and network position.
+  if (Status s = http::CheckOrigin(request, limits_.allowed_origins); !s.ok()) {
+    return Reject(std::move(socket), http::Refusal{s}, version, std::move(slot));
+  }
   http::PeerInfo peer;
   boost::beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
@@ -116,7 +122,6 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     request.set(bhttp::field::authorization, "Bearer " + token);
   }
 
-  auto snapshot = registry_.Current();
   if (mux) {
     registry::CallSpec base;
     base.metadata = http::RequestMetadata(request, peer);
@@ -127,26 +132,23 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     return;
   }
 
-  auto resolved = http::ResolveRoute(*snapshot, request, /*any_method=*/true);
-  if (auto* local = std::get_if<http::Response>(&resolved)) {
-    return Reject(std::move(socket), std::move(*local), version, std::move(slot));
+  auto setup = http::SetUpCall(registry_.Current(), request, peer, http::RuleChoice::kUpgrade);
+  if (auto* refusal = std::get_if<http::Refusal>(&setup)) {
+    return Reject(std::move(socket), *refusal, version, std::move(slot));
   }
-  auto& target_route = std::get<http::RouteTarget>(resolved);
-  CallSetup setup;
-  setup.snapshot = snapshot;
-  setup.route = target_route.route;
-  setup.backend = target_route.backend;
-  Status s = setup.route->plan.RequestToWire(snapshot->catalog->codec(),
-                                             target_route.match.bindings, target_route.query, "",
-                                             limits_.strict, &setup.url_wire);
-  if (!s.ok()) return Reject(std::move(socket), http::ErrorReply(s), version, std::move(slot));
-  auto spec = http::MakeCallSpec(request, peer, *setup.backend, setup.route->method->path);
-  if (!spec.ok()) {
-    return Reject(std::move(socket), http::ErrorReply(spec.status()), version, std::move(slot));
-  }
-  setup.spec = std::move(*spec);
-  auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(setup));
+  auto& call = std::get<http::CallSetup>(setup);
+  CallSetup single;
+  single.route = call.target.route;
+  single.backend = call.target.backend;
+  Status s = single.route->plan.RequestToWire(call.target.snapshot->catalog->codec(),
+                                              call.target.match.bindings, call.target.query, "",
+                                              limits_.strict, &single.url_wire);
+  if (!s.ok()) return Reject(std::move(socket), http::Refusal{s}, version, std::move(slot));
+  single.snapshot = std::move(call.target.snapshot);
+  single.spec = std::move(call.spec);
+  auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(single));
   session->Track(tracker_);
+  session->HoldSlot(std::move(slot));  // counts against max_connections for its whole life
   session->Run(std::move(request), selected);
 }
 

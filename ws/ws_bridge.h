@@ -1,8 +1,10 @@
 // Entry point of the WebSocket bridge (DESIGN section 6): takes over an upgrade request from the
-// HTTP listener, picks the protocol from the offered subprotocols, resolves the call (single
-// call: the route the path names, whatever its HTTP method, or /pkg.Service/Method), and
-// starts the session. A request that cannot become a call is answered in plain HTTP before
-// the handshake (404 no route, 503 no backend, 400 bad path/query value).
+// HTTP listener, checks its Origin (403 for a page of a site not allowed), picks the protocol
+// from the offered subprotocols, sets up the call (single call: http::SetUpCall with the
+// upgrade's rule choice, or /pkg.Service/Method), and starts the session. A request that
+// cannot become a call is answered in plain HTTP before the handshake (403 origin, 404 no
+// route, 405 only DELETE/PUT/PATCH/custom rules on the path, 503 no backend, 400 bad
+// path/query value).
 // Thread safety: Accept may be called from any io thread. Ownership: borrows the Registry and
 // Metrics, which must outlive it and every session.
 #pragma once

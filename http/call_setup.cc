@@ -1,0 +1,224 @@
+#include "http/call_setup.h"
+
+#include <boost/beast/core/string.hpp>
+
+#include "http/grpc_metadata.h"
+#include "http/status_reply.h"
+
+namespace portico::http {
+namespace bhttp = boost::beast::http;
+namespace {
+
+using transcoder::PathMatcher;
+
+std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string_view QueryOf(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+// The target of a matched route, or 503 when no backend serves its service.
+Resolution Target(std::shared_ptr<const registry::Snapshot> snapshot, transcoder::PathMatch match,
+                  std::string_view query) {
+  CallTarget out;
+  out.route = &snapshot->catalog->routes()[match.route];
+  out.method = out.route->method;
+  const std::string& service = out.method->descriptor->service()->full_name();
+  out.backend = snapshot->backends->ForService(service);
+  if (out.backend == nullptr) return Refusal{Unavailable("no backend serves " + service)};
+  out.snapshot = std::move(snapshot);
+  out.match = std::move(match);
+  out.query = std::string(query);
+  return out;
+}
+
+Refusal MethodNotAllowed(const registry::Catalog& catalog, std::string_view path,
+                         std::string message) {
+  Refusal r{Status(Code::kUnimplemented, std::move(message)), 405, ""};
+  for (const auto& m : catalog.matcher().AllowedMethods(path)) {
+    r.allow += r.allow.empty() ? m : ", " + m;
+  }
+  return r;
+}
+
+Resolution ResolveUpgrade(std::shared_ptr<const registry::Snapshot> snapshot, std::string_view path,
+                          std::string_view query) {
+  const auto& catalog = *snapshot->catalog;
+  std::optional<transcoder::PathMatch> best;
+  int best_rank = 0;
+  bool other_methods = false;
+  for (const std::string_view method : {std::string_view("GET"), std::string_view("POST")}) {
+    transcoder::PathMatch match;
+    const auto result = catalog.matcher().Lookup(method, path, &match);
+    if (result == PathMatcher::Result::kMethodNotAllowed) other_methods = true;
+    if (result != PathMatcher::Result::kMatched) continue;
+    const registry::MethodInfo& info = *catalog.routes()[match.route].method;
+    // Lower is better: streaming GET, streaming POST, GET, POST.
+    const int rank =
+        (info.client_streaming || info.server_streaming ? 0 : 2) + (method == "POST" ? 1 : 0);
+    if (!best || rank < best_rank) {
+      best = std::move(match);
+      best_rank = rank;
+    }
+  }
+  if (best) return Target(std::move(snapshot), std::move(*best), query);
+  if (!other_methods) return Refusal{NotFound("no route for " + std::string(path))};
+  return MethodNotAllowed(catalog, path,
+                          "a WebSocket upgrade takes only a GET or POST rule, and " +
+                              std::string(path) + " has none (use /package.Service/Method)");
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// "host[:port]" split at the port's colon (IPv6 hosts are bracketed); port "" when absent.
+std::pair<std::string_view, std::string_view> SplitAuthority(std::string_view authority) {
+  const auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos || authority.find(']', colon) != std::string_view::npos) {
+    return {authority, ""};
+  }
+  return {authority.substr(0, colon), authority.substr(colon + 1)};
+}
+
+bool SameHost(std::string_view origin, std::string_view host) {
+  const auto sep = origin.find("://");
+  if (sep == std::string_view::npos) return false;
+  const std::string scheme = Lower(origin.substr(0, sep));
+  std::string_view authority = origin.substr(sep + 3);
+  if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
+  auto [origin_name, origin_port] = SplitAuthority(authority);
+  const std::string_view default_port = scheme == "http" ? "80" : scheme == "https" ? "443" : "";
+  if (origin_port.empty()) origin_port = default_port;
+  const auto [host_name, host_port] = SplitAuthority(host);
+  if (origin_name.empty() || Lower(origin_name) != Lower(host_name)) return false;
+  // A Host without a port is the scheme's default one.
+  return host_port.empty() ? !origin_port.empty() && origin_port == default_port
+                           : origin_port == host_port;
+}
+
+}  // namespace
+
+Caller CallerOf(const Request& request, const PeerInfo& peer) {
+  return Caller{peer.address, std::string(View(request[bhttp::field::authorization]))};
+}
+
+Response Refusal::ToResponse() const {
+  Response r = ErrorReply(status, http_status);
+  if (!allow.empty()) r.set(bhttp::field::allow, allow);
+  return r;
+}
+
+Resolution ResolveRoute(std::shared_ptr<const registry::Snapshot> snapshot, const Request& request,
+                        RuleChoice choice) {
+  const std::string_view target = View(request.target());
+  const std::string_view path = PathOf(target);
+  if (choice == RuleChoice::kUpgrade)
+    return ResolveUpgrade(std::move(snapshot), path, QueryOf(target));
+  const std::string_view method = View(request.method_string());
+  transcoder::PathMatch match;
+  switch (snapshot->catalog->matcher().Lookup(method, path, &match)) {
+    case PathMatcher::Result::kNotFound:
+      return Refusal{NotFound("no route for " + std::string(method) + " " + std::string(path))};
+    case PathMatcher::Result::kMethodNotAllowed:
+      return MethodNotAllowed(
+          *snapshot->catalog, path,
+          "method " + std::string(method) + " not allowed for " + std::string(path));
+    case PathMatcher::Result::kMatched:
+      break;
+  }
+  return Target(std::move(snapshot), std::move(match), QueryOf(target));
+}
+
+Resolution ResolveMethod(std::shared_ptr<const registry::Snapshot> snapshot,
+                         std::string_view method_path) {
+  transcoder::PathMatch match;
+  if (snapshot->catalog->FindMethod(method_path) == nullptr ||
+      snapshot->catalog->matcher().Lookup("POST", method_path, &match) !=
+          PathMatcher::Result::kMatched) {
+    return Refusal{
+        Status(Code::kUnimplemented, "unknown method \"" + std::string(method_path) + "\"")};
+  }
+  return Target(std::move(snapshot), std::move(match), "");
+}
+
+std::chrono::system_clock::time_point CallDeadline(
+    const registry::BackendConfig& backend, const registry::MethodInfo& method,
+    std::optional<std::chrono::nanoseconds> client_timeout,
+    std::chrono::system_clock::time_point now) {
+  using std::chrono::nanoseconds;
+  using TimePoint = std::chrono::system_clock::time_point;
+  nanoseconds timeout;
+  if (client_timeout) {
+    timeout = *client_timeout;
+  } else {
+    const auto configured = method.server_streaming ? backend.stream_timeout : backend.timeout;
+    if (configured.count() <= 0) return TimePoint::max();
+    timeout = configured;
+  }
+  if (timeout.count() <= 0) return now;  // "0S" from a client: already expired
+  if (std::chrono::duration_cast<nanoseconds>(TimePoint::max() - now) <= timeout) {
+    return TimePoint::max();
+  }
+  return now + std::chrono::duration_cast<TimePoint::duration>(timeout);
+}
+
+registry::CallSpec MakeCallSpec(const CallTarget& target, registry::Metadata metadata,
+                                std::optional<std::chrono::nanoseconds> client_timeout) {
+  registry::CallSpec spec;
+  spec.method = target.method->path;
+  spec.metadata = std::move(metadata);
+  spec.deadline = CallDeadline(target.backend->config(), *target.method, client_timeout);
+  return spec;
+}
+
+StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Request& request,
+                                          const PeerInfo& peer) {
+  std::optional<std::chrono::nanoseconds> client_timeout;
+  const std::string_view header = View(request["Grpc-Timeout"]);
+  if (!header.empty()) {
+    client_timeout = ParseGrpcTimeout(header);
+    if (!client_timeout) {
+      return InvalidArgument("invalid Grpc-Timeout \"" + std::string(header) +
+                             "\": expected 1-8 digits and a unit of H, M, S, m, u, n");
+    }
+  }
+  return MakeCallSpec(target, RequestMetadata(request, peer), client_timeout);
+}
+
+std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snapshot> snapshot,
+                                           const Request& request, const PeerInfo& peer,
+                                           RuleChoice choice) {
+  auto resolved = ResolveRoute(std::move(snapshot), request, choice);
+  if (auto* refusal = std::get_if<Refusal>(&resolved)) return std::move(*refusal);
+  CallSetup setup;
+  setup.target = std::move(std::get<CallTarget>(resolved));
+  auto spec = MakeCallSpec(setup.target, request, peer);
+  if (!spec.ok()) return Refusal{spec.status()};
+  setup.spec = std::move(*spec);
+  setup.caller = CallerOf(request, peer);
+  return setup;
+}
+
+Status CheckOrigin(const Request& request, const std::vector<std::string>& allowed_origins) {
+  const std::string_view origin = View(request[bhttp::field::origin]);
+  if (origin.empty()) return OkStatus();
+  if (SameHost(origin, View(request[bhttp::field::host]))) return OkStatus();
+  std::string_view trimmed = origin;
+  if (trimmed.back() == '/') trimmed.remove_suffix(1);
+  for (const auto& allowed : allowed_origins) {
+    if (allowed == "*" || Lower(allowed) == Lower(trimmed)) return OkStatus();
+  }
+  return Status(Code::kPermissionDenied,
+                "WebSocket origin " + registry::QuoteValue(origin) +
+                    " is neither this host nor listed in websocket.allowed_origins");
+}
+
+}  // namespace portico::http
