@@ -34,6 +34,9 @@ Caller CallerOf(const Request& request, const PeerInfo& peer);
 // A request call setup turns away, before any backend sees it. HTTP front doors answer it with
 // ToResponse(); others use `status` alone.
 struct Refusal {
+  explicit Refusal(Status s, unsigned http = 0, std::string allowed = {})
+      : status(std::move(s)), http_status(http), allow(std::move(allowed)) {}
+
   Status status;
   unsigned http_status = 0;  // 0 = mapped from the code; 405 has none of its own
   std::string allow;         // a 405's Allow header: the methods the path does take
