@@ -57,7 +57,17 @@ TEST_F(HttpStreamTest, ServerStreamAsSse) {
   auto r = Post("/v1/stream", R"({"message":"m","repeat":2})", {{"Accept", "text/event-stream"}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("content-type"), "text/event-stream");
-  EXPECT_EQ(r.body, "data: {\"message\":\"m\"}\n\ndata: {\"message\":\"m\",\"index\":1}\n\n");
+  // A stream that ends OK ends with `event: end`, so that an EventSource closes instead of
+  // reconnecting (a new call) as it does on a plain end of the response.
+  EXPECT_EQ(r.body, "data: {\"message\":\"m\"}\n\ndata: {\"message\":\"m\",\"index\":1}\n\n"
+                    "event: end\ndata: {\"code\":0}\n\n");
+}
+
+TEST_F(HttpStreamTest, EmptySseStreamIsJustTheEndEvent) {
+  auto r = Post("/v1/stream", R"({"repeat":0})", {{"Accept", "text/event-stream"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  EXPECT_EQ(r.body, "event: end\ndata: {\"code\":0}\n\n");
 }
 
 TEST_F(HttpStreamTest, ServerStreamFromUrlOnly) {

@@ -84,6 +84,10 @@ class TestServiceImpl final : public v1::TestService::Service {
     std::lock_guard<std::mutex> lock(mu_);
     return last_metadata_;
   }
+  std::chrono::system_clock::time_point last_metadata_deadline() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_metadata_deadline_;
+  }
 
   grpc::Status Echo(grpc::ServerContext*, const v1::AllTypes* req, v1::AllTypes* rep) override {
     *rep = *req;
@@ -179,6 +183,7 @@ class TestServiceImpl final : public v1::TestService::Service {
     {
       std::lock_guard<std::mutex> lock(mu_);
       last_metadata_ = std::move(received);
+      last_metadata_deadline_ = ctx->deadline();
     }
     ctx->AddInitialMetadata("x-reply-header", "h");
     ctx->AddTrailingMetadata("x-reply-trailer", "t");
@@ -245,6 +250,7 @@ class TestServiceImpl final : public v1::TestService::Service {
   std::atomic<int> stream_cancellations_{0};
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> last_metadata_;  // Guarded by mu_.
+  std::chrono::system_clock::time_point last_metadata_deadline_;     // Guarded by mu_.
 };
 
 TestBackend::TestBackend() : service_(std::make_unique<TestServiceImpl>()) {}
@@ -308,6 +314,10 @@ int TestBackend::stream_cancellations() const { return service_->stream_cancella
 
 std::vector<std::pair<std::string, std::string>> TestBackend::last_metadata() const {
   return service_->last_metadata();
+}
+
+std::chrono::system_clock::time_point TestBackend::last_metadata_deadline() const {
+  return service_->last_metadata_deadline();
 }
 
 }  // namespace portico::testing

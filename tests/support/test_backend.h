@@ -4,6 +4,7 @@
 #ifndef PORTICO_TESTS_SUPPORT_TEST_BACKEND_H_
 #define PORTICO_TESTS_SUPPORT_TEST_BACKEND_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -87,6 +88,9 @@ class TestBackend {
   // Client metadata of the most recent Metadata call, in arrival order, raw values (binary
   // headers decoded).
   std::vector<std::pair<std::string, std::string>> last_metadata() const;
+  // The deadline the server saw for the most recent Metadata call; time_point::max() when
+  // the call had none (no grpc-timeout).
+  std::chrono::system_clock::time_point last_metadata_deadline() const;
 
  private:
   std::unique_ptr<TestServiceImpl> service_;
