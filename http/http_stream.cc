@@ -31,15 +31,19 @@ class HttpStream final : public registry::StreamObserver,
     sse_ = accept.find("text/event-stream") != std::string_view::npos;
     client_streaming_ = target_.route->method->client_streaming;
     server_streaming_ = target_.route->method->server_streaming;
+    raw_reply_ = target_.route->plan.reply_is_http_body();
   }
 
   void Start() {
     const auto& plan = target_.route->plan;
     const auto& codec = target_.snapshot->catalog->codec();
     std::string first;
-    // The URL's fields; for a server stream also the body: its one request message.
-    Status s = plan.RequestToWire(codec, target_.match.bindings, target_.query,
-                                  client_streaming_ ? std::string_view() : request_.body(),
+    // The URL's fields; for a server stream also the body (raw for google.api.HttpBody): its
+    // one request message.
+    const auto type = request_[bhttp::field::content_type];
+    const transcoder::RawBody body{std::string_view(type.data(), type.size()),
+                                   client_streaming_ ? std::string_view() : request_.body()};
+    Status s = plan.RequestToWire(codec, target_.match.bindings, target_.query, body,
                                   options_.strict, client_streaming_ ? &url_wire_ : &first);
     if (!s.ok()) return Reject(s);
     metrics_.InFlight(1);
@@ -60,28 +64,39 @@ class HttpStream final : public registry::StreamObserver,
     std::lock_guard lock(mu_);
     headers_ = headers;
     // A server stream's head goes out as soon as the backend accepted the call, so a client
-    // (an EventSource, say) sees the stream open before the first message.
-    if (server_streaming_) SendHeadLocked();
+    // (an EventSource, say) sees the stream open before the first message. A raw (HttpBody)
+    // stream's Content-Type comes with its first message.
+    if (server_streaming_ && !raw_reply_) SendHeadLocked();
   }
 
   void OnReadDone(bool ok, std::string message) override {
     if (!ok) return;  // OnFinish follows
-    std::string json;
-    Status s = target_.route->plan.ReplyToJson(target_.snapshot->catalog->codec(), message, &json);
+    const auto& plan = target_.route->plan;
+    std::string body;  // JSON, or an HttpBody's data
+    std::string type;  // an HttpBody's content_type
+    Status s = raw_reply_ ? plan.ReplyHttpBody(message, &type, &body)
+                          : plan.ReplyToJson(target_.snapshot->catalog->codec(), message, &body);
     if (!s.ok()) {
       Fail(s);
       return;
     }
     if (!server_streaming_) {
       std::lock_guard lock(mu_);
-      reply_json_ = std::move(json);
+      reply_ = std::move(body);
+      reply_type_ = std::move(type);
       call_->Read();  // to the end: the status follows the single reply
       return;
     }
-    std::string chunk = sse_ ? transcoder::SseData(json) : transcoder::NdjsonResult(json);
+    std::string chunk = raw_reply_ ? std::move(body)
+                        : sse_     ? transcoder::SseData(body)
+                                   : transcoder::NdjsonResult(body);
     {
       std::lock_guard lock(mu_);
-      SendHeadLocked();
+      SendHeadLocked(type);
+    }
+    if (chunk.empty()) {  // an empty chunk would end the chunked body
+      call_->Read();
+      return;
     }
     // The next reply is read only once this one is on the wire.
     exchange_->WriteChunk(std::move(chunk), [weak = weak_from_this()](bool written) {
@@ -118,7 +133,9 @@ class HttpStream final : public registry::StreamObserver,
     // Client streaming: one reply, rendered like a unary call. A server stream that failed
     // before its head went out: a plain error response with the mapped status.
     if (!server_streaming_ || (!head_sent_ && !ok)) {
-      Response r = ok ? MakeResponse(200, std::move(reply_json_)) : ErrorReply(status, codec);
+      Response r = !ok         ? ErrorReply(status, codec)
+                   : raw_reply_ ? MakeResponse(200, std::move(reply_), RawType(reply_type_))
+                                : MakeResponse(200, std::move(reply_));
       AddReplyMetadata(headers_, trailers, &r);
       metrics_.RecordRequest(target_.method->path, r.result_int(),
                              std::chrono::steady_clock::now() - start_);
@@ -130,7 +147,10 @@ class HttpStream final : public registry::StreamObserver,
     SendHeadLocked();
     lock.unlock();
     std::string last;
-    if (ok) {
+    if (raw_reply_) {
+      // A raw body has no place for a status: a failure after its head just ends it early,
+      // which a client cannot tell from a complete body (a known limit).
+    } else if (ok) {
       if (sse_) last = transcoder::SseEnd();  // else EventSource reconnects: a new call
     } else {
       const std::string json =
@@ -159,12 +179,20 @@ class HttpStream final : public registry::StreamObserver,
     call_->Cancel();
   }
 
-  void SendHeadLocked() {
+  // An HttpBody without content_type is sent as bytes.
+  static std::string_view RawType(const std::string& type) {
+    return type.empty() ? std::string_view("application/octet-stream") : type;
+  }
+
+  // raw_type: the content_type of a raw stream's first HttpBody.
+  void SendHeadLocked(const std::string& raw_type = "") {
     if (head_sent_) return;
     head_sent_ = true;
     Response head{bhttp::status::ok, 11};
-    head.set(bhttp::field::content_type, sse_ ? "text/event-stream" : "application/x-ndjson");
-    if (sse_) head.set(bhttp::field::cache_control, "no-cache");
+    head.set(bhttp::field::content_type, raw_reply_ ? RawType(raw_type)
+                                         : sse_     ? "text/event-stream"
+                                                    : "application/x-ndjson");
+    if (sse_ && !raw_reply_) head.set(bhttp::field::cache_control, "no-cache");
     AddReplyMetadata(headers_, {}, &head);
     exchange_->StartChunked(std::move(head));
   }
@@ -245,6 +273,7 @@ class HttpStream final : public registry::StreamObserver,
   std::shared_ptr<registry::StreamCall> call_;
   std::string url_wire_;
   bool sse_ = false;
+  bool raw_reply_ = false;  // google.api.HttpBody replies: sent raw
   bool client_streaming_ = false;
   bool server_streaming_ = false;
   std::size_t messages_ = 0;
@@ -252,7 +281,8 @@ class HttpStream final : public registry::StreamObserver,
   std::mutex mu_;
   registry::Metadata headers_;
   bool head_sent_ = false;
-  std::string reply_json_;
+  std::string reply_;       // a client stream's one reply: JSON or raw data
+  std::string reply_type_;  // its content_type when raw
   Status local_error_;
   std::deque<std::string> pending_;  // request messages not yet written to the backend
   bool write_pending_ = false;

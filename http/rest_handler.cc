@@ -17,7 +17,7 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
-std::optional<Status> UnservedProtocol(const Request& request) {
+std::optional<Status> UnservedProtocol(const Request& request, bool raw_body) {
   const auto header = request[bhttp::field::content_type];
   const std::string type = Lower(std::string_view(header.data(), header.size()));
   const std::string media = type.substr(0, type.find(';'));
@@ -30,7 +30,7 @@ std::optional<Status> UnservedProtocol(const Request& request) {
   } else if (starts("application/connect+") ||
              request.find("Connect-Protocol-Version") != request.end()) {
     protocol = "the Connect protocol";
-  } else if (media == "application/proto" || media == "application/x-protobuf") {
+  } else if (!raw_body && (media == "application/proto" || media == "application/x-protobuf")) {
     protocol = "binary protobuf";
   } else {
     return std::nullopt;
@@ -44,9 +44,11 @@ std::optional<Status> UnservedProtocol(const Request& request) {
 StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& request,
                                        const RestOptions& options) {
   std::string wire;
-  Status s = target.route->plan.RequestToWire(target.snapshot->catalog->codec(),
-                                              target.match.bindings, target.query,
-                                              request.body(), options.strict, &wire);
+  const auto type = request[bhttp::field::content_type];
+  Status s = target.route->plan.RequestToWire(
+      target.snapshot->catalog->codec(), target.match.bindings, target.query,
+      transcoder::RawBody{std::string_view(type.data(), type.size()), request.body()},
+      options.strict, &wire);
   if (!s.ok()) return s;
   return wire;
 }
@@ -54,9 +56,16 @@ StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& 
 Response RenderUnary(const CallTarget& target, registry::UnaryResult result) {
   const auto& codec = target.snapshot->catalog->codec();
   Response response;
-  if (result.status.code == Code::kOk) {
+  const auto& plan = target.route->plan;
+  if (result.status.code == Code::kOk && plan.reply_is_http_body()) {
+    std::string type, data;
+    Status s = plan.ReplyHttpBody(result.response, &type, &data);
+    response = !s.ok() ? ErrorReply(s)
+                       : MakeResponse(200, std::move(data),
+                                      type.empty() ? "application/octet-stream" : type);
+  } else if (result.status.code == Code::kOk) {
     std::string json;
-    Status s = target.route->plan.ReplyToJson(codec, result.response, &json);
+    Status s = plan.ReplyToJson(codec, result.response, &json);
     response = s.ok() ? MakeResponse(200, std::move(json)) : ErrorReply(s);
   } else {
     response = ErrorReply(result.status, &codec);
@@ -70,7 +79,9 @@ RestHandler::RestHandler(const registry::Registry& registry, Metrics& metrics,
     : registry_(registry), metrics_(metrics), options_(options) {}
 
 Handler RestHandler::StreamsBody(const Request& header) const {
-  if (auto refused = UnservedProtocol(header)) {
+  // The framed protocols are told by the header alone; binary protobuf once the route is known
+  // (a google.api.HttpBody route takes any body).
+  if (auto refused = UnservedProtocol(header, /*raw_body=*/true)) {
     // Answered from the header: the body of a protocol not served is never read.
     return [this, status = std::move(*refused)](Request&&, std::shared_ptr<Exchange> exchange) {
       metrics_.RecordRequest("unmatched", 415, {});
@@ -96,15 +107,17 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
     metrics_.RecordRequest("unmatched", response.result_int(),
                            std::chrono::steady_clock::now() - start);
   };
-  if (auto refused = UnservedProtocol(request)) {
+  // This request's one view of the registry, whatever changes meanwhile.
+  auto resolved = ResolveRoute(registry_.Current(), request);
+  auto* target = std::get_if<CallTarget>(&resolved);
+  if (auto refused =
+          UnservedProtocol(request, target && target->route->plan.request_is_http_body())) {
     Response r = ErrorReply(*refused, 415);
     refuse(r);
     return exchange->Respond(std::move(r));
   }
-  // This request's one view of the registry, whatever changes meanwhile.
-  auto resolved = ResolveRoute(registry_.Current(), request);
-  if (auto* refusal = std::get_if<Refusal>(&resolved)) {
-    Response r = refusal->ToResponse();
+  if (target == nullptr) {
+    Response r = std::get<Refusal>(resolved).ToResponse();
     refuse(r);
     return exchange->Respond(std::move(r));
   }

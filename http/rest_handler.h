@@ -28,14 +28,17 @@ struct RestOptions {
 // A request in a protocol the data plane does not serve yet (gRPC-Web, Connect, binary
 // protobuf, native gRPC), told by its Content-Type or Connect-Protocol-Version: UNIMPLEMENTED,
 // answered with HTTP 415, naming the protocol. nullopt for anything else (JSON and the rest go
-// on to the REST routes).
-std::optional<Status> UnservedProtocol(const Request& request);
+// on to the REST routes). raw_body: the route takes the body raw (google.api.HttpBody), so
+// binary protobuf is just its content.
+std::optional<Status> UnservedProtocol(const Request& request, bool raw_body = false);
 
-// The request message of a unary call (InvalidArgument -> 400 for a bad value).
+// The request message of a unary call (InvalidArgument -> 400 for a bad value); the raw body
+// and its Content-Type for a google.api.HttpBody request.
 StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& request,
                                        const RestOptions& options);
 
-// The HTTP response to a unary call's result.
+// The HTTP response to a unary call's result; a google.api.HttpBody reply raw, with its
+// content_type.
 Response RenderUnary(const CallTarget& target, registry::UnaryResult result);
 
 class RestHandler {

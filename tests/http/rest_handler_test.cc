@@ -136,6 +136,13 @@ TEST(UnservedProtocolTest, NamesTheProtocol) {
   }
 }
 
+TEST(UnservedProtocolTest, AnHttpBodyRouteTakesBinaryProtobufAsItsBody) {
+  auto proto = MakeRequest(verb::post, "/v1/raw", "", {{"Content-Type", "application/proto"}});
+  EXPECT_FALSE(UnservedProtocol(proto, /*raw_body=*/true));
+  auto web = MakeRequest(verb::post, "/v1/raw", "", {{"Content-Type", "application/grpc-web"}});
+  EXPECT_TRUE(UnservedProtocol(web, /*raw_body=*/true));
+}
+
 TEST_F(RestHandlerTest, UnservedProtocolsAre415FromTheHeaderAlone) {
   auto header = MakeRequest(verb::post, "/portico.test.v1.TestService/Echo", "",
                             {{"Content-Type", "application/grpc-web+proto"}});

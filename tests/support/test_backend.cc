@@ -190,6 +190,33 @@ class TestServiceImpl final : public v1::TestService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Upload(grpc::ServerContext*, const v1::UploadRequest* req,
+                      google::api::HttpBody* rep) override {
+    rep->set_content_type("text/plain");
+    rep->set_data(req->name() + "|" + req->file().content_type() + "|" + req->file().data());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RawEcho(grpc::ServerContext*, const google::api::HttpBody* req,
+                       google::api::HttpBody* rep) override {
+    *rep = *req;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Download(grpc::ServerContext*, const v1::DownloadRequest* req,
+                        grpc::ServerWriter<google::api::HttpBody>* writer) override {
+    for (int i = 0; i < req->chunks(); ++i) {
+      google::api::HttpBody chunk;
+      chunk.set_content_type("text/csv");
+      chunk.set_data(req->name() + "," + std::to_string(i) + "\n");
+      if (!writer->Write(chunk)) return grpc::Status::CANCELLED;
+    }
+    if (req->fail_code() != 0) {
+      return grpc::Status(static_cast<grpc::StatusCode>(req->fail_code()), "download failed");
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status ServerStream(grpc::ServerContext* ctx, const v1::StreamRequest* req,
                             grpc::ServerWriter<v1::StreamReply>* writer) override {
     for (int i = 0; i < req->repeat(); ++i) {
