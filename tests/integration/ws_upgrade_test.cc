@@ -2,7 +2,10 @@
 // a DELETE, PUT, PATCH or custom one: a page on another site must not be able to run them), and
 // the Origin check (same host, websocket.allowed_origins, or no Origin at all; else 403 before
 // the handshake).
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,11 +25,11 @@ class WsUpgradeTest : public GatewayTest {
   void SetUp() override {
     backend_.Start();
     config_ = TestConfig(data_dir_.path());
-    config_.websocket.allowed_origins = AllowedOrigins();
+    Configure(&config_);
     StartGateway();
     RegisterTestService();
   }
-  virtual std::vector<std::string> AllowedOrigins() const { return {}; }
+  virtual void Configure(gateway::Config*) {}
 
   std::string Host() const { return "127.0.0.1:" + std::to_string(app_->port()); }
 
@@ -98,8 +101,8 @@ TEST_F(WsUpgradeTest, SameHostOriginAndNoOriginPass) {
 
 class WsAllowedOriginsTest : public WsUpgradeTest {
  protected:
-  std::vector<std::string> AllowedOrigins() const override {
-    return {"https://app.example", "http://localhost:3000"};
+  void Configure(gateway::Config* config) override {
+    config->websocket.allowed_origins = {"https://app.example", "http://localhost:3000"};
   }
 };
 
@@ -112,11 +115,37 @@ TEST_F(WsAllowedOriginsTest, ListedOriginsPassOthersAre403) {
 
 class WsAnyOriginTest : public WsUpgradeTest {
  protected:
-  std::vector<std::string> AllowedOrigins() const override { return {"*"}; }
+  void Configure(gateway::Config* config) override { config->websocket.allowed_origins = {"*"}; }
 };
 
 TEST_F(WsAnyOriginTest, StarAllowsEveryOrigin) {
   EXPECT_EQ(Upgrade("/v1/stream/hi?repeat=1", "https://anyone.example").status, 101);
+}
+
+class WsConnectionLimitTest : public WsUpgradeTest {
+ protected:
+  void Configure(gateway::Config* config) override { config->limits.max_connections = 3; }
+};
+
+// DESIGN section 7: an upgraded single-call socket keeps its place under max_connections for
+// its whole life, as a multiplexed one does.
+TEST_F(WsConnectionLimitTest, OpenSingleCallSocketsCountAgainstTheConnectionLimit) {
+  std::vector<std::unique_ptr<WsClient>> sockets;
+  for (int i = 0; i < 3; ++i) {
+    sockets.push_back(std::make_unique<WsClient>());
+    ASSERT_TRUE(
+        sockets.back()->Connect("ws://" + Host() + "/portico.test.v1.TestService/BidiStream"))
+        << sockets.back()->error();
+  }
+  HttpClient extra(app_->port());
+  EXPECT_EQ(extra.Send("POST", "/v1/echo", "{}").status, 0);  // closed at accept
+  sockets.pop_back();                                         // one socket ends: its place frees up
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = HttpCall(app_->port(), "POST", "/v1/echo", "{}").status == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
 }
 
 }  // namespace
