@@ -68,6 +68,9 @@ const std::vector<RuleCase>& Rules() {
       {"ServerStream", {"POST /v1/stream body=*", "GET /v1/stream/{message}"}},
       {"ClientStream", {"POST /v1/collect body=*"}},
       {"BidiStream", {"POST /v1/bidi body=*"}},
+      {"Upload", {"POST /v1/files/{name} body=file"}},
+      {"RawEcho", {"POST /v1/raw body=*"}},
+      {"Download", {"GET /v1/download/{name}"}},
   };
   return rules;
 }
