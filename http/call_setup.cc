@@ -4,6 +4,7 @@
 
 #include "http/grpc_metadata.h"
 #include "http/status_reply.h"
+#include "transcoder/utf8.h"
 
 namespace portico::http {
 namespace bhttp = boost::beast::http;
@@ -12,6 +13,15 @@ namespace {
 using transcoder::PathMatcher;
 
 std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+// A client-chosen name quoted for an error message, bounded so that a huge name does not
+// make a huge reply: its first kMaxQuotedBytes (whole UTF-8 characters), "..." when cut.
+constexpr std::size_t kMaxQuotedBytes = 128;
+
+std::string QuotedName(std::string_view name) {
+  const std::string_view kept = transcoder::Utf8Prefix(name, kMaxQuotedBytes);
+  return "\"" + std::string(kept) + (kept.size() < name.size() ? "...\"" : "\"");
+}
 
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -143,8 +153,7 @@ Resolution ResolveMethod(std::shared_ptr<const registry::Snapshot> snapshot,
   if (snapshot->catalog->FindMethod(method_path) == nullptr ||
       snapshot->catalog->matcher().Lookup("POST", method_path, &match) !=
           PathMatcher::Result::kMatched) {
-    return Refusal{
-        Status(Code::kUnimplemented, "unknown method \"" + std::string(method_path) + "\"")};
+    return Refusal{Status(Code::kUnimplemented, "unknown method " + QuotedName(method_path))};
   }
   return Target(std::move(snapshot), std::move(match), "");
 }

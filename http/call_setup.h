@@ -71,8 +71,9 @@ Resolution ResolveRoute(std::shared_ptr<const registry::Snapshot> snapshot, cons
                         RuleChoice choice = RuleChoice::kRequestMethod);
 
 // A call named by its gRPC method, "/pkg.Service/Method" (multiplexed WebSocket frames; the
-// gRPC-Web, Connect and native gRPC front doors): UNIMPLEMENTED (12) for an unknown method,
-// UNAVAILABLE (14) when no backend serves its service. `route` is the default route
+// gRPC-Web, Connect and native gRPC front doors): UNIMPLEMENTED (12) for an unknown method
+// (its message quotes at most the first 128 bytes of the name), UNAVAILABLE (14) when no
+// backend serves its service. `route` is the default route
 // (POST /pkg.Service/Method, whole message as body).
 Resolution ResolveMethod(std::shared_ptr<const registry::Snapshot> snapshot,
                          std::string_view method_path);

@@ -1,15 +1,16 @@
 #include "ws/mux_session.h"
 
-#include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
+#include "http/call_setup.h"
 #include "http/grpc_metadata.h"
 #include "transcoder/status_mapping.h"
-#include "transcoder/utf8.h"
 #include "ws/mux_frame.h"
 
 namespace portico::ws {
@@ -20,24 +21,6 @@ using nlohmann::json;
 // What a message queued towards a backend costs besides its bytes (its string and queue
 // entry), so that empty messages count against the budget too.
 constexpr std::size_t kMessageOverhead = 64;
-// How much of a client-chosen name an error message quotes.
-constexpr std::size_t kMaxQuotedBytes = 128;
-
-std::string Quoted(std::string_view name) {
-  const std::string_view kept = transcoder::Utf8Prefix(name, kMaxQuotedBytes);
-  return "\"" + std::string(kept) + (kept.size() < name.size() ? "...\"" : "\"");
-}
-
-// The default deadline of a call (DESIGN section 3): `timeout` for unary and client streams,
-// `stream_timeout` for server and bidi streams; 0 = none (time_point::max(), as CallSpec's
-// default).
-std::chrono::system_clock::time_point Deadline(const registry::BackendConfig& config,
-                                               const registry::MethodInfo& method) {
-  const std::chrono::milliseconds timeout =
-      method.server_streaming ? config.stream_timeout : config.timeout;
-  if (timeout.count() <= 0) return std::chrono::system_clock::time_point::max();
-  return std::chrono::system_clock::now() + timeout;
-}
 
 std::string StatusFrame(std::int64_t id, Code code, const std::string& message,
                         const std::string& details_bin, const transcoder::JsonCodec* codec,
@@ -184,35 +167,28 @@ class Mux final : public WsSession {
                      " calls per socket");
       return false;
     }
-    const std::string& path = *frame.method;
-    auto snapshot = registry_.Current();
-    const registry::MethodInfo* info = snapshot->catalog->FindMethod(path);
-    transcoder::PathMatch match;
-    if (info == nullptr || snapshot->catalog->matcher().Lookup("POST", path, &match) !=
-                               transcoder::PathMatcher::Result::kMatched) {
-      SendStatus(id, Code::kUnimplemented, "unknown method " + Quoted(path));
+    // The one call setup (DESIGN section 2): method, backend and deadline as every front door
+    // resolves them, on one registry snapshot the call keeps.
+    auto resolved = http::ResolveMethod(registry_.Current(), *frame.method);
+    if (const auto* refusal = std::get_if<http::Refusal>(&resolved)) {
+      SendStatus(id, refusal->status.code(), refusal->status.message());
       return false;
     }
-    const std::string& service = info->descriptor->service()->full_name();
-    const registry::Backend* backend = snapshot->backends->ForService(service);
-    if (backend == nullptr) {
-      SendStatus(id, Code::kUnavailable, "no backend serves " + service);
-      return false;
-    }
-    registry::CallSpec spec = base_;
-    spec.method = path;
-    spec.deadline = Deadline(backend->config(), *info);
+    auto& target = std::get<http::CallTarget>(resolved);
     // The one check of client metadata (DESIGN section 7): what gRPC would reject is dropped,
     // so nothing a client sends can reach an assertion in a transport.
+    registry::Metadata metadata = base_.metadata;
     for (const auto& [key, value] : frame.metadata) {
-      http::AddClientMetadata(key, value, &spec.metadata);
+      http::AddClientMetadata(key, value, &metadata);
     }
+    registry::CallSpec spec = http::MakeCallSpec(target, std::move(metadata), std::nullopt);
     Call& call = calls_[id];
     call.id = id;
-    call.snapshot = snapshot;
-    call.route = &snapshot->catalog->routes()[match.route];
-    call.one_message = !info->client_streaming;
-    call.stream = backend->Pick().StartStream(std::move(spec), std::make_shared<Observer>(self(), id));
+    call.snapshot = target.snapshot;
+    call.route = target.route;
+    call.one_message = !target.method->client_streaming;
+    call.stream = target.backend->Pick().StartStream(std::move(spec),
+                                                     std::make_shared<Observer>(self(), id));
     call.stream->Read();
     return true;
   }

@@ -145,6 +145,15 @@ TEST_F(CallSetupTest, MethodByName) {
   auto unknown = ResolveMethod(registry_.Current(), "/portico.test.v1.TestService/Nope");
   ASSERT_TRUE(std::holds_alternative<Refusal>(unknown));
   EXPECT_EQ(std::get<Refusal>(unknown).status.code(), Code::kUnimplemented);
+  EXPECT_EQ(std::get<Refusal>(unknown).status.message(),
+            "unknown method \"/portico.test.v1.TestService/Nope\"");
+
+  // A client-chosen name is quoted only in part: a huge one makes no huge reply.
+  const std::string huge = "/portico.test.v1.TestService/" + std::string(100000, 'x');
+  auto cut = ResolveMethod(registry_.Current(), huge);
+  ASSERT_TRUE(std::holds_alternative<Refusal>(cut));
+  EXPECT_EQ(std::get<Refusal>(cut).status.message(),
+            "unknown method \"" + huge.substr(0, 128) + "...\"");
 }
 
 // --- Deadlines -------------------------------------------------------------------------------
