@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include <chrono>
+#include <thread>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -98,6 +101,14 @@ HttpReply HttpCall(std::uint16_t port, const std::string& method, const std::str
                    const std::string& body, const Headers& headers) {
   HttpClient client(port);
   return client.Send(method, target, body, headers);
+}
+
+bool ServedWithinASecond(std::uint16_t port, const std::string& target, const std::string& body) {
+  for (int i = 0; i < 50; ++i) {
+    if (HttpCall(port, "POST", target, body).status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 }  // namespace portico::testing

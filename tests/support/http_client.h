@@ -48,4 +48,8 @@ class HttpClient {
 HttpReply HttpCall(std::uint16_t port, const std::string& method, const std::string& target,
                    const std::string& body = "", const Headers& headers = {});
 
+// True once `POST target body` on a fresh connection answers 200, polling for up to 1 s: a
+// connection slot freed by a closing peer is released asynchronously.
+bool ServedWithinASecond(std::uint16_t port, const std::string& target, const std::string& body);
+
 }  // namespace portico::testing
