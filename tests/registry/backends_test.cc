@@ -13,27 +13,10 @@
 
 #include "registry/file_store.h"
 #include "registry/registry.h"
+#include "tests/registry/fake_transport.h"
 
 namespace portico::registry {
 namespace {
-
-// A transport that only remembers what it was created for.
-class FakeTransport final : public Transport {
- public:
-  FakeTransport(BackendConfig backend, std::string endpoint)
-      : backend(std::move(backend)), endpoint(std::move(endpoint)) {}
-  std::shared_ptr<CallHandle> CallUnary(CallSpec, std::string,
-                                        std::function<void(UnaryResult)>) override {
-    return nullptr;
-  }
-  std::shared_ptr<StreamCall> StartStream(CallSpec, std::shared_ptr<StreamObserver>) override {
-    return nullptr;
-  }
-  std::string State() const override { return "IDLE"; }
-
-  const BackendConfig backend;
-  const std::string endpoint;
-};
 
 // A factory counting what it creates.
 struct Factory {

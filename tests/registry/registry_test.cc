@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/file_store.h"
+#include "tests/registry/fake_transport.h"
 
 namespace portico::registry {
 namespace {
@@ -19,20 +20,10 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class IdleTransport final : public Transport {
- public:
-  std::shared_ptr<CallHandle> CallUnary(CallSpec, std::string,
-                                        std::function<void(UnaryResult)>) override {
-    return nullptr;
-  }
-  std::shared_ptr<StreamCall> StartStream(CallSpec, std::shared_ptr<StreamObserver>) override {
-    return nullptr;
-  }
-  std::string State() const override { return "IDLE"; }
-};
-
 TransportFactory Factory() {
-  return [](const BackendConfig&, const std::string&) { return std::make_shared<IdleTransport>(); };
+  return [](const BackendConfig& backend, const std::string& endpoint) {
+    return std::make_shared<FakeTransport>(backend, endpoint);
+  };
 }
 
 BackendConfig Backend(const std::string& name, const std::string& endpoint,
