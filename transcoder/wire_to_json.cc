@@ -21,7 +21,7 @@ using wire_to_json_internal::MessageTable;
 using wire_to_json_internal::Special;
 
 constexpr uint32_t kVarint = wirefmt::kVarint, kFixed64Wt = wirefmt::kFixed64,
-                   kLen = wirefmt::kLen, kStartGroup = wirefmt::kStartGroup,
+                   kLen = wirefmt::kLen,
                    kFixed32Wt = wirefmt::kFixed32;
 constexpr int kMaxDepth = 64;        // protobuf's converter: kDefaultMaxRecursionDepth
 

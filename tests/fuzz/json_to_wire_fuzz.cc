@@ -30,13 +30,6 @@ namespace pbutil = google::protobuf::util;
 using portico::Code;
 using portico::transcoder::JsonToWire;
 
-const JsonToWire& FastFor(const portico::fuzz::FuzzType& t) {
-  static std::map<const pb::Descriptor*, std::unique_ptr<JsonToWire>> converters;
-  auto& slot = converters[t.type];
-  if (!slot) slot = std::make_unique<JsonToWire>(*t.type);
-  return *slot;
-}
-
 // protobuf's own conversion (util::JsonStringToMessage, with a memoizing resolver).
 bool ProtobufParse(const pb::Descriptor& type, const std::string& json, bool ignore_unknown,
                    pb::Message* out) {
@@ -72,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string json(portico::fuzz::AsView(data + 1, size - 1));
 
   std::string wire;
-  const portico::Status fast = FastFor(target).Convert(json, ignore_unknown, &wire);
+  const portico::Status fast = portico::fuzz::ConverterFor<JsonToWire>(target).Convert(json, ignore_unknown, &wire);
   if (fast.code() == Code::kUnimplemented) {
     // What a request runs: the fast path again, then protobuf's util. Must not crash or throw.
     const portico::Status full = target.codec->JsonToWire(

@@ -29,6 +29,16 @@ struct FuzzType {
   const transcoder::JsonCodec* codec;          // over that pool
 };
 
+// One converter (JsonToWire, WireToJson, ...) per fuzzed type, built on first use and kept:
+// building one per input would dominate the run.
+template <typename Converter>
+const Converter& ConverterFor(const FuzzType& t) {
+  static std::map<const google::protobuf::Descriptor*, std::unique_ptr<Converter>> converters;
+  auto& slot = converters[t.type];
+  if (!slot) slot = std::make_unique<Converter>(*t.type);
+  return *slot;
+}
+
 // Picks one of the fuzzed types by `selector` (any value).
 inline const FuzzType& PickType(unsigned selector) {
   static const std::vector<FuzzType>* types = [] {

@@ -24,13 +24,6 @@ namespace pbutil = google::protobuf::util;
 using portico::Code;
 using portico::transcoder::WireToJson;
 
-const WireToJson& FastFor(const portico::fuzz::FuzzType& t) {
-  static std::map<const pb::Descriptor*, std::unique_ptr<WireToJson>> converters;
-  auto& slot = converters[t.type];
-  if (!slot) slot = std::make_unique<WireToJson>(*t.type);
-  return *slot;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -46,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   std::string json;
-  const portico::Status fast = FastFor(target).Convert(wire, &json);
+  const portico::Status fast = portico::fuzz::ConverterFor<WireToJson>(target).Convert(wire, &json);
   if (fast.code() == Code::kUnimplemented) {
     const portico::Status full = target.codec->WireToJson(*target.type, wire, &json);
     FUZZ_CHECK(full.ok() || full.code() == Code::kInternal, full.message());
