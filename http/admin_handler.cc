@@ -77,7 +77,7 @@ json BackendJson(const registry::Backend& backend, const registry::BackendTable&
     const char* health = state == "READY"                                  ? "healthy"
                          : state == "IDLE" || state == "CONNECTING" ? "unknown"
                                                                             : "unhealthy";
-    endpoints.push_back({{"address", backend.config().endpoints[i]},
+    endpoints.push_back({{"address", backend.config().endpoints[i].address},
                          {"state", state},
                          {"health", health},
                          {"healthy", state == "READY"   ? json(true)

@@ -250,7 +250,8 @@ Status ValidateBackend(const BackendConfig& backend) {
 
   if (backend.endpoints.empty()) return BackendError(name, "\"endpoints\" must not be empty");
   std::set<std::string_view> seen;
-  for (const std::string& endpoint : backend.endpoints) {
+  for (const EndpointConfig& entry : backend.endpoints) {
+    const std::string& endpoint = entry.address;
     StatusOr<HostPort> address = ParseHostPort(endpoint);
     if (!address.ok()) return BackendError(name, "endpoint: " + address.status().message());
     if (address->port == 0) {
@@ -295,9 +296,24 @@ Status ValidateBackend(const BackendConfig& backend) {
   return OkStatus();
 }
 
+namespace {
+// Endpoints of weight 1 as plain strings, others as {"address", "weight"}.
+nlohmann::json EndpointsToJson(const std::vector<EndpointConfig>& endpoints) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const EndpointConfig& e : endpoints) {
+    if (e.weight == 1) {
+      out.push_back(e.address);
+    } else {
+      out.push_back({{"address", e.address}, {"weight", e.weight}});
+    }
+  }
+  return out;
+}
+}  // namespace
+
 nlohmann::json BackendToJson(const BackendConfig& backend) {
   nlohmann::json json{{"name", backend.name},
-                      {"endpoints", backend.endpoints},
+                      {"endpoints", EndpointsToJson(backend.endpoints)},
                       {"services", backend.services},
                       {"timeout", FormatDuration(backend.timeout)},
                       {"stream_timeout", FormatDuration(backend.stream_timeout)},
@@ -351,7 +367,9 @@ bool WalkBackend(const nlohmann::json& json, std::string name, BackendConfig* ou
   for (const auto& [key, value] : json.items()) {
     if (key == "name") continue;
     if (key == "endpoints") {
-      if (!strings(value, key, &backend.endpoints)) return false;
+      std::vector<std::string> addresses;
+      if (!strings(value, key, &addresses)) return false;
+      backend.endpoints.assign(addresses.begin(), addresses.end());
     } else if (key == "services") {
       if (!strings(value, key, &backend.services)) return false;
     } else if (key == "timeout" || key == "stream_timeout") {

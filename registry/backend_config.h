@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "registry/upstream_config.h"
 #include "transcoder/status.h"
 
 namespace portico::registry {
@@ -33,14 +34,26 @@ struct BackendTls {
 
 struct BackendConfig {
   std::string name;
-  std::vector<std::string> endpoints;  // "host:port"
-  std::vector<std::string> services;   // fully qualified, e.g. "chat.v1.Chat"
+  std::vector<EndpointConfig> endpoints;  // may be empty only with discovery.etcd
+  std::vector<std::string> services;  // fully qualified, e.g. "chat.v1.Chat"; may be empty
+                                      // with reflection (the backend's own list is used)
   // Default deadlines; 0 = none. `timeout` governs unary and client-streaming calls,
   // `stream_timeout` server- and bidi-streaming ones (DESIGN section 3).
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds stream_timeout{0};
   std::string transport = "h2";  // kTransportH2 or kTransportGrpc
   BackendTls tls{};  // "{}": aggregate initializations that stop before it need not list it
+  // DESIGN section 9 (registry/upstream_config.h holds the types and their defaults).
+  std::string lb = std::string(kLbRoundRobin);
+  HashKeyConfig hash_key{};
+  HealthCheckConfig health_check{};
+  OutlierConfig outlier{};
+  RetryConfig retry{};
+  std::uint32_t max_requests = 1000;  // calls in flight; beyond: UNAVAILABLE at once
+  PoolConfig pool{};
+  EtcdDiscoveryConfig discovery_etcd{};  // "discovery: {etcd: {...}}"
+  bool reflection = false;
+  std::chrono::milliseconds reflection_interval{60000};
 
   bool operator==(const BackendConfig&) const = default;
 };

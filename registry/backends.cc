@@ -9,7 +9,7 @@ Backend::Backend(BackendConfig config, std::vector<std::shared_ptr<Transport>> t
 
 Transport& Backend::Pick(std::string* endpoint) const {
   const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed) % transports_.size();
-  if (endpoint != nullptr) *endpoint = config_.endpoints[i];
+  if (endpoint != nullptr) *endpoint = config_.endpoints[i].address;
   return *transports_[i];
 }
 
@@ -42,7 +42,7 @@ void TransportCache::Retain(const BackendTable& table) {
   std::lock_guard lock(mu_);
   for (const auto& [name, backend] : table.by_name) {
     for (const auto& endpoint : backend->config().endpoints) {
-      if (auto it = transports_.find(KeyOf(backend->config(), endpoint)); it != transports_.end()) {
+      if (auto it = transports_.find(KeyOf(backend->config(), endpoint.address)); it != transports_.end()) {
         keep.insert(*it);
       }
     }
@@ -57,7 +57,7 @@ StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
   table->stored = std::move(stored);
   for (const auto& config : configs) {
     std::vector<std::shared_ptr<Transport>> transports;
-    for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(config, endpoint));
+    for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(config, endpoint.address));
     auto backend = std::make_shared<const Backend>(config, std::move(transports));
     table->by_name[config.name] = backend;
     for (const auto& service : config.services) {

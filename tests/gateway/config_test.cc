@@ -201,7 +201,7 @@ backends:
     services: [b.B]
 )");
   ASSERT_EQ(c.backends.size(), 2u);
-  EXPECT_EQ(c.backends[1].endpoints, (std::vector<std::string>{"h:1", "h:2"}));
+  EXPECT_EQ(c.backends[1].endpoints, (std::vector<registry::EndpointConfig>{"h:1", "h:2"}));
 }
 
 // --- Backend transport and TLS -----------------------------------------------------------------

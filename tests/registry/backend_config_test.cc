@@ -406,7 +406,7 @@ TEST(BackendJsonTest, NameIsOptionalAndTimeoutDefaults) {
       BackendFromJson(json::parse(R"({"endpoints": ["h:1"], "services": ["a.B"]})"), "chat");
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_EQ(b->name, "chat");
-  EXPECT_EQ(b->endpoints, std::vector<std::string>{"h:1"});
+  EXPECT_EQ(b->endpoints, std::vector<EndpointConfig>{"h:1"});
   EXPECT_EQ(b->services, std::vector<std::string>{"a.B"});
   EXPECT_EQ(b->timeout, milliseconds(30000));
 }

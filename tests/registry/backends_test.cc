@@ -107,14 +107,14 @@ TEST(TransportCacheTest, RetainKeepsWhatTheTableUsesByTheSameKey) {
   auto table = BuildBackendTable({tls}, &cache);
   ASSERT_TRUE(table.ok()) << table.status().message();
   std::shared_ptr<Transport> kept = (*table)->by_name.at("chat")->transports()[0];
-  std::weak_ptr<Transport> dropped = cache.Get(plain, plain.endpoints[0]);
+  std::weak_ptr<Transport> dropped = cache.Get(plain, plain.endpoints[0].address);
   EXPECT_EQ(*factory.created, 3);
 
   cache.Retain(**table);
   EXPECT_TRUE(dropped.expired());  // the cache let go of the plaintext transport
-  EXPECT_EQ(cache.Get(tls, tls.endpoints[0]), kept);
+  EXPECT_EQ(cache.Get(tls, tls.endpoints[0].address), kept);
   EXPECT_EQ(*factory.created, 3);
-  cache.Get(plain, plain.endpoints[0]);  // created anew
+  cache.Get(plain, plain.endpoints[0].address);  // created anew
   EXPECT_EQ(*factory.created, 4);
 }
 

@@ -83,7 +83,7 @@ TEST_F(RegistryTest, StoredBackendOverridesTheConfigsAndIsReported) {
   EXPECT_THAT(overridden, ElementsAre("chat"));
   auto snapshot = registry.Current();
   EXPECT_EQ(snapshot->backends->by_name.at("chat")->config().endpoints,
-            std::vector<std::string>{"10.0.0.1:1"});
+            std::vector<EndpointConfig>{"10.0.0.1:1"});
   EXPECT_THAT(snapshot->backends->stored, ElementsAre("chat"));
   // A PUT of the config-file backend makes it a stored one.
   ASSERT_TRUE(registry.PutBackend(Backend("other", "127.0.0.1:3", "o.v1.O")).ok());
