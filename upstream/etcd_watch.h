@@ -1,0 +1,37 @@
+// Reads and watches the keys under a prefix in etcd v3 (its gRPC API, KV.Range and
+// Watch.Watch, over Portico's own HTTP/2 transport; the protos in proto/etcd/ are written for
+// this project). The first report comes after the Range; then the watch starts at the Range's
+// revision + 1 and every change reports the whole current map again. A broken stream or an
+// unreachable etcd is reported through on_error and retried with backoff (keeping the last
+// map); a compacted revision triggers a fresh Range.
+//
+// Thread safety: start from any thread; callbacks run on `loop`'s thread and must not block.
+// Ownership: `loop` must outlive the watch. Stop() is idempotent; no callback runs after it
+// returns on the loop's thread.
+#pragma once
+
+#include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace portico::upstream {
+
+class EtcdPrefixWatch {
+ public:
+  virtual ~EtcdPrefixWatch() = default;
+  virtual void Stop() = 0;
+};
+
+// etcd_endpoints: "host:port" client addresses (tried in turn when one fails).
+std::shared_ptr<EtcdPrefixWatch> WatchEtcdPrefix(
+    boost::asio::io_context& loop, std::vector<std::string> etcd_endpoints, std::string prefix,
+    std::function<void(const std::map<std::string, std::string>& kvs)> on_change,
+    std::function<void(const std::string& error)> on_error);
+
+}  // namespace portico::upstream

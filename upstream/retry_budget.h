@@ -1,0 +1,27 @@
+// The retry budget of one backend (DESIGN section 9): retries may add at most budget_percent
+// of the calls of the recent past (a sliding window of about 10 s), with a floor so that a
+// quiet backend can still retry (3 retries per window, as Envoy's and Finagle's budgets do).
+//
+// Pure: time is passed in. Thread safety: all methods may be called from any thread
+// (atomics only, no lock).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace portico::upstream {
+
+class RetryBudget {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit RetryBudget(std::uint32_t budget_percent);
+
+  void RecordCall(Clock::time_point now);              // every first attempt
+  // True when one more retry fits the budget now; counts it when it does.
+  bool TryRetry(Clock::time_point now);
+  std::uint64_t exhausted() const;                     // retries refused, for /metrics
+};
+
+}  // namespace portico::upstream
