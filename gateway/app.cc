@@ -10,6 +10,8 @@
 #include "registry/carried_files.h"
 #include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
+#include "upstream/cluster.h"
+#include "upstream/endpoint_transports.h"
 #include "upstream/grpc_transport.h"
 #include "upstream/h2_transport.h"
 
@@ -32,12 +34,25 @@ void App::Start() {
     loops.push_back(loops_.back().get());
   }
   store_ = std::make_unique<registry::FileStore>(config_.store.dir);
+  control_loop_ = std::make_unique<boost::asio::io_context>(1);
+  upstream::ClusterDeps deps;
+  deps.control = control_loop_.get();
+  // Endpoints that a backend update keeps keep their connections (EndpointTransports).
+  auto endpoints = std::make_shared<upstream::EndpointTransports>(
+      [loops](const registry::BackendConfig& backend, const upstream::DiscoveredEndpoint& endpoint)
+          -> std::shared_ptr<registry::Transport> {
+        if (backend.transport == "grpc") {
+          return upstream::MakeGrpcTransport(endpoint.address, backend.tls);
+        }
+        return upstream::MakeH2Transport(endpoint.address, backend.tls, loops);
+      });
+  deps.endpoint_factory = [endpoints](const registry::BackendConfig& backend,
+                                      const upstream::DiscoveredEndpoint& endpoint) {
+    return endpoints->Get(backend, endpoint);
+  };
   registry_ = std::make_unique<registry::Registry>(
-      store_.get(),
-      [loops](const registry::BackendConfig& backend,
-              const std::string& endpoint) -> std::shared_ptr<registry::Transport> {
-        if (backend.transport == "grpc") return upstream::MakeGrpcTransport(endpoint, backend.tls);
-        return upstream::MakeH2Transport(endpoint, backend.tls, loops);
+      store_.get(), [deps](const registry::BackendConfig& backend) {
+        return upstream::MakeCluster(backend, deps);
       });
 
   registry::FileList config_files;
@@ -137,6 +152,7 @@ std::vector<boost::asio::io_context*> App::AllLoops() const {
   std::vector<boost::asio::io_context*> all;
   for (const auto& loop : loops_) all.push_back(loop.get());
   if (admin_loop_) all.push_back(admin_loop_.get());
+  if (control_loop_) all.push_back(control_loop_.get());
   return all;
 }
 

@@ -42,7 +42,7 @@ class App {
   registry::Registry& registry() { return *registry_; }
 
  private:
-  std::vector<boost::asio::io_context*> AllLoops() const;  // data loops, then the admin loop
+  std::vector<boost::asio::io_context*> AllLoops() const;  // data, admin, control loops
 
   Config config_;
   // One io_context per io thread: a connection, its WebSocket and the backend calls it makes
@@ -50,6 +50,8 @@ class App {
   std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
   // The admin listener's own loop and thread: admin work never runs on a data-plane loop.
   std::unique_ptr<boost::asio::io_context> admin_loop_;
+  // Upstream housekeeping (health checks, discovery, early call failures) on its own thread.
+  std::unique_ptr<boost::asio::io_context> control_loop_;
   std::unique_ptr<registry::Store> store_;
   std::unique_ptr<registry::Registry> registry_;
   http::Metrics metrics_;

@@ -1,11 +1,15 @@
 #include "http/admin_handler.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "http/rest_handler.h"
 #include "http/status_reply.h"
+#include "http/upstream_metrics.h"
 #include "transcoder/percent_encoding.h"
 
 namespace portico::http {
@@ -67,23 +71,42 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
+// RFC 3339 in UTC with milliseconds: "2026-12-04T18:30:00.250Z".
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(ms.count() % 1000));
+  return text;
+}
+
 json BackendJson(const registry::Backend& backend, const registry::BackendTable& table) {
   json out = registry::BackendToJson(backend.config());
   out["source"] = table.stored.count(backend.config().name) ? "store" : "config";
   json endpoints = json::array();
-  for (std::size_t i = 0; i < backend.transports().size(); ++i) {
-    const std::string state = backend.transports()[i]->State();
-    // Only a connection tells: an endpoint never dialled (IDLE) or still dialling is unknown.
-    const char* health = state == "READY"                                  ? "healthy"
-                         : state == "IDLE" || state == "CONNECTING" ? "unknown"
-                                                                            : "unhealthy";
-    endpoints.push_back({{"address", backend.config().endpoints[i].address},
-                         {"state", state},
-                         {"health", health},
-                         {"healthy", state == "READY"   ? json(true)
-                                     : state == "IDLE" || state == "CONNECTING" ? json(nullptr)
-                                                                                : json(false)}});
+  for (const registry::EndpointStatus& e : backend.transport().Endpoints()) {
+    json entry{{"address", e.address},
+               {"authority", e.authority},
+               {"source", e.source},
+               {"weight", e.weight},
+               {"state", e.state},
+               {"health", e.health},
+               {"healthy", e.health == "healthy"     ? json(true)
+                           : e.health == "unhealthy" ? json(false)
+                                                     : json(nullptr)},
+               {"in_flight", e.in_flight},
+               {"ejections", e.ejections},
+               {"ejected_until", nullptr}};
+    if (e.ejected_until) entry["ejected_until"] = FormatTime(*e.ejected_until);
+    endpoints.push_back(std::move(entry));
   }
+  const registry::BackendStats stats = backend.transport().Stats();
+  out["in_flight"] = stats.in_flight;
+  if (!stats.discovery_error.empty()) out["discovery_error"] = stats.discovery_error;
   out["endpoint_health"] = endpoints;
   return out;
 }
@@ -129,7 +152,8 @@ Response AdminHandler::Handle(const Request& request) const {
   if (path == "/metrics") {
     if (method != bhttp::verb::get) return not_allowed("GET");
     metrics_.SetRegistryGeneration(registry_.Current()->generation);
-    return MakeResponse(200, metrics_.Render(), "text/plain; version=0.0.4");
+    return MakeResponse(200, metrics_.Render() + RenderUpstreamMetrics(*registry_.Current()->backends),
+                        "text/plain; version=0.0.4");
   }
   if (path == "/admin/routes") {
     if (method != bhttp::verb::get) return not_allowed("GET");

@@ -179,12 +179,43 @@ std::chrono::system_clock::time_point CallDeadline(
   return now + std::chrono::duration_cast<TimePoint::duration>(timeout);
 }
 
+namespace {
+
+// ring_hash's key (DESIGN section 9): a path variable of the matched route, or a metadata key
+// (headers reach here as metadata, lower-cased).
+std::optional<std::string> HashKeyOf(const registry::HashKeyConfig& key, const CallTarget& target,
+                                     const registry::Metadata& metadata) {
+  if (!key.path_var.empty()) {
+    for (const auto& binding : target.match.bindings) {
+      std::string path;
+      for (const auto& field : binding.field_path) path += (path.empty() ? "" : ".") + field;
+      if (path == key.path_var) return binding.value;
+    }
+    return std::nullopt;
+  }
+  const std::string& name = key.header.empty() ? key.metadata : key.header;
+  if (name.empty()) return std::nullopt;
+  for (const auto& [k, v] : metadata) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 registry::CallSpec MakeCallSpec(const CallTarget& target, registry::Metadata metadata,
                                 std::optional<std::chrono::nanoseconds> client_timeout) {
+  const registry::BackendConfig& backend = target.backend->config();
   registry::CallSpec spec;
   spec.method = target.method->path;
   spec.metadata = std::move(metadata);
-  spec.deadline = CallDeadline(target.backend->config(), *target.method, client_timeout);
+  spec.deadline = CallDeadline(backend, *target.method, client_timeout);
+  spec.idempotent = target.method->descriptor != nullptr &&
+                    target.method->descriptor->options().idempotency_level() !=
+                        google::protobuf::MethodOptions::IDEMPOTENCY_UNKNOWN;
+  if (backend.lb == registry::kLbRingHash) {
+    spec.hash_key = HashKeyOf(backend.hash_key, target, spec.metadata);
+  }
   return spec;
 }
 
@@ -199,7 +230,10 @@ StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Reques
                              "\": expected 1-8 digits and a unit of H, M, S, m, u, n");
     }
   }
-  return MakeCallSpec(target, RequestMetadata(request, peer), client_timeout);
+  registry::CallSpec spec = MakeCallSpec(target, RequestMetadata(request, peer), client_timeout);
+  // A GET rule promises a safe method (DESIGN section 9, retries).
+  if (request.method() == boost::beast::http::verb::get) spec.idempotent = true;
+  return spec;
 }
 
 std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snapshot> snapshot,

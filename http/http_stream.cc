@@ -47,7 +47,7 @@ class HttpStream final : public registry::StreamObserver,
                                   options_.strict, client_streaming_ ? &url_wire_ : &first);
     if (!s.ok()) return Reject(s);
     metrics_.InFlight(1);
-    call_ = target_.backend->Pick().StartStream(std::move(spec_), shared_from_this());
+    call_ = target_.backend->transport().StartStream(std::move(spec_), shared_from_this());
     exchange_->OnClientGone([weak = weak_from_this()] {
       if (auto self = weak.lock()) self->call_->Cancel();
     });

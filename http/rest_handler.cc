@@ -143,7 +143,7 @@ void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Ex
   auto wire = UnaryRequestWire(setup.target, request, options_);
   if (!wire.ok()) return local(ErrorReply(wire.status()));
   metrics_.InFlight(1);
-  auto handle = setup.target.backend->Pick().CallUnary(
+  auto handle = setup.target.backend->transport().CallUnary(
       std::move(setup.spec), std::move(*wire),
       [target = std::move(setup.target), exchange, start,
        &metrics = metrics_](registry::UnaryResult result) {

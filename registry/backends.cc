@@ -1,64 +1,59 @@
 #include "registry/backends.h"
 
-#include <tuple>
 
 namespace portico::registry {
 
-Backend::Backend(BackendConfig config, std::vector<std::shared_ptr<Transport>> transports)
-    : config_(std::move(config)), transports_(std::move(transports)) {}
-
-Transport& Backend::Pick(std::string* endpoint) const {
-  const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed) % transports_.size();
-  if (endpoint != nullptr) *endpoint = config_.endpoints[i].address;
-  return *transports_[i];
-}
+Backend::Backend(BackendConfig config, std::shared_ptr<BackendTransport> transport)
+    : config_(std::move(config)), transport_(std::move(transport)) {}
 
 const Backend* BackendTable::ForService(std::string_view service) const {
   auto it = by_service.find(service);
   return it == by_service.end() ? nullptr : it->second.get();
 }
 
-bool TransportCache::Key::operator<(const Key& other) const {
-  return std::tie(endpoint, transport, tls.enabled, tls.ca_file, tls.server_name) <
-         std::tie(other.endpoint, other.transport, other.tls.enabled, other.tls.ca_file,
-                  other.tls.server_name);
+namespace {
+
+// Whether two configs of a backend call the same way: the deadlines, the services and
+// reflection are applied elsewhere (call setup, the catalog), so changing them keeps the
+// transport with its connections, health and ejection state.
+bool SameUpstream(BackendConfig a, BackendConfig b) {
+  for (BackendConfig* c : {&a, &b}) {
+    c->services.clear();
+    c->timeout = c->stream_timeout = std::chrono::milliseconds(0);
+    c->reflection = false;
+    c->reflection_interval = std::chrono::milliseconds(0);
+  }
+  return a == b;
 }
 
-TransportCache::Key TransportCache::KeyOf(const BackendConfig& backend,
-                                          const std::string& endpoint) {
-  return Key{endpoint, backend.transport, backend.tls};
-}
+}  // namespace
 
-std::shared_ptr<Transport> TransportCache::Get(const BackendConfig& backend,
-                                               const std::string& endpoint) {
+std::shared_ptr<BackendTransport> BackendTransports::Get(const BackendConfig& backend) {
   std::lock_guard lock(mu_);
-  auto& slot = transports_[KeyOf(backend, endpoint)];
-  if (!slot) slot = factory_(backend, endpoint);
-  return slot;
+  auto it = transports_.find(backend.name);
+  if (it != transports_.end() && SameUpstream(it->second.config, backend)) {
+    return it->second.transport;
+  }
+  // Not stored yet: the new table may still be refused. Retain() keeps it once published.
+  return factory_(backend);
 }
 
-void TransportCache::Retain(const BackendTable& table) {
-  std::map<Key, std::shared_ptr<Transport>> keep;
+void BackendTransports::Retain(const BackendTable& table) {
+  std::map<std::string, Entry, std::less<>> keep;
   std::lock_guard lock(mu_);
   for (const auto& [name, backend] : table.by_name) {
-    for (const auto& endpoint : backend->config().endpoints) {
-      if (auto it = transports_.find(KeyOf(backend->config(), endpoint.address)); it != transports_.end()) {
-        keep.insert(*it);
-      }
-    }
+    keep.emplace(name, Entry{backend->config(), backend->shared_transport()});
   }
-  transports_.swap(keep);
+  transports_.swap(keep);  // the old entries are released after the lock (below)
 }
 
 StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
-    const std::vector<BackendConfig>& configs, TransportCache* cache,
+    const std::vector<BackendConfig>& configs, BackendTransports* cache,
     std::set<std::string, std::less<>> stored) {
   auto table = std::make_shared<BackendTable>();
   table->stored = std::move(stored);
   for (const auto& config : configs) {
-    std::vector<std::shared_ptr<Transport>> transports;
-    for (const auto& endpoint : config.endpoints) transports.push_back(cache->Get(config, endpoint.address));
-    auto backend = std::make_shared<const Backend>(config, std::move(transports));
+    auto backend = std::make_shared<const Backend>(config, cache->Get(config));
     table->by_name[config.name] = backend;
     for (const auto& service : config.services) {
       auto [it, inserted] = table->by_service.emplace(service, backend);

@@ -1,11 +1,10 @@
-// Backends at run time: the declared config plus one Transport per endpoint, picked round robin.
-// A BackendTable is immutable once built and shared by snapshots; Backend::Pick is
-// thread-safe (an atomic counter). Transports are shared with the TransportCache that
-// created them, so a backend update keeps the connections of unchanged endpoints (same
-// address, transport kind and TLS settings).
+// Backends at run time: the declared config plus the transport that carries its calls (load
+// balancing, health, retries and the bulkhead live behind it: upstream/cluster.h).
+// A BackendTable is immutable once built and shared by snapshots. Transports are kept by the
+// BackendTransports cache across snapshots, so a backend whose config does not change keeps
+// its transport (its connections, health and ejection state) through unrelated updates.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,23 +18,22 @@
 
 namespace portico::registry {
 
-// Creates the transport for one endpoint of `backend`, following backend.transport and
-// backend.tls. Called under the TransportCache's lock; must not call back into the cache.
-using TransportFactory = std::function<std::shared_ptr<Transport>(const BackendConfig& backend,
-                                                                  const std::string& endpoint)>;
+// Creates the transport of one backend. Called under the BackendTransports' lock; must not
+// call back into it.
+using BackendTransportFactory =
+    std::function<std::shared_ptr<BackendTransport>(const BackendConfig& backend)>;
 
 class Backend {
  public:
-  Backend(BackendConfig config, std::vector<std::shared_ptr<Transport>> transports);
+  Backend(BackendConfig config, std::shared_ptr<BackendTransport> transport);
   const BackendConfig& config() const { return config_; }
-  // The next endpoint's transport (round robin) and its address.
-  Transport& Pick(std::string* endpoint = nullptr) const;
-  const std::vector<std::shared_ptr<Transport>>& transports() const { return transports_; }
+  // Where calls to this backend go. Thread-safe.
+  BackendTransport& transport() const { return *transport_; }
+  const std::shared_ptr<BackendTransport>& shared_transport() const { return transport_; }
 
  private:
   BackendConfig config_;
-  std::vector<std::shared_ptr<Transport>> transports_;
-  mutable std::atomic<std::size_t> next_{0};
+  std::shared_ptr<BackendTransport> transport_;
 };
 
 class BackendTable {
@@ -50,35 +48,30 @@ class BackendTable {
   const Backend* ForService(std::string_view service) const;
 };
 
-// (endpoint, transport kind, TLS settings) -> Transport, reused across backend updates: a
-// backend whose endpoint stays the same keeps its connection, one whose transport or tls
-// changes gets new transports. Backends that agree on all three share one. Thread-safe.
-class TransportCache {
+// Backend name -> transport, reused while the backend's config stays the same but for its
+// deadlines, services and reflection settings; any other change gets a new transport (calls in
+// flight finish on the old one, which lives as long as they do). Thread-safe.
+class BackendTransports {
  public:
-  explicit TransportCache(TransportFactory factory) : factory_(std::move(factory)) {}
-  std::shared_ptr<Transport> Get(const BackendConfig& backend, const std::string& endpoint);
-  // Drops transports no backend of `table` uses any more (by the same key as Get).
+  explicit BackendTransports(BackendTransportFactory factory) : factory_(std::move(factory)) {}
+  std::shared_ptr<BackendTransport> Get(const BackendConfig& backend);
+  // Drops the transports of backends `table` no longer has (or has with another config).
   void Retain(const BackendTable& table);
 
  private:
-  struct Key {
-    std::string endpoint;
-    std::string transport;
-    BackendTls tls;
-
-    bool operator<(const Key& other) const;
+  struct Entry {
+    BackendConfig config;
+    std::shared_ptr<BackendTransport> transport;
   };
-  static Key KeyOf(const BackendConfig& backend, const std::string& endpoint);
-
-  TransportFactory factory_;
+  BackendTransportFactory factory_;
   std::mutex mu_;
-  std::map<Key, std::shared_ptr<Transport>> transports_;
+  std::map<std::string, Entry, std::less<>> transports_;
 };
 
 // Builds a table from configs; InvalidArgument when two backends claim one service. `stored`
 // becomes BackendTable::stored.
 StatusOr<std::shared_ptr<const BackendTable>> BuildBackendTable(
-    const std::vector<BackendConfig>& configs, TransportCache* cache,
+    const std::vector<BackendConfig>& configs, BackendTransports* cache,
     std::set<std::string, std::less<>> stored = {});
 
 }  // namespace portico::registry

@@ -6,7 +6,7 @@
 
 namespace portico::registry {
 
-Registry::Registry(Store* store, TransportFactory factory)
+Registry::Registry(Store* store, BackendTransportFactory factory)
     : store_(store), transports_(std::move(factory)) {
   auto empty = std::make_shared<Snapshot>();
   empty->catalog = Catalog::Build({}).value();

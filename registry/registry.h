@@ -37,10 +37,9 @@ struct UploadResult {
 
 class Registry {
  public:
-  // store may be null: nothing is persisted. factory creates the transport of one endpoint of a
-  // backend (following its transport and tls); transports are cached by endpoint, transport
-  // kind and TLS settings (TransportCache), so an update that keeps those keeps the connection.
-  Registry(Store* store, TransportFactory factory);
+  // store may be null: nothing is persisted. factory creates the transport of a backend;
+  // a backend whose config an update leaves alone keeps its transport (BackendTransports).
+  Registry(Store* store, BackendTransportFactory factory);
 
   // Start-up: files and backends from the config file (not persisted), then everything the
   // store holds (a stored entry replaces a config entry of the same name; their names are
@@ -82,7 +81,7 @@ class Registry {
   FileList KnownFilesLocked() const;
 
   Store* store_;
-  TransportCache transports_;
+  BackendTransports transports_;
   mutable std::mutex mu_;
   Files files_;
   Backends backends_;

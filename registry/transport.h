@@ -9,8 +9,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,12 +29,20 @@ struct CallStatus {
   Code code = Code::kOk;
   std::string message;
   std::string details_bin;
+  // True when the call provably never reached a backend (no connection, a refused stream, a
+  // GOAWAY before the server processed it): it may be retried anywhere (DESIGN section 9).
+  bool not_sent = false;
 };
 
 struct CallSpec {
   std::string method;  // "/pkg.Service/Method"
   Metadata metadata;   // lower-case keys; values of "-bin" keys are raw bytes
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+  // The method may run twice (idempotency_level in its options, or a GET rule): a call that
+  // reached a backend may then be retried after UNAVAILABLE too.
+  bool idempotent = false;
+  // ring_hash's key of this call (the backend's hash_key); none: the call is spread evenly.
+  std::optional<std::string> hash_key;
 };
 
 struct UnaryResult {
@@ -84,6 +94,39 @@ class Transport {
                                                   std::shared_ptr<StreamObserver> observer) = 0;
   // "READY", "IDLE", "CONNECTING", "TRANSIENT_FAILURE" or "SHUTDOWN": for the admin API.
   virtual std::string State() const = 0;
+};
+
+// One endpoint of a backend as the admin API and /metrics show it.
+struct EndpointStatus {
+  std::string address;    // dialled: "10.0.0.1:50051"
+  std::string authority;  // as configured or discovered: "orders.internal:50051"
+  std::string source;     // "static", "dns", "srv" or "etcd"
+  std::uint32_t weight = 1;
+  std::string state;      // the connection's, as Transport::State()
+  std::string health;     // "healthy", "unhealthy" or "unknown"
+  std::optional<std::chrono::system_clock::time_point> ejected_until;  // outlier ejection
+  std::uint32_t ejections = 0;
+  std::uint32_t in_flight = 0;
+};
+
+// Counters of one backend since it was configured, for /metrics.
+struct BackendStats {
+  std::uint64_t calls = 0;                 // first attempts
+  std::uint64_t retries = 0;
+  std::uint64_t retries_refused = 0;       // the retry budget said no
+  std::uint64_t bulkhead_rejections = 0;   // max_requests reached
+  std::uint64_t no_endpoint = 0;           // no usable endpoint: failed without dialling
+  std::uint64_t ejections = 0;
+  std::uint32_t in_flight = 0;
+  std::string discovery_error;             // the last failed lookup ("" when all are fine)
+};
+
+// The transport of a whole backend: load balancing over its endpoints, health checks, outlier
+// ejection, retries and the bulkhead live behind it (upstream/cluster.h). Thread-safe.
+class BackendTransport : public Transport {
+ public:
+  virtual std::vector<EndpointStatus> Endpoints() const { return {}; }
+  virtual BackendStats Stats() const { return {}; }
 };
 
 }  // namespace portico::registry

@@ -211,7 +211,13 @@ std::size_t H2Call::OnData(const std::uint8_t* data, std::size_t length) {
 void H2Call::OnStreamClose(std::uint32_t error_code) {
   stream_id_ = 0;
   if (status_) return;
-  if (error_code != 0 && !grpc_status_) return Finish(StatusFromReset(error_code));
+  if (error_code != 0 && !grpc_status_) {
+    CallStatus status = StatusFromReset(error_code);
+    // REFUSED_STREAM (also what GOAWAY's unprocessed streams get): the server did not
+    // process it, so it may be retried anywhere.
+    status.not_sent = error_code == NGHTTP2_REFUSED_STREAM && untouched();
+    return Finish(std::move(status));
+  }
   CallStatus status = StatusFromReply();
   if (status.code == Code::kOk && !deframer_.idle()) {
     status = {Code::kInternal, "the stream ended inside a message", {}};

@@ -199,7 +199,8 @@ bool H2Connection::HasRoom() const {
 
 void H2Connection::Submit(std::shared_ptr<H2Call> call) {
   if (!accepting()) {
-    call->Abort({Code::kUnavailable, "connection to " + target_.authority + " is closing", {}});
+    call->Abort({Code::kUnavailable, "connection to " + target_.authority + " is closing", {},
+                 /*not_sent=*/true});
     return;
   }
   const registry::CallSpec& spec = call->spec();
@@ -237,8 +238,8 @@ void H2Connection::Submit(std::shared_ptr<H2Call> call) {
   const std::int32_t id =
       nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), &provider, call.get());
   if (id < 0) {
-    call->Abort(
-        {Code::kUnavailable, std::string("cannot open a stream: ") + nghttp2_strerror(id), {}});
+    call->Abort({Code::kUnavailable, std::string("cannot open a stream: ") + nghttp2_strerror(id),
+                 {}, /*not_sent=*/true});
     return;
   }
   calls_.emplace(id, call);
@@ -310,7 +311,8 @@ void H2Connection::Fail(const std::string& why) {
                               target_.authority + (connect_failed ? ": " : " lost: ") + why;
   auto calls = std::move(calls_);
   calls_.clear();
-  for (auto& [id, call] : calls) call->Abort({Code::kUnavailable, message, {}});
+  // Calls still waiting for the connection never left Portico: they may go elsewhere.
+  for (auto& [id, call] : calls) call->Abort({Code::kUnavailable, message, {}, connect_failed});
 }
 
 void H2Connection::Close() {

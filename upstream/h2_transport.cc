@@ -60,14 +60,16 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
 
   void Submit(std::shared_ptr<H2Call> call) {
     if (!call->Begin()) return;
-    if (!setup_error_.empty()) return call->Abort({Code::kUnavailable, setup_error_, {}});
+    if (!setup_error_.empty()) return call->Abort({Code::kUnavailable, setup_error_, {}, true});
     if (shut_down_) {
-      return call->Abort({Code::kUnavailable, "backend " + target_.authority + " was removed", {}});
+      return call->Abort(
+          {Code::kUnavailable, "backend " + target_.authority + " was removed", {}, true});
     }
     if (H2Connection* connection = Pick()) return connection->Submit(std::move(call));
     call->Abort({Code::kUnavailable,
                  "backend " + target_.authority + " is unavailable: " + last_error_,
-                 {}});
+                 {},
+                 /*not_sent=*/true});
   }
 
   void Shutdown() {

@@ -187,7 +187,7 @@ class Mux final : public WsSession {
     call.snapshot = target.snapshot;
     call.route = target.route;
     call.one_message = !target.method->client_streaming;
-    call.stream = target.backend->Pick().StartStream(std::move(spec),
+    call.stream = target.backend->transport().StartStream(std::move(spec),
                                                      std::make_shared<Observer>(self(), id));
     call.stream->Read();
     return true;

@@ -46,7 +46,7 @@ class SingleCall final : public WsSession {
   }
 
   void OnOpen() override {
-    call_ = setup_.backend->Pick().StartStream(setup_.spec, std::make_shared<Observer>(self()));
+    call_ = setup_.backend->transport().StartStream(setup_.spec, std::make_shared<Observer>(self()));
     if (url_only_) {
       // A rule without a body: the URL is the whole request, the call starts at once.
       call_->Write(setup_.url_wire);

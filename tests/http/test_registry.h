@@ -44,7 +44,7 @@ struct FakeUnary final : registry::CallHandle {
 };
 
 // Remembers every call; completes none (the test does, through the recorded callbacks).
-class FakeTransport final : public registry::Transport {
+class FakeTransport final : public registry::BackendTransport {
  public:
   std::shared_ptr<registry::CallHandle> CallUnary(
       registry::CallSpec spec, std::string request,
@@ -71,13 +71,13 @@ class FakeTransport final : public registry::Transport {
 };
 
 // The registry of a test: sources registered with RegisterSources, backends through
-// PutBackend, one FakeTransport per endpoint (transports() by endpoint).
+// PutBackend, one FakeTransport per backend (transport() by backend name).
 class TestRegistry {
  public:
   TestRegistry()
-      : registry_(nullptr, [this](const registry::BackendConfig&, const std::string& endpoint) {
+      : registry_(nullptr, [this](const registry::BackendConfig& backend) {
           auto t = std::make_shared<FakeTransport>();
-          transports_[endpoint] = t;
+          transports_[backend.name] = t;
           return t;
         }) {}
 
@@ -103,7 +103,7 @@ class TestRegistry {
 
   registry::Registry& registry() { return registry_; }
   std::shared_ptr<const registry::Snapshot> Current() const { return registry_.Current(); }
-  FakeTransport& transport(const std::string& backend) { return *transports_.at(backend + ":1"); }
+  FakeTransport& transport(const std::string& backend) { return *transports_.at(backend); }
 
  private:
   std::map<std::string, std::shared_ptr<FakeTransport>> transports_;

@@ -1,8 +1,9 @@
-// TransportCache and Registry: which backend updates keep a transport (its connection) and
-// which replace it, and that transport and tls survive the file store (a restart).
+// BackendTransports and Registry: which backend updates keep a backend's transport and which
+// replace it, and that transport and tls survive the file store (a restart).
 #include "registry/backends.h"
 
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -22,10 +23,10 @@ namespace {
 struct Factory {
   std::shared_ptr<int> created = std::make_shared<int>(0);
 
-  TransportFactory Make() const {
-    return [created = created](const BackendConfig& backend, const std::string& endpoint) {
+  BackendTransportFactory Make() const {
+    return [created = created](const BackendConfig& backend) {
       ++*created;
-      return std::make_shared<FakeTransport>(backend, endpoint);
+      return std::make_shared<FakeTransport>(backend);
     };
   }
 };
@@ -38,150 +39,95 @@ BackendConfig Chat() {
   return b;
 }
 
-const FakeTransport& Fake(const std::shared_ptr<Transport>& transport) {
-  return dynamic_cast<const FakeTransport&>(*transport);
+const FakeTransport& Fake(const BackendTransport& transport) {
+  return dynamic_cast<const FakeTransport&>(transport);
 }
 
-TEST(TransportCacheTest, FactorySeesTheBackendAndTheEndpoint) {
+TEST(BackendTransportsTest, FactorySeesTheBackend) {
   Factory factory;
-  TransportCache cache(factory.Make());
+  BackendTransports cache(factory.Make());
   BackendConfig b = Chat();
   b.transport = "grpc";
   b.tls = {true, "ca.pem", "chat.internal"};
-  std::shared_ptr<Transport> t = cache.Get(b, "127.0.0.1:50052");
-  EXPECT_EQ(Fake(t).endpoint, "127.0.0.1:50052");
-  EXPECT_EQ(Fake(t).backend, b);
+  std::shared_ptr<BackendTransport> t = cache.Get(b);
+  EXPECT_EQ(Fake(*t).backend, b);
   EXPECT_EQ(*factory.created, 1);
 }
 
-TEST(TransportCacheTest, SameEndpointTransportAndTlsShareOneTransport) {
+TEST(BackendTransportsTest, RetainKeepsWhatTheTableUses) {
   Factory factory;
-  TransportCache cache(factory.Make());
-  BackendConfig a = Chat();
-  BackendConfig b = Chat();
-  b.name = "other";                          // another backend,
-  b.services = {"other.v1.S"};               // other services,
-  b.timeout = std::chrono::milliseconds(1);  // another timeout: still the same connection
-  EXPECT_EQ(cache.Get(a, "127.0.0.1:50051"), cache.Get(b, "127.0.0.1:50051"));
-  EXPECT_EQ(*factory.created, 1);
-}
-
-TEST(TransportCacheTest, TransportKindAndEveryTlsFieldArePartOfTheKey) {
-  Factory factory;
-  TransportCache cache(factory.Make());
-  const std::string endpoint = "127.0.0.1:50051";
-  std::vector<BackendConfig> variants;
-  variants.push_back(Chat());
-  variants.push_back(Chat());
-  variants.back().transport = "grpc";
-  variants.push_back(Chat());
-  variants.back().tls = {true, "", ""};
-  variants.push_back(Chat());
-  variants.back().tls = {true, "ca.pem", ""};
-  variants.push_back(Chat());
-  variants.back().tls = {true, "", "chat.internal"};
-  variants.push_back(Chat());
-  variants.back().tls = {true, "ca.pem", "chat.internal"};
-  variants.push_back(variants.back());
-  variants.back().transport = "grpc";
-
-  std::vector<std::shared_ptr<Transport>> transports;
-  for (const BackendConfig& b : variants) transports.push_back(cache.Get(b, endpoint));
-  EXPECT_EQ(*factory.created, static_cast<int>(variants.size()));
-  for (std::size_t i = 0; i < transports.size(); ++i) {
-    for (std::size_t j = i + 1; j < transports.size(); ++j) {
-      EXPECT_NE(transports[i], transports[j]) << i << " vs " << j;
-    }
-    // Asking again gives the same one.
-    EXPECT_EQ(cache.Get(variants[i], endpoint), transports[i]) << i;
-  }
-  EXPECT_EQ(*factory.created, static_cast<int>(variants.size()));
-}
-
-TEST(TransportCacheTest, RetainKeepsWhatTheTableUsesByTheSameKey) {
-  Factory factory;
-  TransportCache cache(factory.Make());
-  BackendConfig plain = Chat();
-  BackendConfig tls = Chat();
-  tls.tls.enabled = true;
-  auto table = BuildBackendTable({tls}, &cache);
+  BackendTransports cache(factory.Make());
+  BackendConfig chat = Chat();
+  BackendConfig other = Chat();
+  other.name = "other";
+  other.services = {"other.v1.S"};
+  auto table = BuildBackendTable({chat}, &cache);
   ASSERT_TRUE(table.ok()) << table.status().message();
-  std::shared_ptr<Transport> kept = (*table)->by_name.at("chat")->transports()[0];
-  std::weak_ptr<Transport> dropped = cache.Get(plain, plain.endpoints[0].address);
-  EXPECT_EQ(*factory.created, 3);
+  std::shared_ptr<BackendTransport> kept = (*table)->by_name.at("chat")->shared_transport();
+  std::weak_ptr<BackendTransport> dropped = cache.Get(other);
+  EXPECT_EQ(*factory.created, 2);
 
   cache.Retain(**table);
-  EXPECT_TRUE(dropped.expired());  // the cache let go of the plaintext transport
-  EXPECT_EQ(cache.Get(tls, tls.endpoints[0].address), kept);
+  EXPECT_TRUE(dropped.expired());  // never published: nothing holds it
+  EXPECT_EQ(cache.Get(chat), kept);
+  EXPECT_EQ(*factory.created, 2);
+  cache.Get(other);  // created anew
   EXPECT_EQ(*factory.created, 3);
-  cache.Get(plain, plain.endpoints[0].address);  // created anew
-  EXPECT_EQ(*factory.created, 4);
 }
 
 // --- Registry ---------------------------------------------------------------------------------
 
-std::vector<const Transport*> TransportsOf(const Registry& registry, const std::string& name) {
-  std::vector<const Transport*> out;
-  for (const auto& t : registry.Current()->backends->by_name.at(name)->transports()) {
-    out.push_back(t.get());
-  }
-  return out;
+const BackendTransport* TransportOf(const Registry& registry, const std::string& name) {
+  return &registry.Current()->backends->by_name.at(name)->transport();
 }
 
-TEST(RegistryTransportsTest, UpdatesKeepOrReplaceTransports) {
+TEST(RegistryTransportsTest, UpdatesKeepOrReplaceTheTransport) {
   Factory factory;
   Registry registry(nullptr, factory.Make());
   BackendConfig b = Chat();
   ASSERT_TRUE(registry.PutBackend(b).ok());
-  const std::vector<const Transport*> first = TransportsOf(registry, "chat");
-  EXPECT_EQ(*factory.created, 2);
+  const BackendTransport* first = TransportOf(registry, "chat");
+  EXPECT_EQ(*factory.created, 1);
 
-  // Timeout and services do not touch the connections.
+  // Deadlines, services and reflection settings do not touch the transport.
   b.timeout = std::chrono::milliseconds(1500);
+  b.stream_timeout = std::chrono::milliseconds(2500);
   b.services.push_back("chat.v1.Admin");
+  b.reflection_interval = std::chrono::seconds(5);
   ASSERT_TRUE(registry.PutBackend(b).ok());
-  EXPECT_EQ(TransportsOf(registry, "chat"), first);
-  EXPECT_EQ(*factory.created, 2);
+  EXPECT_EQ(TransportOf(registry, "chat"), first);
+  EXPECT_EQ(*factory.created, 1);
+  EXPECT_EQ(registry.Current()->backends->by_name.at("chat")->config(), b);
 
-  // A new endpoint gets a transport; the unchanged one keeps its own.
-  b.endpoints = {"127.0.0.1:50051", "127.0.0.1:50053"};
-  ASSERT_TRUE(registry.PutBackend(b).ok());
-  std::vector<const Transport*> now = TransportsOf(registry, "chat");
-  EXPECT_EQ(now[0], first[0]);
-  EXPECT_NE(now[1], first[1]);
-  EXPECT_EQ(*factory.created, 3);
-
-  // Changing the transport kind replaces every transport of the backend.
-  const std::vector<const Transport*> before_kind = now;
-  b.transport = "grpc";
-  ASSERT_TRUE(registry.PutBackend(b).ok());
-  now = TransportsOf(registry, "chat");
-  EXPECT_NE(now[0], before_kind[0]);
-  EXPECT_NE(now[1], before_kind[1]);
-  EXPECT_EQ(*factory.created, 5);
-  for (const auto& t : registry.Current()->backends->by_name.at("chat")->transports()) {
-    EXPECT_EQ(Fake(t).backend.transport, "grpc");
-  }
-
-  // So does changing tls, field by field.
-  for (const BackendTls& tls : {BackendTls{true, "", ""}, BackendTls{true, "ca.pem", ""},
-                                BackendTls{true, "ca.pem", "chat.internal"}}) {
-    const std::vector<const Transport*> before = TransportsOf(registry, "chat");
+  // Every upstream setting does: endpoints, transport, tls, lb, health checks, retries, ...
+  std::vector<std::function<void(BackendConfig&)>> changes = {
+      [](BackendConfig& c) { c.endpoints = {"127.0.0.1:50051", "127.0.0.1:50053"}; },
+      [](BackendConfig& c) { c.endpoints[0].weight = 3; },
+      [](BackendConfig& c) { c.transport = "grpc"; },
+      [](BackendConfig& c) { c.tls = {true, "", ""}; },
+      [](BackendConfig& c) { c.tls = {true, "ca.pem", ""}; },
+      [](BackendConfig& c) { c.tls = {true, "ca.pem", "chat.internal"}; },
+      [](BackendConfig& c) { c.lb = "least_request"; },
+      [](BackendConfig& c) { c.health_check.enabled = true; },
+      [](BackendConfig& c) { c.outlier.consecutive_failures = 2; },
+      [](BackendConfig& c) { c.retry.attempts = 3; },
+      [](BackendConfig& c) { c.max_requests = 5; },
+      [](BackendConfig& c) { c.pool.connections = 1; },
+  };
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const BackendTransport* before = TransportOf(registry, "chat");
     const int created = *factory.created;
-    b.tls = tls;
-    ASSERT_TRUE(registry.PutBackend(b).ok());
-    now = TransportsOf(registry, "chat");
-    EXPECT_NE(now[0], before[0]);
-    EXPECT_NE(now[1], before[1]);
-    EXPECT_EQ(*factory.created, created + 2);
-    EXPECT_EQ(Fake(registry.Current()->backends->by_name.at("chat")->transports()[0]).backend.tls,
-              tls);
+    changes[i](b);
+    ASSERT_TRUE(registry.PutBackend(b).ok()) << i;
+    EXPECT_NE(TransportOf(registry, "chat"), before) << i;
+    EXPECT_EQ(*factory.created, created + 1) << i;
+    EXPECT_EQ(Fake(*TransportOf(registry, "chat")).backend, b) << i;
   }
 
   // The same settings again: nothing new.
-  const std::vector<const Transport*> settled = TransportsOf(registry, "chat");
+  const BackendTransport* settled = TransportOf(registry, "chat");
   ASSERT_TRUE(registry.PutBackend(b).ok());
-  EXPECT_EQ(TransportsOf(registry, "chat"), settled);
+  EXPECT_EQ(TransportOf(registry, "chat"), settled);
 }
 
 TEST(RegistryTransportsTest, RejectsAnInvalidTransport) {
@@ -232,7 +178,7 @@ TEST(RegistryTransportsTest, TransportAndTlsSurviveARestart) {
   for (const BackendConfig& config : saved) {
     EXPECT_EQ(by_name.at(config.name)->config(), config) << config.name;
     // The recreated transports follow the stored settings.
-    EXPECT_EQ(Fake(by_name.at(config.name)->transports()[0]).backend, config);
+    EXPECT_EQ(Fake(by_name.at(config.name)->transport()).backend, config);
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

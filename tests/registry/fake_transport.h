@@ -1,4 +1,5 @@
-// A Transport for registry tests that calls nothing and remembers what it was created for.
+// A backend transport for registry tests that calls nothing and remembers what it was created
+// for.
 // Not thread-safe; tests use it from one thread.
 #pragma once
 
@@ -11,10 +12,9 @@
 
 namespace portico::registry {
 
-class FakeTransport final : public Transport {
+class FakeTransport final : public BackendTransport {
  public:
-  FakeTransport(BackendConfig backend, std::string endpoint)
-      : backend(std::move(backend)), endpoint(std::move(endpoint)) {}
+  explicit FakeTransport(BackendConfig backend) : backend(std::move(backend)) {}
   std::shared_ptr<CallHandle> CallUnary(CallSpec, std::string,
                                         std::function<void(UnaryResult)>) override {
     return nullptr;
@@ -25,7 +25,6 @@ class FakeTransport final : public Transport {
   std::string State() const override { return "IDLE"; }
 
   const BackendConfig backend;
-  const std::string endpoint;
 };
 
 }  // namespace portico::registry

@@ -20,10 +20,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-TransportFactory Factory() {
-  return [](const BackendConfig& backend, const std::string& endpoint) {
-    return std::make_shared<FakeTransport>(backend, endpoint);
-  };
+BackendTransportFactory Factory() {
+  return [](const BackendConfig& backend) { return std::make_shared<FakeTransport>(backend); };
 }
 
 BackendConfig Backend(const std::string& name, const std::string& endpoint,

@@ -79,6 +79,7 @@ bool SleepUnlessCancelled(grpc::ServerContext* ctx, std::chrono::milliseconds d)
 class TestServiceImpl final : public v1::TestService::Service {
  public:
   int sleep_cancellations() const { return sleep_cancellations_.load(); }
+  int echo_calls() const { return echo_calls_.load(); }
   int stream_cancellations() const { return stream_cancellations_.load(); }
   std::vector<std::pair<std::string, std::string>> last_metadata() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -90,6 +91,7 @@ class TestServiceImpl final : public v1::TestService::Service {
   }
 
   grpc::Status Echo(grpc::ServerContext*, const v1::AllTypes* req, v1::AllTypes* rep) override {
+    ++echo_calls_;
     *rep = *req;
     return grpc::Status::OK;
   }
@@ -274,6 +276,7 @@ class TestServiceImpl final : public v1::TestService::Service {
 
  private:
   std::atomic<int> sleep_cancellations_{0};
+  std::atomic<int> echo_calls_{0};
   std::atomic<int> stream_cancellations_{0};
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> last_metadata_;  // Guarded by mu_.
@@ -336,6 +339,7 @@ int TestBackend::port() const {
 std::string TestBackend::address() const { return "127.0.0.1:" + std::to_string(port()); }
 
 int TestBackend::sleep_cancellations() const { return service_->sleep_cancellations(); }
+int TestBackend::echo_calls() const { return service_->echo_calls(); }
 
 int TestBackend::stream_cancellations() const { return service_->stream_cancellations(); }
 

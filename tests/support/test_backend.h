@@ -79,6 +79,8 @@ class TestBackend {
   // "127.0.0.1:<port>".
   std::string address() const;
 
+  // How many Echo calls it served (load-balancing tests tell endpoints apart by it).
+  int echo_calls() const;
   // How many Sleep calls ended early because the call was cancelled (client cancel, deadline,
   // or server shutdown).
   int sleep_cancellations() const;
