@@ -45,9 +45,9 @@ void BM_Pick(benchmark::State& state, LbKind kind, bool keyed, bool one_out) {
   const auto n = static_cast<std::size_t>(state.range(0));
   std::vector<LbEndpoint> endpoints;
   for (std::size_t i = 0; i < n; ++i) {
-    endpoints.push_back({"10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) +
-                             ":50051",
-                         static_cast<std::uint32_t>(1 + i % 3)});
+    endpoints.push_back(
+        {"10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":50051",
+         static_cast<std::uint32_t>(1 + i % 3)});
   }
   auto lb = MakeLoadBalancer(kind, endpoints);
   AtomicView view(n);

@@ -206,14 +206,13 @@ class RingHash final : public LoadBalancer {
   std::size_t size() const override { return size_; }
   std::unique_ptr<LbCursor> NewCursor() const override { return NewSeededCursor(size()); }
 
-  int Pick(LbCursor& cursor, const LbView& view, bool has_hash,
-           std::uint64_t hash) const override {
+  int Pick(LbCursor& cursor, const LbView& view, bool has_hash, std::uint64_t hash) const override {
     if (!has_hash) return PickRoundRobin(static_cast<Cursor&>(cursor), view, size_);
     auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
     std::size_t p = it == hashes_.end() ? 0 : static_cast<std::size_t>(it - hashes_.begin());
     // Walk to the next distinct endpoint until one is usable or every endpoint was tried.
-    std::uint64_t tried_small = 0;   // endpoints < 64
-    std::vector<bool> tried_large;   // only for rings of more than 64 endpoints
+    std::uint64_t tried_small = 0;  // endpoints < 64
+    std::vector<bool> tried_large;  // only for rings of more than 64 endpoints
     std::size_t tried = 0;
     while (tried < size_) {
       const std::uint32_t owner = owners_[p];

@@ -25,8 +25,8 @@ class FakeView : public LbView {
 std::vector<LbEndpoint> Endpoints(std::size_t n, std::vector<std::uint32_t> weights = {}) {
   std::vector<LbEndpoint> out;
   for (std::size_t i = 0; i < n; ++i) {
-    out.push_back({"10.0.0." + std::to_string(i + 1) + ":50051",
-                   i < weights.size() ? weights[i] : 1U});
+    out.push_back(
+        {"10.0.0." + std::to_string(i + 1) + ":50051", i < weights.size() ? weights[i] : 1U});
   }
   return out;
 }
@@ -48,8 +48,8 @@ int PickKey(const LoadBalancer& lb, LbCursor& cursor, const LbView& view, const 
   return lb.Pick(cursor, view, true, HashOf(key));
 }
 
-const LbKind kAllKinds[] = {LbKind::kRoundRobin, LbKind::kWeightedRoundRobin,
-                            LbKind::kLeastRequest, LbKind::kRingHash};
+const LbKind kAllKinds[] = {LbKind::kRoundRobin, LbKind::kWeightedRoundRobin, LbKind::kLeastRequest,
+                            LbKind::kRingHash};
 
 TEST(ParseLbKindTest, KnowsTheFourNamesAndNothingElse) {
   LbKind kind{};
@@ -243,9 +243,12 @@ TEST(RingHashTest, ChangingOneOfNEndpointsRemapsAboutOneNth) {
   int moved_on_remove = 0;
   for (int k = 0; k < kKeys; ++k) {
     const std::string key = Key(k);
-    const std::string& before = ten[static_cast<std::size_t>(PickKey(*lb10, *c10, v10, key))].address;
-    const std::string& added = eleven[static_cast<std::size_t>(PickKey(*lb11, *c11, v11, key))].address;
-    const std::string& removed = nine[static_cast<std::size_t>(PickKey(*lb9, *c9, v9, key))].address;
+    const std::string& before =
+        ten[static_cast<std::size_t>(PickKey(*lb10, *c10, v10, key))].address;
+    const std::string& added =
+        eleven[static_cast<std::size_t>(PickKey(*lb11, *c11, v11, key))].address;
+    const std::string& removed =
+        nine[static_cast<std::size_t>(PickKey(*lb9, *c9, v9, key))].address;
     if (added != before) {
       ++moved_on_add;
       EXPECT_EQ(added, eleven.back().address) << key;
