@@ -1,5 +1,6 @@
 #include "upstream/grpc_transport.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -266,19 +267,28 @@ class FailedTransport final : public Transport {
 class GrpcTransport final : public Transport {
  public:
   GrpcTransport(const std::string& endpoint,
-                std::shared_ptr<grpc::ChannelCredentials> credentials,
-                const std::string& server_name) {
-    grpc::ChannelArguments args;
-    // Portico is the retry/hedging policy owner; gRPC's own retries add buffering per call.
-    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024);
-    args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 * 1024 * 1024);
-    // Backoff short enough that a backend that comes back is used again quickly.
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-    if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
-    channel_ = grpc::CreateCustomChannel(endpoint, credentials, args);
-    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+                const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                const std::string& server_name, const registry::PoolConfig& pool) {
+    const std::uint32_t count = std::max<std::uint32_t>(pool.connections, 1);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      grpc::ChannelArguments args;
+      // Portico is the retry/hedging policy owner; gRPC's own retries add buffering per call.
+      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+      args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024);
+      args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 * 1024 * 1024);
+      // Backoff short enough that a backend that comes back is used again quickly.
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+      // Channels with equal arguments share one subchannel (one TCP connection) through the
+      // global subchannel pool: a pool of its own per channel, and an argument that differs,
+      // make each channel its own connection.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetInt("portico.connection_index", static_cast<int>(i));
+      if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
+      Connection& c = connections_.emplace_back();
+      c.channel = grpc::CreateCustomChannel(endpoint, credentials, args);
+      c.stub = std::make_unique<grpc::GenericStub>(c.channel);
+    }
   }
 
   std::shared_ptr<CallHandle> CallUnary(CallSpec spec, std::string request,
@@ -286,7 +296,7 @@ class GrpcTransport final : public Transport {
     auto state = std::make_shared<UnaryState>();
     Prepare(&state->ctx, spec);
     state->request = ToByteBuffer(std::move(request));
-    stub_->UnaryCall(&state->ctx, spec.method, grpc::StubOptions(), &state->request,
+    Next().UnaryCall(&state->ctx, spec.method, grpc::StubOptions(), &state->request,
                      &state->response,
                      [state, done = std::move(done)](grpc::Status s) {
                        UnaryResult result;
@@ -302,24 +312,40 @@ class GrpcTransport final : public Transport {
   std::shared_ptr<StreamCall> StartStream(CallSpec spec,
                                           std::shared_ptr<StreamObserver> observer) override {
     auto reactor = std::make_shared<StreamReactor>(std::move(observer));
-    reactor->Begin(stub_.get(), spec);
+    reactor->Begin(&Next(), spec);
     return reactor;
   }
 
+  // The most telling state of the channels: one READY channel makes the endpoint READY.
   std::string State() const override {
-    switch (channel_->GetState(false)) {
-      case GRPC_CHANNEL_IDLE: return "IDLE";
-      case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
-      case GRPC_CHANNEL_READY: return "READY";
-      case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
-      case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+    static constexpr std::pair<grpc_connectivity_state, const char*> kOrder[] = {
+        {GRPC_CHANNEL_READY, "READY"},
+        {GRPC_CHANNEL_CONNECTING, "CONNECTING"},
+        {GRPC_CHANNEL_TRANSIENT_FAILURE, "TRANSIENT_FAILURE"},
+        {GRPC_CHANNEL_IDLE, "IDLE"},
+        {GRPC_CHANNEL_SHUTDOWN, "SHUTDOWN"},
+    };
+    std::vector<grpc_connectivity_state> states;
+    for (const Connection& c : connections_) states.push_back(c.channel->GetState(false));
+    for (const auto& [state, name] : kOrder) {
+      if (std::find(states.begin(), states.end(), state) != states.end()) return name;
     }
     return "UNKNOWN";
   }
 
  private:
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::GenericStub> stub_;
+  struct Connection {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<grpc::GenericStub> stub;
+  };
+
+  // Round robin over the channels.
+  grpc::GenericStub& Next() {
+    return *connections_[next_.fetch_add(1, std::memory_order_relaxed) % connections_.size()].stub;
+  }
+
+  std::vector<Connection> connections_;
+  std::atomic<std::size_t> next_{0};
 };
 
 // libgrpc++ 1.51 shuts its shared callback completion queue down when the last channel that
@@ -350,10 +376,11 @@ void PinCallbackQueue() {
 
 }  // namespace
 
-std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const BackendTls& tls) {
+std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const BackendTls& tls,
+                                             const registry::PoolConfig& pool) {
   PinCallbackQueue();
   if (!tls.enabled) {
-    return std::make_unique<GrpcTransport>(endpoint, grpc::InsecureChannelCredentials(), "");
+    return std::make_unique<GrpcTransport>(endpoint, grpc::InsecureChannelCredentials(), "", pool);
   }
   grpc::SslCredentialsOptions options;  // empty pem_root_certs: gRPC's default roots
   if (!tls.ca_file.empty()) {
@@ -362,7 +389,7 @@ std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const 
     options.pem_root_certs = std::move(roots).value();
   }
   return std::make_unique<GrpcTransport>(endpoint, grpc::SslCredentials(options),
-                                         tls.server_name);
+                                         tls.server_name, pool);
 }
 
 }  // namespace portico::upstream

@@ -1,5 +1,6 @@
-// Transport over libgrpc++: one channel per endpoint, grpc::GenericStub with the callback API
-// (no thread blocks per call). Thread-safe; see transport.h.
+// Transport over libgrpc++: pool.connections channels per endpoint, each its own TCP connection
+// (a local subchannel pool per channel), calls round robin over them; grpc::GenericStub with the
+// callback API (no thread blocks per call). Thread-safe; see transport.h.
 #pragma once
 
 #include <memory>
@@ -7,10 +8,12 @@
 
 #include "registry/backend_config.h"
 #include "registry/transport.h"
+#include "registry/upstream_config.h"
 
 namespace portico::upstream {
 
-// endpoint is "host:port"; the channel connects lazily.
+// endpoint is "host:port"; each channel connects lazily, on its first call. Only
+// pool.connections is used (0 is read as 1): libgrpc++ decides the streams per connection itself.
 //
 // tls.enabled = false: plaintext. tls.enabled = true: grpc::SslCredentials, with the root
 // certificates read from tls.ca_file (PEM) when it is set, else gRPC's default roots (the
@@ -24,6 +27,7 @@ namespace portico::upstream {
 // and reports State() "TRANSIENT_FAILURE". Nothing is logged and nothing throws. A fixed file takes effect when the transport is created again
 // (a change of the backend's transport or tls settings, or a restart).
 std::unique_ptr<registry::Transport> MakeGrpcTransport(const std::string& endpoint,
-                                                      const registry::BackendTls& tls);
+                                                      const registry::BackendTls& tls,
+                                                      const registry::PoolConfig& pool = {});
 
 }  // namespace portico::upstream

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "registry/upstream_config.h"
+
 namespace portico::upstream {
 
 struct H2Options {
@@ -18,13 +20,26 @@ struct H2Options {
   // jitter), capped at max. Calls made while backing off fail at once with UNAVAILABLE.
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
-  // Connections per endpoint and io thread: a new one opens when every open one is at the
-  // server's MAX_CONCURRENT_STREAMS; past this many, calls queue in the least loaded one.
-  std::size_t max_connections_per_loop = 4;
+  // Connections per endpoint and io thread (DESIGN section 9 `pool`). A gRPC server works
+  // through much of one connection in order, so one connection caps throughput: a new one
+  // opens while every open one carries streams_per_connection streams or more (or is at the
+  // server's MAX_CONCURRENT_STREAMS), up to `connections`; calls go to the least loaded ready
+  // one, and past the cap queue in the least loaded one.
+  std::size_t connections = registry::PoolConfig{}.connections;
+  std::size_t streams_per_connection = registry::PoolConfig{}.streams_per_connection;
   std::size_t max_receive_message_bytes = 64 * 1024 * 1024;
   // Per-stream receive window: how far a server may run ahead of a slow consumer.
   std::uint32_t stream_window = 1024 * 1024;
   std::uint32_t connection_window = 64 * 1024 * 1024;
 };
+
+// Defaults, with the backend's `pool` settings (0 is read as 1).
+inline H2Options FromPool(const registry::PoolConfig& pool) {
+  H2Options options;
+  options.connections = pool.connections > 0 ? pool.connections : 1;
+  options.streams_per_connection =
+      pool.streams_per_connection > 0 ? pool.streams_per_connection : 1;
+  return options;
+}
 
 }  // namespace portico::upstream

@@ -107,16 +107,30 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
   }
 
  private:
-  // A connection with room for one more stream; else a new one; else the least loaded.
+  // The least loaded ready connection while it carries fewer than streams_per_connection
+  // streams; else one still connecting below that; else a new connection (up to
+  // `connections`); else the least loaded with room under the server's limit; else the least
+  // loaded accepting one (nghttp2 queues the call there until a stream frees up).
   H2Connection* Pick() {
-    H2Connection* least = nullptr;
+    H2Connection* ready = nullptr;      // least loaded ready with room
+    H2Connection* with_room = nullptr;  // least loaded with room, also while connecting
+    H2Connection* least = nullptr;      // least loaded accepting
     for (const auto& c : connections_) {
-      if (c->HasRoom()) return c.get();
-      if (c->accepting() && (least == nullptr || c->open_streams() < least->open_streams())) {
-        least = c.get();
+      if (!c->accepting()) continue;
+      const std::size_t load = c->open_streams();
+      if (least == nullptr || load < least->open_streams()) least = c.get();
+      if (!c->HasRoom()) continue;
+      if (with_room == nullptr || load < with_room->open_streams()) with_room = c.get();
+      if (c->state() == H2Connection::State::kReady &&
+          (ready == nullptr || load < ready->open_streams())) {
+        ready = c.get();
       }
     }
-    if (connections_.size() < options_.max_connections_per_loop &&
+    if (ready != nullptr && ready->open_streams() < options_.streams_per_connection) return ready;
+    if (with_room != nullptr && with_room->open_streams() < options_.streams_per_connection) {
+      return with_room;  // still connecting, but not yet full: no need for another
+    }
+    if (connections_.size() < std::max<std::size_t>(options_.connections, 1) &&
         (!failing_ || Clock::now() >= retry_at_)) {
       auto connection = std::make_shared<H2Connection>(loop_, target_, options_, weak_from_this());
       connections_.push_back(connection);
@@ -124,7 +138,7 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
       UpdateState();
       return connection.get();
     }
-    return least;
+    return with_room != nullptr ? with_room : least;
   }
 
   void UpdateState() {

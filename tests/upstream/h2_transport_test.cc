@@ -347,7 +347,7 @@ TEST_F(H2TransportTest, RespectsMaxConcurrentStreams) {
   narrow.channel_args = {{GRPC_ARG_MAX_CONCURRENT_STREAMS, 2}};
   backend_.Start(narrow);
   upstream::H2Options options;
-  options.max_connections_per_loop = 2;  // 2 loops x 2 connections x 2 streams: the rest queue
+  options.connections = 2;  // 2 loops x 2 connections x 2 streams: the rest queue
   auto transport = H2(backend_.address(), options);
   ASSERT_EQ(CallUnarySync(*transport, Spec(kService + "Echo"), "").status.code, Code::kOk);
   std::vector<std::future<UnaryResult>> results;
