@@ -6,9 +6,14 @@
 // one failure ejects it anew (for longer), and a success resets it; its ejection count decays
 // by one per base_ejection without ejection.
 //
+// Failures and successes of calls that end while their endpoint is ejected (calls started
+// before the ejection) are ignored. EjectedUntil() keeps the end of the last ejection until the
+// endpoint's next recorded call after it (compare with now); Ejections() is the count as of
+// the last Record().
+//
 // Pure: time is passed in. Thread safety: every method may be called from any thread; the
-// state is atomics per endpoint plus one atomic counter of ejected endpoints, so Usable() on
-// the request path takes no lock. Record* races between threads are benign (an ejection may
+// state is atomics per endpoint, so Usable() on the request path takes no lock (an ejection
+// takes a mutex to count the ejected endpoints). Record* races between threads are benign (an ejection may
 // be decided once more or once less at the exact threshold).
 #pragma once
 
@@ -17,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "registry/upstream_config.h"
 
@@ -37,6 +43,26 @@ class OutlierDetector {
   Clock::time_point EjectedUntil(std::size_t i) const;
   std::uint32_t Ejections(std::size_t i) const;
   std::size_t size() const;
+
+ private:
+  // Times are Clock ticks since its epoch; 0 = never.
+  struct Slot {
+    std::atomic<std::uint32_t> consecutive{0};  // failures in a row
+    std::atomic<std::uint32_t> ejections{0};    // so far, after decay
+    std::atomic<Clock::rep> ejected_until{0};
+    std::atomic<Clock::rep> decay_from{0};      // when the next decay step's time started
+    std::atomic<bool> probing{false};           // back from an ejection, no success since
+  };
+
+  static void Decay(Slot& slot, Clock::rep now, Clock::rep base);
+  bool TryEject(std::size_t i, Clock::rep now);
+
+  const registry::OutlierConfig config_;
+  const std::size_t size_;
+  const std::unique_ptr<Slot[]> slots_;
+  // Only an ejection takes it (rare, never on the request path), so that concurrent ejections
+  // of different endpoints cannot together exceed max_ejection_percent.
+  std::mutex eject_mu_;
 };
 
 }  // namespace portico::upstream

@@ -22,6 +22,25 @@ class RetryBudget {
   // True when one more retry fits the budget now; counts it when it does.
   bool TryRetry(Clock::time_point now);
   std::uint64_t exhausted() const;                     // retries refused, for /metrics
+
+  static constexpr std::uint32_t kMinRetriesPerWindow = 3;
+
+ private:
+  static constexpr int kBuckets = 10;  // of one second: the window is the last 9-10 s
+
+  // One second's counts. A bucket is reused ten seconds later: whoever first sees it hold an
+  // older second claims it and zeroes it (a count racing with that may be lost: benign).
+  struct Bucket {
+    std::atomic<std::int64_t> second{-1};
+    std::atomic<std::uint32_t> calls{0};
+    std::atomic<std::uint32_t> retries{0};
+  };
+
+  Bucket& Current(std::int64_t second);
+
+  const std::uint32_t budget_percent_;
+  Bucket buckets_[kBuckets];
+  std::atomic<std::uint64_t> exhausted_{0};
 };
 
 }  // namespace portico::upstream

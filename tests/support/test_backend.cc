@@ -338,6 +338,12 @@ int TestBackend::port() const {
 
 std::string TestBackend::address() const { return "127.0.0.1:" + std::to_string(port()); }
 
+void TestBackend::SetServing(const std::string& service, bool serving) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!server_) throw std::logic_error("TestBackend::SetServing before Start");
+  server_->GetHealthCheckService()->SetServingStatus(service, serving);
+}
+
 int TestBackend::sleep_cancellations() const { return service_->sleep_cancellations(); }
 int TestBackend::echo_calls() const { return service_->echo_calls(); }
 

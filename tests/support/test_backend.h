@@ -81,6 +81,13 @@ class TestBackend {
 
   // How many Echo calls it served (load-balancing tests tell endpoints apart by it).
   int echo_calls() const;
+
+  // Sets what grpc.health.v1.Health/Check answers for `service` ("" = the whole server):
+  // SERVING or NOT_SERVING. Check on a service never set fails with NOT_FOUND (grpc's default
+  // health service; only Watch answers SERVICE_UNKNOWN). Requires a started backend; the
+  // setting is lost on Stop().
+  void SetServing(const std::string& service, bool serving);
+
   // How many Sleep calls ended early because the call was cancelled (client cancel, deadline,
   // or server shutdown).
   int sleep_cancellations() const;
