@@ -176,11 +176,10 @@ std::string NormalizeIp(std::string_view host) {
 }
 
 DnsResolver::DnsResolver(DnsResolverOptions options)
-    : options_(std::move(options)), state_(new State) {}
+    : options_(std::move(options)), state_(std::make_unique<State>()) {}
 
 DnsResolver::~DnsResolver() {
   if (state_->inited) res_nclose(&state_->res);
-  delete state_;
 }
 
 // Reads /etc/resolv.conf again on every lookup, so that an edit of it applies, then puts the

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,7 +74,7 @@ class DnsResolver {
   Status Init();
 
   DnsResolverOptions options_;
-  State* state_;  // the res_state; a pointer keeps <resolv.h> out of this header
+  std::unique_ptr<State> state_;  // the res_state, kept out of this header (<resolv.h> macros)
 };
 
 // Checks "ip:port" name server addresses (IPv4 literal, port 1..65535).

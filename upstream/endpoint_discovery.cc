@@ -360,14 +360,20 @@ class Discovery final : public EndpointDiscovery,
     return it != hosts_.end() && it->second.answered;
   }
 
+  const std::vector<SrvTarget>& SrvTargetsOf(const std::string& name) const {
+    static const std::vector<SrvTarget> kNone;
+    auto it = srvs_.find(name);
+    return it == srvs_.end() ? kNone : it->second.targets;
+  }
+
   // Every source has answered (or failed) at least once.
   bool Ready() const {
     for (const Configured& c : configured_) {
       if (c.kind == Configured::Kind::kHost && !HostAnswered(c.name)) return false;
       if (c.kind == Configured::Kind::kSrv) {
-        const SrvState& srv = srvs_.at(c.name);
-        if (!srv.answered) return false;
-        for (const SrvTarget& t : srv.targets) {
+        auto srv = srvs_.find(c.name);
+        if (srv == srvs_.end() || !srv->second.answered) return false;
+        for (const SrvTarget& t : srv->second.targets) {
           if (!HostAnswered(t.target)) return false;
         }
       }
@@ -386,7 +392,7 @@ class Discovery final : public EndpointDiscovery,
     for (const Configured& c : configured_) {
       if (c.kind == Configured::Kind::kHost) used.insert(c.name);
       if (c.kind == Configured::Kind::kSrv) {
-        for (const SrvTarget& t : srvs_.at(c.name).targets) used.insert(t.target);
+        for (const SrvTarget& t : SrvTargetsOf(c.name)) used.insert(t.target);
       }
     }
     for (const EtcdEntry& e : etcd_entries_) {
@@ -417,7 +423,7 @@ class Discovery final : public EndpointDiscovery,
           add_host(c.name, c.port, c.text, c.weight, "dns");
           break;
         case Configured::Kind::kSrv:
-          for (const SrvTarget& t : srvs_.at(c.name).targets) {
+          for (const SrvTarget& t : SrvTargetsOf(c.name)) {
             add_host(t.target, t.port, t.target + ":" + std::to_string(t.port), t.weight, "srv");
           }
           break;
