@@ -7,6 +7,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libprotoc-dev protobuf-compiler
   libboost-dev nlohmann-json3-dev libwebsocketpp-dev libssl-dev libyaml-cpp-dev libnghttp2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  dnsmasq-base   # DNS/SRV discovery tests: a local name server (tests/support/dns_server.h)
   chromium   # the browser end-to-end test (driven by playwright-core from npm)
   "$@"
 )
