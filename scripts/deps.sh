@@ -8,6 +8,7 @@ PKGS=(
   libboost-dev nlohmann-json3-dev libwebsocketpp-dev libssl-dev libyaml-cpp-dev libnghttp2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium   # the browser end-to-end test (driven by playwright-core from npm)
+  etcd-server   # a real etcd for the etcd discovery and store tests (tests/support/etcd_server.h)
   "$@"
 )
 missing=()
