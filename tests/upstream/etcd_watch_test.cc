@@ -5,6 +5,7 @@
 #include "upstream/etcd_watch.h"
 
 #include <condition_variable>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -97,6 +98,7 @@ class Recorder {
     cv_.notify_all();
   }
   void OnError(const std::string& error) {
+    std::fprintf(stderr, "watch error: %s\n", error.c_str());  // for reading a failed run
     std::lock_guard lock(mu_);
     errors_.push_back(error);
     cv_.notify_all();
