@@ -9,6 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dnsmasq-base   # DNS/SRV discovery tests: a local name server (tests/support/dns_server.h)
   chromium   # the browser end-to-end test (driven by playwright-core from npm)
+  etcd-server   # a real etcd for the etcd discovery and store tests (tests/support/etcd_server.h)
   "$@"
 )
 missing=()

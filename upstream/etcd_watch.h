@@ -3,11 +3,15 @@
 // this project). The first report comes after the Range; then the watch starts at the Range's
 // revision + 1 and every change reports the whole current map again. A broken stream or an
 // unreachable etcd is reported through on_error and retried with backoff (keeping the last
-// map); a compacted revision triggers a fresh Range.
+// map, trying the next endpoint; backoff 500 ms doubling to 10 s); a compacted revision
+// triggers a fresh Range at once (also said through on_error, so an operator sees why).
+// Building blocks shared with an etcd store: etcd_client.h (typed KV calls), etcd_prefix_map.h.
 //
 // Thread safety: start from any thread; callbacks run on `loop`'s thread and must not block.
 // Ownership: `loop` must outlive the watch. Stop() is idempotent; no callback runs after it
-// returns on the loop's thread.
+// returns on the loop's thread. It may be called from any thread, also from a callback; from
+// another thread it waits for a callback running at that moment. Dropping the returned handle
+// stops the watch.
 #pragma once
 
 #include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)

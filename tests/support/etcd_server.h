@@ -1,0 +1,71 @@
+// A real etcd (Debian's etcd-server, /usr/bin/etcd) for tests: one member on free loopback
+// ports with a temporary data dir, which a test can kill and start again on the same ports and
+// data. Blocking KV helpers write through Portico's own etcd client (upstream/etcd_client.h)
+// over its HTTP/2 transport, so no etcdctl is needed.
+//
+// Thread safety: one thread (the test's). Ownership: owns the process (killed on destruction)
+// and the data dir (removed on destruction).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tests/support/process.h"
+#include "tests/support/transport_harness.h"
+
+namespace portico::registry {
+class Transport;
+}
+
+namespace portico::testing {
+
+class EtcdServer {
+ public:
+  static constexpr char kBinary[] = "/usr/bin/etcd";
+  // False where etcd-server is not installed: tests skip then, saying so.
+  static bool Available();
+
+  EtcdServer();
+  ~EtcdServer();
+  EtcdServer(const EtcdServer&) = delete;
+  EtcdServer& operator=(const EtcdServer&) = delete;
+
+  // Starts etcd, or starts it again after Kill()/Stop() on the same ports and data dir; true
+  // once it answers a Range. The first start retries on fresh ports if a port was taken.
+  bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  void Kill();  // SIGKILL, like a crash
+  void Stop();  // SIGTERM, waits for the exit
+  bool Running() { return process_.Running(); }
+
+  std::string endpoint() const;  // "127.0.0.1:<client port>"
+  std::uint16_t client_port() const { return client_port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  std::string Log() const { return process_.Stderr(); }
+
+  // Blocking KV calls, retried on UNAVAILABLE until `timeout` (etcd may be just restarting).
+  // Each returns the store revision after it, nullopt on failure.
+  std::optional<std::int64_t> Put(const std::string& key, const std::string& value,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  std::optional<std::int64_t> Delete(const std::string& key,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The current revision (a Range of one key).
+  std::optional<std::int64_t> Revision(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Compacts the history up to `revision` and waits until etcd has dropped it.
+  bool Compact(std::int64_t revision, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  bool StartOnce(std::chrono::milliseconds timeout);
+
+  std::string data_dir_;
+  std::uint16_t client_port_ = 0;
+  std::uint16_t peer_port_ = 0;
+  bool started_once_ = false;
+  ChildProcess process_;
+  IoLoops loops_{1};
+  std::unique_ptr<registry::Transport> transport_;
+};
+
+}  // namespace portico::testing
