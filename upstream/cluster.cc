@@ -559,6 +559,12 @@ class ClusterStream final : public registry::StreamCall,
     {
       std::lock_guard lock(mu_);
       if (finished_ || cancelled_) return;
+      if (stashed_) {
+        // Delivered from the control loop: never on the consumer's own thread.
+        return cluster_->Later([self = shared_from_this(), m = std::move(*stashed_)]() mutable {
+          self->outer_->OnReadDone(true, std::move(m));
+        });
+      }
       read_pending_ = true;
       inner = inner_;
     }
@@ -589,6 +595,14 @@ class ClusterStream final : public registry::StreamCall,
     {
       std::lock_guard lock(mu_);
       if (attempt != attempt_) return;
+      if (std::exchange(internal_read_, false)) {
+        // Our own read (OnWriteDone): a message after all is the consumer's next one.
+        if (ok) {
+          Commit();
+          stashed_ = std::move(message);
+        }
+        return;
+      }
       if (!ok && !committed_) {
         held_read_end_ = true;  // OnFinish decides: a retry reads again
         return;
@@ -607,19 +621,20 @@ class ClusterStream final : public registry::StreamCall,
       if (attempt != attempt_) return;
       inner_busy_ = false;
       const bool consumers_latest = write_pending_ && next_send_ == writes_;
-      if (!ok) {
-        if (!committed_ && buffering_) {
-          held_write_failure_ = true;  // OnFinish decides: a retry writes it again
-          return;
+      if (!ok && !committed_ && buffering_) {
+        held_write_failure_ = true;  // OnFinish decides: a retry writes it again
+        // A failed write means the attempt has ended, but a transport reports the end only to
+        // a reader: read on the consumer's behalf if it is not reading itself.
+        if (!read_pending_ && !internal_read_ && inner_) {
+          internal_read_ = true;
+          act = [inner = inner_] { inner->Read(); };
         }
-        write_pending_ = write_pending_ && !consumers_latest;
-        forward = consumers_latest;
       } else {
         if (consumers_latest) {
           write_pending_ = false;
           forward = true;
         }
-        act = NextSendLocked();
+        if (ok) act = NextSendLocked();
       }
     }
     if (act) act();
@@ -763,6 +778,8 @@ class ClusterStream final : public registry::StreamCall,
   bool read_pending_ = false;
   bool held_read_end_ = false;
   bool held_write_failure_ = false;
+  bool internal_read_ = false;         // a Read of ours, to learn how a failed attempt ended
+  std::optional<std::string> stashed_;  // what such a read got after all
 };
 
 std::shared_ptr<registry::CallHandle> Cluster::CallUnary(

@@ -33,7 +33,7 @@ H2Options EtcdTransportOptions() {
   // The watch's own backoff paces reconnects; the transport's should not add to it much.
   options.initial_backoff = milliseconds(100);
   options.max_backoff = milliseconds(1000);
-  options.max_connections_per_loop = 1;
+  options.connections = 1;
   return options;
 }
 
