@@ -216,14 +216,45 @@ nlohmann::json YamlToJson(const YAML::Node& node, const std::string& path) {
     return array;
   }
   if (node.IsScalar()) {
+    const std::string& text = node.Scalar();
     if (IsPlainScalar(node, "tag:yaml.org,2002:bool")) {
-      const std::string& text = node.Scalar();
       if (text == "true" || text == "True" || text == "TRUE") return true;
       if (text == "false" || text == "False" || text == "FALSE") return false;
     }
-    return node.Scalar();
+    // A plain decimal integer is a number, as in JSON ("weight: 3"); quoted ones stay strings.
+    if (IsPlainScalar(node, "tag:yaml.org,2002:int")) {
+      const char* end = text.data() + text.size();
+      std::int64_t signed_value = 0;
+      if (auto r = std::from_chars(text.data(), end, signed_value);
+          !text.empty() && r.ec == std::errc() && r.ptr == end) {
+        return signed_value;
+      }
+      std::uint64_t unsigned_value = 0;
+      if (auto r = std::from_chars(text.data(), end, unsigned_value);
+          !text.empty() && r.ec == std::errc() && r.ptr == end) {
+        return unsigned_value;
+      }
+    }
+    return text;
   }
   return nullptr;
+}
+
+// What a backend key should have been (the walker says it in JSON terms), in YAML's: "a
+// mapping" for "an object", "a list" for "an array".
+std::string InYamlTerms(const std::string& key, std::string expected) {
+  if (key == "tls") return "true, false or a mapping with ca_file and server_name";
+  if (key == "transport") return "a string";
+  const auto replace = [&expected](std::string_view from, std::string_view to) {
+    for (std::size_t at = expected.find(from); at != std::string::npos;
+         at = expected.find(from, at + to.size())) {
+      expected.replace(at, from.size(), to);
+    }
+  };
+  replace("a duration string", "a duration");
+  replace("an object", "a mapping");
+  replace("an array", "a list");
+  return expected;
 }
 
 // A backend: the admin API's walker (WalkBackend) over the YAML as JSON, its errors named by
@@ -235,17 +266,11 @@ registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& 
   if (registry::WalkBackend(YamlToJson(node, path), "", &backend, &error)) return backend;
   using Kind = registry::BackendWalkError::Kind;
   const std::string key = error.key.empty() ? path : path + "." + error.key;
-  const std::string base = error.key.substr(0, error.key.find('['));
   switch (error.kind) {
     case Kind::kUnknownKey:
       throw ConfigError("unknown config key " + Quote(key));
-    case Kind::kWrongType: {
-      std::string what = "expected a string";
-      if (error.key == "endpoints" || error.key == "services") what = "expected a list of strings";
-      if (base == "timeout" || base == "stream_timeout") what = "expected a duration such as \"30s\"";
-      if (base == "tls") what = "expected true, false or a mapping with ca_file and server_name";
-      Fail(key, what);
-    }
+    case Kind::kWrongType:
+      Fail(key, "expected " + InYamlTerms(error.key, error.message));
     case Kind::kInvalidValue:
       Fail(key, error.message);
     case Kind::kNotAnObject:
@@ -320,6 +345,29 @@ void ParseStore(const YAML::Node& node, const std::string& path, Config::Store* 
   } else {
     Fail(Child(path, "type"), "expected \"file\" or \"etcd\", got " + Quote(store->type));
   }
+}
+
+void ParseDns(const YAML::Node& node, const std::string& path, Config::Dns* dns) {
+  ParseMapping(node, path,
+               {{"servers",
+                 [&](const YAML::Node& v, const std::string& p) {
+                   dns->servers = ParseStringList(v, p);
+                   for (std::size_t i = 0; i < dns->servers.size(); ++i) {
+                     const std::string element = Element(p, i);
+                     const registry::HostPort server =
+                         CheckAddress(dns->servers[i], KeyName(element), false);
+                     boost::system::error_code ec;
+                     boost::asio::ip::make_address(server.host, ec);
+                     if (ec) {
+                       Fail(element,
+                            "must be an IP address and port such as \"127.0.0.1:53\", got " +
+                                Quote(dns->servers[i]));
+                     }
+                   }
+                 }},
+                {"default_ttl", [&](const YAML::Node& v, const std::string& p) {
+                   dns->default_ttl = ParsePositiveDuration(v, p);
+                 }}});
 }
 
 Config ParseRoot(const YAML::Node& root) {
@@ -407,6 +455,7 @@ Config ParseRoot(const YAML::Node& root) {
         }},
        {"limits",
         [&](const YAML::Node& v, const std::string& p) { ParseLimits(v, p, &config.limits); }},
+       {"dns", [&](const YAML::Node& v, const std::string& p) { ParseDns(v, p, &config.dns); }},
        {"websocket",
         [&](const YAML::Node& v, const std::string& p) {
           ParseMapping(v, p,

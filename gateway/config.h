@@ -6,7 +6,9 @@
 // "backends[0].endpoint"). Every key is optional; a key with a null value ("token:") keeps its
 // default. Durations are strings in ParseDuration's syntax ("30s"). Relative paths (store.dir,
 // descriptors[].path, backends[].tls.ca_file) are kept as written, i.e. relative to the working
-// directory. A backend's "tls" is true, false or a mapping {ca_file, server_name}.
+// directory. A backend's "tls" is true, false or a mapping {ca_file, server_name}. Backends
+// go through the admin API's walker (registry/backend_walk.h), so they take exactly its keys;
+// there a plain YAML integer is a number and a quoted one a string, as in JSON.
 //
 // Errors are exceptions here, unlike the rest of Portico, because they only happen at
 // start-up, where the answer is to print the message and exit.
@@ -84,6 +86,15 @@ struct Config {
 
     bool operator==(const WebSocket&) const = default;
   } websocket;
+  // How upstream host names are resolved (DESIGN section 9).
+  struct Dns {
+    // "ip:port" name servers asked instead of those in /etc/resolv.conf; empty = resolv.conf.
+    std::vector<std::string> servers;
+    // The TTL of an answer that carries none (e.g. from /etc/hosts); positive.
+    std::chrono::milliseconds default_ttl{30000};
+
+    bool operator==(const Dns&) const = default;
+  } dns;
 
   bool operator==(const Config&) const = default;
 };

@@ -3,6 +3,7 @@
 #include "registry/backend_walk.h"
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <set>
 #include <utility>
@@ -235,6 +236,218 @@ Status CheckTlsCaFile(std::string_view ca_file) {
   return InvalidArgument("must not be empty");
 }
 
+namespace {
+
+// Inclusive bounds of an integer key of DESIGN section 9; the walker and ValidateBackend
+// check the same ones.
+struct UintRange {
+  std::uint64_t min;
+  std::uint64_t max;
+};
+constexpr UintRange kWeightRange{1, 10000};
+constexpr UintRange kThresholdRange{1, 100};
+constexpr UintRange kConsecutiveFailuresRange{0, 1000};
+constexpr UintRange kPercentRange{0, 100};
+constexpr UintRange kAttemptsRange{1, 10};
+constexpr UintRange kMaxRequestsRange{1, 1000000};
+constexpr UintRange kConnectionsRange{1, 64};
+constexpr UintRange kStreamsPerConnectionRange{1, 10000};
+constexpr std::chrono::milliseconds kMinReflectionInterval{1000};
+
+std::string RangeText(UintRange r) { return std::to_string(r.min) + ".." + std::to_string(r.max); }
+
+// `value` is text because a JSON value out of range may be negative.
+Status OutOfRange(UintRange r, const std::string& value) {
+  return InvalidArgument("must be " + RangeText(r) + ", got " + value);
+}
+
+bool InRange(std::uint64_t value, UintRange r) { return value >= r.min && value <= r.max; }
+
+// RFC 9110 token, lower case (how Portico keys headers and metadata).
+bool IsLowerToken(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || IsDigit(c) ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The name after "dns+srv://": dot-separated labels of [A-Za-z0-9_-], each 1..63 characters,
+// 253 in all (SRV owner names start with "_service._proto", which host names may not).
+bool IsSrvName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxHostLength) return false;
+  std::size_t label = 0;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (IsAlpha(c) || IsDigit(c) || c == '-' || c == '_') {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+bool IsSrv(std::string_view address) { return address.starts_with(kSrvScheme); }
+
+// One field of hash_key, as stored (header and metadata lower-cased).
+Status CheckHashKeyField(std::string_view field, std::string_view value) {
+  if (field == "path_var") {
+    if (IsQualifiedName(value)) return OkStatus();
+    return InvalidArgument(
+        "must be a variable of the route's path template such as \"user_id\", "
+        "got " +
+        QuoteValue(value));
+  }
+  if (IsLowerToken(value)) return OkStatus();
+  return InvalidArgument(
+      std::string(field == "header" ? "must be an HTTP header name" : "must be a metadata key") +
+      " such as \"x-user\", got " + QuoteValue(value));
+}
+
+Status CheckEtcdEndpoint(std::string_view endpoint) {
+  StatusOr<HostPort> address = ParseHostPort(endpoint);
+  if (!address.ok()) return address.status();
+  if (address->port == 0) {
+    return InvalidArgument("invalid address " + QuoteValue(endpoint) +
+                           ": the port must be 1..65535");
+  }
+  return OkStatus();
+}
+
+// "key" and a check's message, joined as the messages read: `"timeout": invalid duration ...`,
+// `"pool.connections" must be 1..64, got 0`.
+std::string KeyMessage(std::string_view key, std::string_view message) {
+  return QuoteValue(key) + (message.starts_with("invalid ") ? ": " : " ") + std::string(message);
+}
+
+constexpr std::string_view kOneHashKey =
+    "must have exactly one of \"header\", \"path_var\" or \"metadata\"";
+
+// Checks of the DESIGN section 9 fields (all but endpoints and services, which ValidateBackend
+// checks), naming in *key the config key at fault. The message follows the key.
+Status CheckUpstream(const BackendConfig& b, std::string* key) {
+  const auto at = [key](std::string k, Status status) {
+    *key = std::move(k);
+    return status;
+  };
+  if (b.lb != kLbRoundRobin && b.lb != kLbWeightedRoundRobin && b.lb != kLbLeastRequest &&
+      b.lb != kLbRingHash) {
+    return at("lb", InvalidArgument("must be \"round_robin\", \"weighted_round_robin\", "
+                                    "\"least_request\" or \"ring_hash\", got " +
+                                    QuoteValue(b.lb)));
+  }
+  const HashKeyConfig& hash = b.hash_key;
+  const int hash_fields = !hash.header.empty() + !hash.path_var.empty() + !hash.metadata.empty();
+  if (b.lb == kLbRingHash && hash_fields == 0) {
+    return at("hash_key", InvalidArgument("is required with lb \"ring_hash\""));
+  }
+  if (b.lb != kLbRingHash && hash_fields > 0) {
+    return at("hash_key", InvalidArgument("is only used with lb \"ring_hash\""));
+  }
+  if (hash_fields > 1) return at("hash_key", InvalidArgument(std::string(kOneHashKey)));
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string&>{"header", hash.header},
+        {"path_var", hash.path_var},
+        {"metadata", hash.metadata}}) {
+    if (value.empty()) continue;
+    if (Status s = CheckHashKeyField(field, value); !s.ok()) {
+      return at(std::string("hash_key.") + field, s);
+    }
+  }
+
+  const HealthCheckConfig& health = b.health_check;
+  if (!health.enabled && health != HealthCheckConfig{}) {
+    // Not expressible in JSON or YAML, where any setting enables the checks.
+    return at("health_check", InvalidArgument("has settings but is not enabled"));
+  }
+  for (const auto& [name, duration] :
+       {std::pair<const char*, std::chrono::milliseconds>{"health_check.interval", health.interval},
+        {"health_check.timeout", health.timeout},
+        {"outlier.base_ejection", b.outlier.base_ejection}}) {
+    if (duration.count() <= 0) {
+      return at(name,
+                InvalidArgument("must be positive, got " + QuoteValue(FormatDuration(duration))));
+    }
+  }
+  if (health.timeout > health.interval) {
+    return at("health_check.timeout", InvalidArgument("must not exceed health_check.interval (" +
+                                                      FormatDuration(health.interval) + "), got " +
+                                                      QuoteValue(FormatDuration(health.timeout))));
+  }
+
+  struct IntField {
+    const char* key;
+    std::uint32_t value;
+    UintRange range;
+  };
+  for (const IntField& f : {
+           IntField{"health_check.healthy_threshold", health.healthy_threshold, kThresholdRange},
+           IntField{"health_check.unhealthy_threshold", health.unhealthy_threshold,
+                    kThresholdRange},
+           IntField{"outlier.consecutive_failures", b.outlier.consecutive_failures,
+                    kConsecutiveFailuresRange},
+           IntField{"outlier.max_ejection_percent", b.outlier.max_ejection_percent, kPercentRange},
+           IntField{"retry.attempts", b.retry.attempts, kAttemptsRange},
+           IntField{"retry.budget_percent", b.retry.budget_percent, kPercentRange},
+           IntField{"max_requests", b.max_requests, kMaxRequestsRange},
+           IntField{"pool.connections", b.pool.connections, kConnectionsRange},
+           IntField{"pool.streams_per_connection", b.pool.streams_per_connection,
+                    kStreamsPerConnectionRange},
+       }) {
+    if (!InRange(f.value, f.range)) return at(f.key, OutOfRange(f.range, std::to_string(f.value)));
+  }
+
+  const EtcdDiscoveryConfig& etcd = b.discovery_etcd;
+  if (etcd.prefix.empty() && !etcd.endpoints.empty()) {
+    return at("discovery.etcd.prefix", InvalidArgument("is required and must not be empty"));
+  }
+  for (std::size_t i = 0; i < etcd.endpoints.size(); ++i) {
+    if (Status s = CheckEtcdEndpoint(etcd.endpoints[i]); !s.ok()) {
+      return at("discovery.etcd.endpoints[" + std::to_string(i) + "]", s);
+    }
+  }
+
+  if (b.reflection_interval < kMinReflectionInterval) {
+    return at("reflection_interval",
+              InvalidArgument("must be at least 1s, got " +
+                              QuoteValue(FormatDuration(b.reflection_interval))));
+  }
+  return OkStatus();
+}
+
+Status CheckEndpoint(const EndpointConfig& entry) {
+  const std::string& endpoint = entry.address;
+  const std::string quoted = "endpoint " + QuoteValue(endpoint);
+  if (IsSrv(endpoint)) {
+    if (!IsSrvName(std::string_view(endpoint).substr(kSrvScheme.size()))) {
+      return InvalidArgument(quoted +
+                             ": expected a name such as \"dns+srv://_grpc._tcp.chat.example\" "
+                             "(labels of letters, digits, '-' and '_'; no port)");
+    }
+    if (entry.weight != 1) {
+      return InvalidArgument(quoted +
+                             ": a weight is not allowed with dns+srv:// (the SRV records carry "
+                             "the weights)");
+    }
+    return OkStatus();
+  }
+  StatusOr<HostPort> address = ParseHostPort(endpoint);
+  if (!address.ok()) return InvalidArgument("endpoint: " + address.status().message());
+  if (address->port == 0) return InvalidArgument(quoted + ": the port must be 1..65535");
+  if (!InRange(entry.weight, kWeightRange)) {
+    return InvalidArgument(quoted + ": the weight " +
+                           OutOfRange(kWeightRange, std::to_string(entry.weight)).message());
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Status ValidateBackend(const BackendConfig& backend) {
   const std::string& name = backend.name;
   if (name.empty()) return InvalidArgument("backend name must not be empty");
@@ -248,21 +461,24 @@ Status ValidateBackend(const BackendConfig& backend) {
     }
   }
 
-  if (backend.endpoints.empty()) return BackendError(name, "\"endpoints\" must not be empty");
+  // With discovery.etcd the endpoints may all come from etcd.
+  if (backend.endpoints.empty() && backend.discovery_etcd.prefix.empty()) {
+    return BackendError(name, "\"endpoints\" must not be empty");
+  }
   std::set<std::string_view> seen;
   for (const EndpointConfig& entry : backend.endpoints) {
-    const std::string& endpoint = entry.address;
-    StatusOr<HostPort> address = ParseHostPort(endpoint);
-    if (!address.ok()) return BackendError(name, "endpoint: " + address.status().message());
-    if (address->port == 0) {
-      return BackendError(name, "endpoint " + QuoteValue(endpoint) + ": the port must be 1..65535");
+    if (Status status = CheckEndpoint(entry); !status.ok()) {
+      return BackendError(name, status.message());
     }
-    if (!seen.insert(endpoint).second) {
-      return BackendError(name, "endpoint " + QuoteValue(endpoint) + " is listed twice");
+    if (!seen.insert(entry.address).second) {
+      return BackendError(name, "endpoint " + QuoteValue(entry.address) + " is listed twice");
     }
   }
 
-  if (backend.services.empty()) return BackendError(name, "\"services\" must not be empty");
+  // With reflection the backend's own list is used.
+  if (backend.services.empty() && !backend.reflection) {
+    return BackendError(name, "\"services\" must not be empty");
+  }
   seen.clear();
   for (const std::string& service : backend.services) {
     if (!IsQualifiedName(service)) {
@@ -293,13 +509,20 @@ Status ValidateBackend(const BackendConfig& backend) {
       return BackendError(name, "\"tls.server_name\" " + status.message());
     }
   }
+  std::string key;
+  if (Status status = CheckUpstream(backend, &key); !status.ok()) {
+    return BackendError(name, KeyMessage(key, status.message()));
+  }
   return OkStatus();
 }
 
 namespace {
+
+using Json = nlohmann::json;
+
 // Endpoints of weight 1 as plain strings, others as {"address", "weight"}.
-nlohmann::json EndpointsToJson(const std::vector<EndpointConfig>& endpoints) {
-  nlohmann::json out = nlohmann::json::array();
+Json EndpointsToJson(const std::vector<EndpointConfig>& endpoints) {
+  Json out = Json::array();
   for (const EndpointConfig& e : endpoints) {
     if (e.weight == 1) {
       out.push_back(e.address);
@@ -309,111 +532,428 @@ nlohmann::json EndpointsToJson(const std::vector<EndpointConfig>& endpoints) {
   }
   return out;
 }
+
+// Section 9 keys, each written only when it differs from the default, so a backend that uses
+// none of them keeps its shape; objects hold only their non-default fields (absent = default).
+void UpstreamToJson(const BackendConfig& b, Json* json) {
+  const BackendConfig defaults;
+  if (b.lb != defaults.lb) (*json)["lb"] = b.lb;
+  if (!b.hash_key.header.empty()) (*json)["hash_key"] = {{"header", b.hash_key.header}};
+  if (!b.hash_key.path_var.empty()) (*json)["hash_key"] = {{"path_var", b.hash_key.path_var}};
+  if (!b.hash_key.metadata.empty()) (*json)["hash_key"] = {{"metadata", b.hash_key.metadata}};
+
+  const HealthCheckConfig& health = b.health_check;
+  const HealthCheckConfig& health0 = defaults.health_check;
+  if (health.enabled) {
+    Json object = Json::object();
+    if (health.interval != health0.interval) object["interval"] = FormatDuration(health.interval);
+    if (health.timeout != health0.timeout) object["timeout"] = FormatDuration(health.timeout);
+    if (health.healthy_threshold != health0.healthy_threshold) {
+      object["healthy_threshold"] = health.healthy_threshold;
+    }
+    if (health.unhealthy_threshold != health0.unhealthy_threshold) {
+      object["unhealthy_threshold"] = health.unhealthy_threshold;
+    }
+    if (!health.service.empty()) object["service"] = health.service;
+    (*json)["health_check"] = object.empty() ? Json(true) : std::move(object);
+  }
+
+  const OutlierConfig& outlier = b.outlier;
+  const OutlierConfig& outlier0 = defaults.outlier;
+  if (outlier == OutlierConfig{0, outlier0.base_ejection, outlier0.max_ejection_percent}) {
+    (*json)["outlier"] = false;
+  } else if (outlier != outlier0) {
+    Json object = Json::object();
+    if (outlier.consecutive_failures != outlier0.consecutive_failures) {
+      object["consecutive_failures"] = outlier.consecutive_failures;
+    }
+    if (outlier.base_ejection != outlier0.base_ejection) {
+      object["base_ejection"] = FormatDuration(outlier.base_ejection);
+    }
+    if (outlier.max_ejection_percent != outlier0.max_ejection_percent) {
+      object["max_ejection_percent"] = outlier.max_ejection_percent;
+    }
+    (*json)["outlier"] = std::move(object);
+  }
+
+  if (b.retry != defaults.retry) {
+    Json object = Json::object();
+    if (b.retry.attempts != defaults.retry.attempts) object["attempts"] = b.retry.attempts;
+    if (b.retry.budget_percent != defaults.retry.budget_percent) {
+      object["budget_percent"] = b.retry.budget_percent;
+    }
+    (*json)["retry"] = std::move(object);
+  }
+  if (b.max_requests != defaults.max_requests) (*json)["max_requests"] = b.max_requests;
+  if (b.pool != defaults.pool) {
+    Json object = Json::object();
+    if (b.pool.connections != defaults.pool.connections) {
+      object["connections"] = b.pool.connections;
+    }
+    if (b.pool.streams_per_connection != defaults.pool.streams_per_connection) {
+      object["streams_per_connection"] = b.pool.streams_per_connection;
+    }
+    (*json)["pool"] = std::move(object);
+  }
+  if (!b.discovery_etcd.prefix.empty()) {
+    Json etcd{{"prefix", b.discovery_etcd.prefix}};
+    if (!b.discovery_etcd.endpoints.empty()) etcd["endpoints"] = b.discovery_etcd.endpoints;
+    (*json)["discovery"] = {{"etcd", std::move(etcd)}};
+  }
+  if (b.reflection) (*json)["reflection"] = true;
+  if (b.reflection_interval != defaults.reflection_interval) {
+    (*json)["reflection_interval"] = FormatDuration(b.reflection_interval);
+  }
+}
+
 }  // namespace
 
 nlohmann::json BackendToJson(const BackendConfig& backend) {
-  nlohmann::json json{{"name", backend.name},
-                      {"endpoints", EndpointsToJson(backend.endpoints)},
-                      {"services", backend.services},
-                      {"timeout", FormatDuration(backend.timeout)},
-                      {"stream_timeout", FormatDuration(backend.stream_timeout)},
-                      {"transport", backend.transport}};
+  Json json{{"name", backend.name},
+            {"endpoints", EndpointsToJson(backend.endpoints)},
+            {"services", backend.services},
+            {"timeout", FormatDuration(backend.timeout)},
+            {"stream_timeout", FormatDuration(backend.stream_timeout)},
+            {"transport", backend.transport}};
   const BackendTls& tls = backend.tls;
   if (tls.enabled) {
     if (tls.ca_file.empty() && tls.server_name.empty()) {
       json["tls"] = true;
     } else {
-      nlohmann::json object = nlohmann::json::object();
+      Json object = Json::object();
       if (!tls.ca_file.empty()) object["ca_file"] = tls.ca_file;
       if (!tls.server_name.empty()) object["server_name"] = tls.server_name;
       json["tls"] = std::move(object);
     }
   }
+  UpstreamToJson(backend, &json);
   return json;
 }
 
-bool WalkBackend(const nlohmann::json& json, std::string name, BackendConfig* out,
-                 BackendWalkError* error) {
-  using Kind = BackendWalkError::Kind;
-  const auto fail = [error](Kind kind, std::string key, std::string message = "") {
-    *error = BackendWalkError{kind, std::move(key), std::move(message)};
+namespace {
+
+using Kind = BackendWalkError::Kind;
+
+// What a key of the wrong type should have been, in the admin API's JSON terms (the config
+// file's parser says "mapping" and "list" instead).
+constexpr std::string_view kDurationType = "a duration string such as \"30s\"";
+constexpr std::string_view kEndpointType = "a string or an object with \"address\" and \"weight\"";
+constexpr std::string_view kHashKeyType =
+    "an object with one of \"header\", \"path_var\" or \"metadata\"";
+
+std::string Element(const std::string& key, std::size_t index) {
+  return key + "[" + std::to_string(index) + "]";
+}
+
+// Reads JSON values into a BackendConfig, recording the first problem in *error.
+class Walker {
+ public:
+  explicit Walker(BackendWalkError* error) : error_(error) {}
+
+  bool Fail(Kind kind, std::string key, std::string message = "") {
+    *error_ = BackendWalkError{kind, std::move(key), std::move(message)};
     return false;
-  };
-  const auto strings = [&](const nlohmann::json& value, const std::string& key,
-                           std::vector<std::string>* field) {
-    if (!value.is_array()) return fail(Kind::kWrongType, key);
-    field->clear();
+  }
+  bool WrongType(std::string key, std::string_view expected) {
+    return Fail(Kind::kWrongType, std::move(key), std::string(expected));
+  }
+  bool Invalid(std::string key, const Status& status) {
+    return Fail(Kind::kInvalidValue, std::move(key), status.message());
+  }
+
+  bool String(const Json& value, const std::string& key, std::string* out) {
+    if (!value.is_string()) return WrongType(key, "a string");
+    *out = value.get_ref<const std::string&>();
+    return true;
+  }
+
+  bool Strings(const Json& value, const std::string& key, std::vector<std::string>* out) {
+    if (!value.is_array()) return WrongType(key, "an array of strings");
+    out->clear();
     for (std::size_t i = 0; i < value.size(); ++i) {
-      if (!value[i].is_string()) {
-        return fail(Kind::kWrongType, key + "[" + std::to_string(i) + "]");
-      }
-      field->push_back(value[i].get_ref<const std::string&>());
+      std::string item;
+      if (!String(value[i], Element(key, i), &item)) return false;
+      out->push_back(std::move(item));
     }
     return true;
-  };
-  if (!json.is_object()) return fail(Kind::kNotAnObject, "");
-  // "name" first, so that every later message names the backend.
-  if (auto it = json.find("name"); it != json.end()) {
-    if (!it->is_string()) return fail(Kind::kWrongType, "name");
-    const std::string& json_name = it->get_ref<const std::string&>();
-    if (name.empty()) {
-      name = json_name;
-    } else if (json_name != name) {
-      return fail(Kind::kNameMismatch, "name", json_name);
-    }
   }
-  BackendConfig backend;
-  backend.name = std::move(name);
-  for (const auto& [key, value] : json.items()) {
-    if (key == "name") continue;
-    if (key == "endpoints") {
-      std::vector<std::string> addresses;
-      if (!strings(value, key, &addresses)) return false;
-      backend.endpoints.assign(addresses.begin(), addresses.end());
-    } else if (key == "services") {
-      if (!strings(value, key, &backend.services)) return false;
-    } else if (key == "timeout" || key == "stream_timeout") {
-      if (!value.is_string()) return fail(Kind::kWrongType, key);
-      StatusOr<std::chrono::milliseconds> timeout =
-          ParseDuration(value.get_ref<const std::string&>());
-      if (!timeout.ok()) return fail(Kind::kInvalidValue, key, timeout.status().message());
-      (key == "timeout" ? backend.timeout : backend.stream_timeout) = *timeout;
-    } else if (key == "transport") {
-      if (!value.is_string()) return fail(Kind::kWrongType, key);
-      backend.transport = value.get_ref<const std::string&>();
-      if (Status s = CheckTransport(backend.transport); !s.ok()) {
-        return fail(Kind::kInvalidValue, key, s.message());
-      }
-    } else if (key == "tls") {
-      // false, true, or {"ca_file": ..., "server_name": ...} (TLS on; both optional).
-      backend.tls = BackendTls{};
-      if (value.is_boolean()) {
-        backend.tls.enabled = value.get<bool>();
+
+  bool Bool(const Json& value, const std::string& key, bool* out) {
+    if (!value.is_boolean()) return WrongType(key, "true or false");
+    *out = value.get<bool>();
+    return true;
+  }
+
+  bool Duration(const Json& value, const std::string& key, std::chrono::milliseconds* out) {
+    if (!value.is_string()) return WrongType(key, kDurationType);
+    StatusOr<std::chrono::milliseconds> duration =
+        ParseDuration(value.get_ref<const std::string&>());
+    if (!duration.ok()) return Invalid(key, duration.status());
+    *out = *duration;
+    return true;
+  }
+
+  bool Uint(const Json& value, const std::string& key, UintRange range, std::uint32_t* out) {
+    if (!value.is_number_integer()) return WrongType(key, "an integer " + RangeText(range));
+    const bool negative = !value.is_number_unsigned() && value.get<std::int64_t>() < 0;
+    const std::uint64_t number = negative ? 0 : value.get<std::uint64_t>();
+    if (negative || !InRange(number, range)) return Invalid(key, OutOfRange(range, value.dump()));
+    *out = static_cast<std::uint32_t>(number);
+    return true;
+  }
+
+  // Calls visit(name, value, "key.name") for each key of the object `value`; a name not in
+  // `known` is an unknown key.
+  template <typename Visit>
+  bool Object(const Json& value, const std::string& key, std::string_view expected,
+              std::initializer_list<std::string_view> known, Visit visit) {
+    if (!value.is_object()) return WrongType(key, expected);
+    for (const auto& [name, item] : value.items()) {
+      const std::string path = key + "." + name;
+      bool is_known = false;
+      for (std::string_view k : known) is_known = is_known || k == name;
+      if (!is_known) return Fail(Kind::kUnknownKey, path);
+      if (!visit(name, item, path)) return false;
+    }
+    return true;
+  }
+
+  bool Endpoints(const Json& value, std::vector<EndpointConfig>* out) {
+    if (!value.is_array()) return WrongType("endpoints", "an array");
+    out->clear();
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const std::string key = Element("endpoints", i);
+      const Json& item = value[i];
+      if (item.is_string()) {
+        out->emplace_back(item.get<std::string>());
         continue;
       }
-      if (!value.is_object()) return fail(Kind::kWrongType, key);
-      backend.tls.enabled = true;
-      for (const auto& [tls_key, item] : value.items()) {
-        const std::string path = "tls." + tls_key;
-        if (tls_key != "ca_file" && tls_key != "server_name") {
-          return fail(Kind::kUnknownKey, path);
-        }
-        if (!item.is_string()) return fail(Kind::kWrongType, path);
-        std::string& field =
-            tls_key == "ca_file" ? backend.tls.ca_file : backend.tls.server_name;
-        field = item.get_ref<const std::string&>();
-        Status s = tls_key == "ca_file" ? CheckTlsCaFile(field) : CheckTlsServerName(field);
-        if (!s.ok()) return fail(Kind::kInvalidValue, path, s.message());
+      EndpointConfig endpoint;
+      bool has_address = false;
+      bool has_weight = false;
+      const bool ok = Object(item, key, kEndpointType, {"address", "weight"},
+                             [&](const std::string& name, const Json& v, const std::string& path) {
+                               if (name == "address") {
+                                 has_address = true;
+                                 return String(v, path, &endpoint.address);
+                               }
+                               has_weight = true;
+                               return Uint(v, path, kWeightRange, &endpoint.weight);
+                             });
+      if (!ok) return false;
+      if (!has_address) return Fail(Kind::kInvalidValue, key + ".address", "is required");
+      if (has_weight && IsSrv(endpoint.address)) {
+        return Fail(Kind::kInvalidValue, key + ".weight",
+                    "is not allowed with dns+srv:// (the SRV records carry the weights)");
       }
-    } else {
-      return fail(Kind::kUnknownKey, key);
+      out->push_back(std::move(endpoint));
     }
+    return true;
   }
-  if (Status s = ValidateBackend(backend); !s.ok()) {
-    return fail(Kind::kInvalidBackend, "", s.message());
+
+  bool HashKey(const Json& value, HashKeyConfig* out) {
+    *out = HashKeyConfig{};
+    const bool ok = Object(value, "hash_key", kHashKeyType, {"header", "path_var", "metadata"},
+                           [&](const std::string& name, const Json& v, const std::string& path) {
+                             std::string text;
+                             if (!String(v, path, &text)) return false;
+                             if (name != "path_var") {
+                               for (char& c : text)
+                                 c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+                             }
+                             if (Status s = CheckHashKeyField(name, text); !s.ok())
+                               return Invalid(path, s);
+                             (name == "header"     ? out->header
+                              : name == "metadata" ? out->metadata
+                                                   : out->path_var) = std::move(text);
+                             return true;
+                           });
+    if (!ok) return false;
+    if (value.size() != 1) return Fail(Kind::kInvalidValue, "hash_key", std::string(kOneHashKey));
+    return true;
   }
-  *out = std::move(backend);
-  return true;
+
+  // true: on with the defaults; false: off; an object: on, with the keys given.
+  bool HealthCheck(const Json& value, HealthCheckConfig* out) {
+    *out = HealthCheckConfig{};
+    if (value.is_boolean()) {
+      out->enabled = value.get<bool>();
+      return true;
+    }
+    out->enabled = true;
+    return Object(value, "health_check", "true, false or an object",
+                  {"interval", "timeout", "healthy_threshold", "unhealthy_threshold", "service"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    if (name == "interval") return Duration(v, path, &out->interval);
+                    if (name == "timeout") return Duration(v, path, &out->timeout);
+                    if (name == "healthy_threshold") {
+                      return Uint(v, path, kThresholdRange, &out->healthy_threshold);
+                    }
+                    if (name == "unhealthy_threshold") {
+                      return Uint(v, path, kThresholdRange, &out->unhealthy_threshold);
+                    }
+                    return String(v, path, &out->service);
+                  });
+  }
+
+  // false: off (consecutive_failures 0); an object: the keys given over the defaults.
+  bool Outlier(const Json& value, OutlierConfig* out) {
+    *out = OutlierConfig{};
+    if (value.is_boolean() && !value.get<bool>()) {
+      out->consecutive_failures = 0;
+      return true;
+    }
+    return Object(value, "outlier", "false or an object",
+                  {"consecutive_failures", "base_ejection", "max_ejection_percent"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    if (name == "consecutive_failures") {
+                      return Uint(v, path, kConsecutiveFailuresRange, &out->consecutive_failures);
+                    }
+                    if (name == "base_ejection") return Duration(v, path, &out->base_ejection);
+                    return Uint(v, path, kPercentRange, &out->max_ejection_percent);
+                  });
+  }
+
+  bool Retry(const Json& value, RetryConfig* out) {
+    *out = RetryConfig{};
+    return Object(value, "retry", "an object", {"attempts", "budget_percent"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    if (name == "attempts") return Uint(v, path, kAttemptsRange, &out->attempts);
+                    return Uint(v, path, kPercentRange, &out->budget_percent);
+                  });
+  }
+
+  bool Pool(const Json& value, PoolConfig* out) {
+    *out = PoolConfig{};
+    return Object(value, "pool", "an object", {"connections", "streams_per_connection"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    if (name == "connections") {
+                      return Uint(v, path, kConnectionsRange, &out->connections);
+                    }
+                    return Uint(v, path, kStreamsPerConnectionRange, &out->streams_per_connection);
+                  });
+  }
+
+  // {"etcd": {"endpoints": [...], "prefix": "..."}}; an empty object means no discovery.
+  bool Discovery(const Json& value, EtcdDiscoveryConfig* out) {
+    *out = EtcdDiscoveryConfig{};
+    return Object(value, "discovery", "an object", {"etcd"},
+                  [&](const std::string&, const Json& etcd, const std::string& etcd_path) {
+                    const bool ok = Object(
+                        etcd, etcd_path, "an object", {"endpoints", "prefix"},
+                        [&](const std::string& name, const Json& v, const std::string& path) {
+                          if (name == "prefix") return String(v, path, &out->prefix);
+                          if (!Strings(v, path, &out->endpoints)) return false;
+                          for (std::size_t i = 0; i < out->endpoints.size(); ++i) {
+                            if (Status s = CheckEtcdEndpoint(out->endpoints[i]); !s.ok()) {
+                              return Invalid(Element(path, i), s);
+                            }
+                          }
+                          return true;
+                        });
+                    if (!ok) return false;
+                    if (out->prefix.empty()) {
+                      return Fail(Kind::kInvalidValue, etcd_path + ".prefix",
+                                  "is required and must not be empty");
+                    }
+                    return true;
+                  });
+  }
+
+  bool Tls(const Json& value, BackendTls* out) {
+    // false, true, or {"ca_file": ..., "server_name": ...} (TLS on; both optional).
+    *out = BackendTls{};
+    if (value.is_boolean()) {
+      out->enabled = value.get<bool>();
+      return true;
+    }
+    out->enabled = true;
+    return Object(value, "tls", "true, false or an object", {"ca_file", "server_name"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    std::string& field = name == "ca_file" ? out->ca_file : out->server_name;
+                    if (!String(v, path, &field)) return false;
+                    Status s =
+                        name == "ca_file" ? CheckTlsCaFile(field) : CheckTlsServerName(field);
+                    return s.ok() || Invalid(path, s);
+                  });
+  }
+
+  bool Backend(const Json& json, std::string name, BackendConfig* out) {
+    if (!json.is_object()) return Fail(Kind::kNotAnObject, "");
+    // "name" first, so that every later message names the backend.
+    if (auto it = json.find("name"); it != json.end()) {
+      if (!it->is_string()) return WrongType("name", "a string");
+      const std::string& json_name = it->get_ref<const std::string&>();
+      if (name.empty()) {
+        name = json_name;
+      } else if (json_name != name) {
+        return Fail(Kind::kNameMismatch, "name", json_name);
+      }
+    }
+    BackendConfig b;
+    b.name = std::move(name);
+    for (const auto& [key, value] : json.items()) {
+      bool ok = true;
+      if (key == "name") {
+        continue;
+      } else if (key == "endpoints") {
+        ok = Endpoints(value, &b.endpoints);
+      } else if (key == "services") {
+        ok = Strings(value, key, &b.services);
+      } else if (key == "timeout") {
+        ok = Duration(value, key, &b.timeout);
+      } else if (key == "stream_timeout") {
+        ok = Duration(value, key, &b.stream_timeout);
+      } else if (key == "transport") {
+        if (!value.is_string()) return WrongType(key, "\"h2\" or \"grpc\"");
+        b.transport = value.get_ref<const std::string&>();
+        if (Status s = CheckTransport(b.transport); !s.ok()) return Invalid(key, s);
+      } else if (key == "tls") {
+        ok = Tls(value, &b.tls);
+      } else if (key == "lb") {
+        ok = String(value, key, &b.lb);
+      } else if (key == "hash_key") {
+        ok = HashKey(value, &b.hash_key);
+      } else if (key == "health_check") {
+        ok = HealthCheck(value, &b.health_check);
+      } else if (key == "outlier") {
+        ok = Outlier(value, &b.outlier);
+      } else if (key == "retry") {
+        ok = Retry(value, &b.retry);
+      } else if (key == "max_requests") {
+        ok = Uint(value, key, kMaxRequestsRange, &b.max_requests);
+      } else if (key == "pool") {
+        ok = Pool(value, &b.pool);
+      } else if (key == "discovery") {
+        ok = Discovery(value, &b.discovery_etcd);
+      } else if (key == "reflection") {
+        ok = Bool(value, key, &b.reflection);
+      } else if (key == "reflection_interval") {
+        ok = Duration(value, key, &b.reflection_interval);
+      } else {
+        return Fail(Kind::kUnknownKey, key);
+      }
+      if (!ok) return false;
+    }
+    // Values each key's walk could not judge alone (lb, ranges, cross-key rules), by key.
+    std::string key;
+    if (Status s = CheckUpstream(b, &key); !s.ok()) return Invalid(key, s);
+    if (Status s = ValidateBackend(b); !s.ok()) {
+      return Fail(Kind::kInvalidBackend, "", s.message());
+    }
+    *out = std::move(b);
+    return true;
+  }
+
+ private:
+  BackendWalkError* error_;
+};
+
+}  // namespace
+
+bool WalkBackend(const nlohmann::json& json, std::string name, BackendConfig* out,
+                 BackendWalkError* error) {
+  return Walker(error).Backend(json, std::move(name), out);
 }
 
 StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string name) {
@@ -421,7 +961,6 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
   BackendWalkError error;
   const std::string given = name;
   if (WalkBackend(json, std::move(name), &backend, &error)) return backend;
-  using Kind = BackendWalkError::Kind;
   // The name the walker had when it stopped: the one given, else the JSON's.
   std::string backend_name = given;
   if (backend_name.empty() && json.is_object()) {
@@ -430,7 +969,6 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
     }
   }
   const std::string& key = error.key;
-  const std::string base = key.substr(0, key.find('['));  // "endpoints[1]" -> "endpoints"
   switch (error.kind) {
     case Kind::kNotAnObject:
       return BackendError(backend_name, "expected a JSON object");
@@ -441,24 +979,11 @@ StatusOr<BackendConfig> BackendFromJson(const nlohmann::json& json, std::string 
                           "key \"name\" is " + QuoteValue(error.message) + ", which does not match");
     case Kind::kInvalidBackend:
       return InvalidArgument(error.message);
-    case Kind::kWrongType: {
-      std::string what = "a string";
-      if (base == "endpoints" || base == "services") what = "an array of strings";
-      if (base == "timeout" || base == "stream_timeout") {
-        what = "a duration string such as \"30s\"";
-      }
-      if (base == "transport") what = "\"h2\" or \"grpc\"";
-      if (base == "tls") what = "true, false or an object";
-      return BackendError(backend_name, "key " + QuoteValue(base) + " must be " + what);
-    }
+    case Kind::kWrongType:
+      return BackendError(backend_name, "key " + QuoteValue(key) + " must be " + error.message);
     case Kind::kInvalidValue:
-      if (base == "transport") {
-        return BackendError(backend_name, "\"transport\" " + error.message);
-      }
-      if (base == "timeout" || base == "stream_timeout") {
-        return BackendError(backend_name, "key " + QuoteValue(base) + ": " + error.message);
-      }
-      return BackendError(backend_name, "key " + QuoteValue(base) + " " + error.message);
+      if (key == "transport") return BackendError(backend_name, "\"transport\" " + error.message);
+      return BackendError(backend_name, "key " + KeyMessage(key, error.message));
   }
   return InvalidArgument(error.message);
 }

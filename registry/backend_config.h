@@ -95,25 +95,46 @@ Status CheckTransport(std::string_view transport);
 Status CheckTlsServerName(std::string_view server_name);
 Status CheckTlsCaFile(std::string_view ca_file);
 
-// Validates name (non-empty, [A-Za-z0-9._-], <= 128 chars), endpoints (non-empty list of
-// host:port with a numeric port 1..65535, no duplicates), services (non-empty list of
-// identifiers with dots, no duplicates), timeout and stream_timeout (not negative; 0 = none), transport (CheckTransport) and
-// tls (a non-empty server_name passes CheckTlsServerName; ca_file and server_name stay empty
-// unless TLS is enabled). Empty tls strings mean "not set" here; the parsers reject an
-// explicitly empty ca_file or server_name. InvalidArgument naming the backend and the
-// offending value.
+// Validates name (non-empty, [A-Za-z0-9._-], <= 128 chars), endpoints (host:port with a numeric
+// port 1..65535 and a weight 1..10000, or "dns+srv://" and a name of labels of [A-Za-z0-9_-]
+// with weight 1; no duplicates; empty only with discovery.etcd), services (identifiers with
+// dots, no duplicates; empty only with reflection), timeout and stream_timeout (not negative;
+// 0 = none), transport (CheckTransport), tls (a non-empty server_name passes
+// CheckTlsServerName; ca_file and server_name stay empty unless TLS is enabled) and the
+// section 9 keys: lb one of the four kLb* names; hash_key set (exactly one field: header and
+// metadata lower-case HTTP tokens, path_var a dotted identifier) exactly when lb is ring_hash;
+// health_check at its defaults unless enabled, interval and timeout > 0, timeout <= interval,
+// thresholds 1..100; outlier.consecutive_failures 0..1000, base_ejection > 0,
+// max_ejection_percent 0..100; retry.attempts 1..10, budget_percent 0..100; max_requests
+// 1..1000000; pool.connections 1..64, streams_per_connection 1..10000; discovery.etcd
+// endpoints host:port (port 1..65535) and only with a prefix; reflection_interval >= 1s.
+// Empty tls strings mean "not set" here; the parsers reject an explicitly empty ca_file or
+// server_name. InvalidArgument naming the backend and the offending key or value.
 Status ValidateBackend(const BackendConfig& backend);
 
 // JSON shape of the admin API: {"endpoints": [...], "services": [...], "timeout": "30s",
-// "stream_timeout": "0s", "transport": "h2", "tls": ...} ("name" is included by ToJson and accepted but optional in
-// FromJson; the admin URL names it). "tls" is false (or absent) for plaintext, true for TLS with
-// the system's CA store, or an object {"ca_file": "...", "server_name": "..."} (both keys
-// optional; an empty object is the same as true). ToJson always writes "transport", and writes
-// "tls" only when TLS is enabled: true when ca_file and server_name are both empty, else the
-// object with the non-empty ones; so FromJson(ToJson(b)) == b for every valid b.
-// Unknown keys (also inside "tls", named as "tls.<key>") and wrong types are InvalidArgument
-// naming the key. FromJson also runs ValidateBackend, so what it returns is always valid; a
-// missing "timeout" is the 30s default, a missing "transport" is "h2".
+// "stream_timeout": "0s", "transport": "h2", "tls": ..., and the DESIGN section 9 keys}
+// ("name" is included by ToJson and accepted but optional in FromJson; the admin URL names it).
+// "tls" is false (or absent) for plaintext, true for TLS with the system's CA store, or an
+// object {"ca_file": "...", "server_name": "..."} (both keys optional; an empty object is the
+// same as true). An endpoint is "host:port", "dns+srv://name" or {"address": "host:port",
+// "weight": 3}. Section 9 keys: "lb" (string), "hash_key" ({"header"|"path_var"|"metadata":
+// "..."}; header and metadata are lower-cased), "health_check" (true = on with the defaults,
+// false = off, or an object of "interval", "timeout", "healthy_threshold",
+// "unhealthy_threshold", "service", which turns it on), "outlier" (false = off, or an object of
+// "consecutive_failures", "base_ejection", "max_ejection_percent"), "retry" ({"attempts",
+// "budget_percent"}), "max_requests", "pool" ({"connections", "streams_per_connection"}),
+// "discovery" ({"etcd": {"endpoints": [...], "prefix": "..."}}, prefix required), "reflection"
+// (bool), "reflection_interval" (duration). Integers are JSON integers, durations strings;
+// keys absent from an object keep their defaults.
+// ToJson always writes "transport", writes "tls" only when TLS is enabled (true when ca_file
+// and server_name are both empty, else the object with the non-empty ones), writes each section
+// 9 key only when it differs from the default (objects with only their non-default fields;
+// health_check true when on with the defaults; outlier false when only consecutive_failures is
+// 0), writes endpoints of weight 1 as strings; so FromJson(ToJson(b)) == b for every valid b.
+// Unknown keys (also inside objects, named as "tls.<key>", "health_check.<key>") and wrong types
+// are InvalidArgument naming the key. FromJson also runs ValidateBackend, so what it returns is
+// always valid; a missing "timeout" is the 30s default, a missing "transport" is "h2".
 // When `name` is empty the JSON's "name" is used; when both are given they must agree.
 // Never throws.
 nlohmann::json BackendToJson(const BackendConfig& backend);

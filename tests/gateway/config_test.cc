@@ -1,6 +1,7 @@
 #include "gateway/config.h"
 
 #include "gateway/command_line.h"
+#include "registry/backend_config.h"
 
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace portico::gateway {
 namespace {
@@ -52,6 +54,8 @@ TEST(ConfigTest, DefaultsMatchTheDesign) {
   EXPECT_EQ(c.limits.max_connections, 10000u);
   EXPECT_EQ(c.limits.max_streams_per_socket, 100u);
   EXPECT_EQ(c.limits.max_message_bytes, 4u * 1024 * 1024);
+  EXPECT_TRUE(c.dns.servers.empty());
+  EXPECT_EQ(c.dns.default_ttl, milliseconds(30000));
 }
 
 TEST(ConfigTest, EmptyInputsAreTheDefaultConfig) {
@@ -103,6 +107,9 @@ limits:
   max_connections: 500
   max_streams_per_socket: 8
   max_message_bytes: 2097152
+dns:
+  servers: [127.0.0.1:5353, "[::1]:53"]
+  default_ttl: 10s
 )";
 
 Config ExpectedFull() {
@@ -130,6 +137,8 @@ Config ExpectedFull() {
   c.limits.max_connections = 500;
   c.limits.max_streams_per_socket = 8;
   c.limits.max_message_bytes = 2097152;
+  c.dns.servers = {"127.0.0.1:5353", "[::1]:53"};
+  c.dns.default_ttl = milliseconds(10000);
   return c;
 }
 
@@ -156,7 +165,8 @@ TEST(ConfigTest, JsonConfig) {
   "drain_timeout": "0s",
   "limits": {"max_body_bytes": 1048576, "max_header_bytes": 16384, "header_timeout": "5s",
              "idle_timeout": "2m", "max_connections": 500, "max_streams_per_socket": 8,
-             "max_message_bytes": 2097152}
+             "max_message_bytes": 2097152},
+  "dns": {"servers": ["127.0.0.1:5353", "[::1]:53"], "default_ttl": "10s"}
 })";
   EXPECT_EQ(ParseConfig(kJson), ExpectedFull());
 }
@@ -294,6 +304,115 @@ backends:
   EXPECT_EQ(c.backends[0].tls, (registry::BackendTls{true, "certs/ca.pem", "backend.internal"}));
 }
 
+// --- Backend upstream keys (DESIGN section 9) ---------------------------------------------------
+
+constexpr char kUpstreamYaml[] = R"(
+backends:
+  - name: orders
+    endpoints:
+      - 10.0.0.1:50051
+      - { address: 10.0.0.2:50051, weight: 3 }
+      - address: 10.0.0.3:50051
+      - dns+srv://_grpc._tcp.orders.example
+    services: [orders.v1.Orders]
+    lb: ring_hash
+    hash_key: { header: X-User }
+    health_check:
+      interval: 2s
+      timeout: 500ms
+      healthy_threshold: 1
+      unhealthy_threshold: 5
+      service: orders.v1.Orders
+    outlier: { consecutive_failures: 3, base_ejection: 10s, max_ejection_percent: 30 }
+    retry: { attempts: 3, budget_percent: 10 }
+    max_requests: 200
+    pool: { connections: 8, streams_per_connection: 16 }
+    discovery:
+      etcd: { endpoints: [127.0.0.1:2379], prefix: /services/orders/ }
+    reflection: true
+    reflection_interval: 5m
+)";
+
+registry::BackendConfig ExpectedUpstream() {
+  registry::BackendConfig b;
+  b.name = "orders";
+  b.endpoints = {"10.0.0.1:50051", registry::EndpointConfig("10.0.0.2:50051", 3), "10.0.0.3:50051",
+                 "dns+srv://_grpc._tcp.orders.example"};
+  b.services = {"orders.v1.Orders"};
+  b.lb = "ring_hash";
+  b.hash_key.header = "x-user";  // lower-cased
+  b.health_check = {true, milliseconds(2000), milliseconds(500), 1, 5, "orders.v1.Orders"};
+  b.outlier = {3, milliseconds(10000), 30};
+  b.retry = {3, 10};
+  b.max_requests = 200;
+  b.pool = {8, 16};
+  b.discovery_etcd = {{"127.0.0.1:2379"}, "/services/orders/"};
+  b.reflection = true;
+  b.reflection_interval = milliseconds(300000);
+  return b;
+}
+
+TEST(ConfigTest, BackendUpstreamKeys) {
+  const Config c = ParseConfig(kUpstreamYaml);
+  ASSERT_EQ(c.backends.size(), 1u);
+  EXPECT_EQ(c.backends[0], ExpectedUpstream());
+}
+
+TEST(ConfigTest, BackendUpstreamKeysAsJson) {
+  const Config c = ParseConfig(R"({"backends": [{"name": "orders",
+      "endpoints": ["10.0.0.1:50051", {"address": "10.0.0.2:50051", "weight": 3},
+                    {"address": "10.0.0.3:50051"}, "dns+srv://_grpc._tcp.orders.example"],
+      "services": ["orders.v1.Orders"], "lb": "ring_hash", "hash_key": {"header": "X-User"},
+      "health_check": {"interval": "2s", "timeout": "500ms", "healthy_threshold": 1,
+                       "unhealthy_threshold": 5, "service": "orders.v1.Orders"},
+      "outlier": {"consecutive_failures": 3, "base_ejection": "10s", "max_ejection_percent": 30},
+      "retry": {"attempts": 3, "budget_percent": 10}, "max_requests": 200,
+      "pool": {"connections": 8, "streams_per_connection": 16},
+      "discovery": {"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/orders/"}},
+      "reflection": true, "reflection_interval": "5m"}]})");
+  ASSERT_EQ(c.backends.size(), 1u);
+  EXPECT_EQ(c.backends[0], ExpectedUpstream());
+}
+
+TEST(ConfigTest, BackendUpstreamShortForms) {
+  EXPECT_EQ(BackendOf(", health_check: true").health_check,
+            (registry::HealthCheckConfig{true, milliseconds(5000), milliseconds(1000), 2, 3, ""}));
+  EXPECT_EQ(BackendOf(", health_check: false").health_check, registry::HealthCheckConfig{});
+  EXPECT_EQ(BackendOf(", health_check: {}").health_check,
+            (registry::HealthCheckConfig{true, milliseconds(5000), milliseconds(1000), 2, 3, ""}));
+  EXPECT_EQ(BackendOf(", outlier: false").outlier.consecutive_failures, 0u);
+  EXPECT_EQ(BackendOf(", max_requests: !!int 5").max_requests, 5u);
+  EXPECT_EQ(BackendOf(", lb: least_request").lb, "least_request");
+  EXPECT_EQ(BackendOf(", lb: ring_hash, hash_key: {path_var: user_id}").hash_key.path_var,
+            "user_id");
+  // Empty lists where discovery and reflection supply them.
+  const Config c = ParseConfig(
+      "backends: [{name: g, endpoints: [], services: [], reflection: true, "
+      "discovery: {etcd: {prefix: /s/}}}]\n");
+  EXPECT_TRUE(c.backends.at(0).endpoints.empty());
+  EXPECT_TRUE(c.backends.at(0).services.empty());
+  EXPECT_EQ(c.backends.at(0).discovery_etcd.prefix, "/s/");
+  EXPECT_TRUE(c.backends.at(0).discovery_etcd.endpoints.empty());  // 127.0.0.1:2379
+}
+
+// What the config file writes round-trips through the admin API's JSON, as the walker is one.
+TEST(ConfigTest, BackendUpstreamKeysRoundTripThroughJson) {
+  const registry::BackendConfig b = ParseConfig(kUpstreamYaml).backends.at(0);
+  StatusOr<registry::BackendConfig> back =
+      registry::BackendFromJson(registry::BackendToJson(b), "");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, b);
+}
+
+// --- dns ---------------------------------------------------------------------------------------
+
+TEST(ConfigTest, Dns) {
+  EXPECT_EQ(ParseConfig("dns: {}\n").dns, Config::Dns{});
+  const Config c = ParseConfig("dns: { servers: ['127.0.0.1:5353'], default_ttl: 1m }\n");
+  EXPECT_EQ(c.dns.servers, std::vector<std::string>{"127.0.0.1:5353"});
+  EXPECT_EQ(c.dns.default_ttl, milliseconds(60000));
+}
+
 // --- Unknown keys, in every position ------------------------------------------------------------
 
 struct ErrorCase {
@@ -375,9 +494,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "config key \"descriptors[0].import_paths[1]\": expected a string"},
         ErrorCase{"backends: {chat: {}}\n", "config key \"backends\": expected a list"},
         ErrorCase{"backends: [{name: g, endpoints: h:1, services: [a.B]}]\n",
-                  "config key \"backends[0].endpoints\": expected a list of strings"},
+                  "config key \"backends[0].endpoints\": expected a list"},
         ErrorCase{"backends: [{name: g, endpoints: [h:1, ~], services: [a.B]}]\n",
-                  "config key \"backends[0].endpoints[1]\": expected a string"},
+                  "config key \"backends[0].endpoints[1]\": expected a string or a mapping with "
+                  "\"address\" and \"weight\""},
         ErrorCase{"backends: [{name: g, endpoints: [h:1], services: [a.B], timeout: 3x}]\n",
                   "config key \"backends[0].timeout\": invalid duration \"3x\": expected a "
                   "number followed by h, m, s, ms, us or ns"},
@@ -442,6 +562,166 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"a: [1,\n", "invalid YAML at line 2, column 1: end of sequence flow not found"},
         ErrorCase{"listen: 127.0.0.1:1\n---\nlisten: 127.0.0.1:2\n",
                   "config: expected one YAML document, found 2"}));
+
+std::string WithBackend(const std::string& extra) {
+  return std::string("backends: [") + kBackend + extra + "}]\n";
+}
+
+std::string WithEndpoints(const std::string& endpoints) {
+  return "backends: [{name: g, services: [a.B], endpoints: " + endpoints + "}]\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BackendUpstreamKeys, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{WithBackend(", health_check: {intervl: 1s}"),
+                  "unknown config key \"backends[0].health_check.intervl\""},
+        ErrorCase{WithEndpoints("[{address: 'h:1', wieght: 2}]"),
+                  "unknown config key \"backends[0].endpoints[0].wieght\""},
+        ErrorCase{WithBackend(", lb: ring_hash, hash_key: {cookie: a}"),
+                  "unknown config key \"backends[0].hash_key.cookie\""},
+        ErrorCase{WithBackend(", outlier: {consecutive: 1}"),
+                  "unknown config key \"backends[0].outlier.consecutive\""},
+        ErrorCase{WithBackend(", retry: {attempt: 2}"),
+                  "unknown config key \"backends[0].retry.attempt\""},
+        ErrorCase{WithBackend(", pool: {size: 4}"), "unknown config key \"backends[0].pool.size\""},
+        ErrorCase{WithBackend(", discovery: {consul: {}}"),
+                  "unknown config key \"backends[0].discovery.consul\""},
+        ErrorCase{WithBackend(", discovery: {etcd: {prefix: /a/, ttl: 1}}"),
+                  "unknown config key \"backends[0].discovery.etcd.ttl\""},
+        ErrorCase{WithBackend(", health_check: {interval: 1s, interval: 2s}"),
+                  "duplicate config key \"backends[0].health_check.interval\""},
+        // Wrong types.
+        ErrorCase{WithEndpoints("[{address: 'h:1', weight: '3'}]"),
+                  "config key \"backends[0].endpoints[0].weight\": expected an integer 1..10000"},
+        ErrorCase{WithEndpoints("[{address: 'h:1', weight: 1.5}]"),
+                  "config key \"backends[0].endpoints[0].weight\": expected an integer 1..10000"},
+        ErrorCase{WithBackend(", lb: [ring_hash]"),
+                  "config key \"backends[0].lb\": expected a string"},
+        ErrorCase{WithBackend(", lb: ring_hash, hash_key: x-user"),
+                  "config key \"backends[0].hash_key\": expected a mapping with one of "
+                  "\"header\", \"path_var\" or \"metadata\""},
+        ErrorCase{WithBackend(", health_check: yes"),
+                  "config key \"backends[0].health_check\": expected true, false or a mapping"},
+        ErrorCase{WithBackend(", health_check: {interval: 5}"),
+                  "config key \"backends[0].health_check.interval\": expected a duration such as "
+                  "\"30s\""},
+        ErrorCase{WithBackend(", outlier: true"),
+                  "config key \"backends[0].outlier\": expected false or a mapping"},
+        ErrorCase{WithBackend(", retry: [2]"),
+                  "config key \"backends[0].retry\": expected a mapping"},
+        ErrorCase{WithBackend(", max_requests: '10'"),
+                  "config key \"backends[0].max_requests\": expected an integer 1..1000000"},
+        ErrorCase{WithBackend(", discovery: {etcd: {endpoints: h:2379, prefix: /a/}}"),
+                  "config key \"backends[0].discovery.etcd.endpoints\": expected a list of "
+                  "strings"},
+        ErrorCase{WithBackend(", reflection: 'true'"),
+                  "config key \"backends[0].reflection\": expected true or false"},
+        ErrorCase{"backends: [{name: 7, endpoints: [h:1], services: [a.B]}]\n",
+                  "config key \"backends[0].name\": expected a string"},
+        // Bad values.
+        ErrorCase{WithEndpoints("[{address: 'h:1', weight: 0}]"),
+                  "config key \"backends[0].endpoints[0].weight\": must be 1..10000, got 0"},
+        ErrorCase{WithEndpoints("[{weight: 2}]"),
+                  "config key \"backends[0].endpoints[0].address\": is required"},
+        ErrorCase{WithEndpoints("[{address: 'dns+srv://_grpc._tcp.a', weight: 2}]"),
+                  "config key \"backends[0].endpoints[0].weight\": is not allowed with "
+                  "dns+srv:// (the SRV records carry the weights)"},
+        ErrorCase{WithEndpoints("['dns+srv://_grpc._tcp.a:53']"),
+                  "config key \"backends[0]\": backend \"g\": endpoint "
+                  "\"dns+srv://_grpc._tcp.a:53\": expected a name such as "
+                  "\"dns+srv://_grpc._tcp.chat.example\" (labels of letters, digits, '-' and "
+                  "'_'; no port)"},
+        ErrorCase{WithBackend(", lb: random"),
+                  "config key \"backends[0].lb\": must be \"round_robin\", "
+                  "\"weighted_round_robin\", \"least_request\" or \"ring_hash\", got "
+                  "\"random\""},
+        ErrorCase{WithBackend(", lb: ring_hash"),
+                  "config key \"backends[0].hash_key\": is required with lb \"ring_hash\""},
+        ErrorCase{WithBackend(", hash_key: {header: x-user}"),
+                  "config key \"backends[0].hash_key\": is only used with lb \"ring_hash\""},
+        ErrorCase{WithBackend(", lb: ring_hash, hash_key: {header: a, metadata: b}"),
+                  "config key \"backends[0].hash_key\": must have exactly one of \"header\", "
+                  "\"path_var\" or \"metadata\""},
+        ErrorCase{WithBackend(", lb: ring_hash, hash_key: {header: 'x user'}"),
+                  "config key \"backends[0].hash_key.header\": must be an HTTP header name such "
+                  "as \"x-user\", got \"x user\""},
+        ErrorCase{WithBackend(", lb: ring_hash, hash_key: {metadata: ''}"),
+                  "config key \"backends[0].hash_key.metadata\": must be a metadata key such as "
+                  "\"x-user\", got \"\""},
+        ErrorCase{WithBackend(", lb: ring_hash, hash_key: {path_var: 'a b'}"),
+                  "config key \"backends[0].hash_key.path_var\": must be a variable of the "
+                  "route's path template such as \"user_id\", got \"a b\""},
+        ErrorCase{WithBackend(", health_check: {interval: 0s}"),
+                  "config key \"backends[0].health_check.interval\": must be positive, got "
+                  "\"0s\""},
+        ErrorCase{WithBackend(", health_check: {interval: soon}"),
+                  "config key \"backends[0].health_check.interval\": invalid duration \"soon\": "
+                  "expected a number followed by h, m, s, ms, us or ns"},
+        ErrorCase{WithBackend(", health_check: {interval: 1s, timeout: 2s}"),
+                  "config key \"backends[0].health_check.timeout\": must not exceed "
+                  "health_check.interval (1s), got \"2s\""},
+        ErrorCase{WithBackend(", health_check: {unhealthy_threshold: 101}"),
+                  "config key \"backends[0].health_check.unhealthy_threshold\": must be 1..100, "
+                  "got 101"},
+        ErrorCase{WithBackend(", outlier: {consecutive_failures: -1}"),
+                  "config key \"backends[0].outlier.consecutive_failures\": must be 0..1000, got "
+                  "-1"},
+        ErrorCase{WithBackend(", outlier: {base_ejection: 0s}"),
+                  "config key \"backends[0].outlier.base_ejection\": must be positive, got "
+                  "\"0s\""},
+        ErrorCase{WithBackend(", outlier: {max_ejection_percent: 101}"),
+                  "config key \"backends[0].outlier.max_ejection_percent\": must be 0..100, got "
+                  "101"},
+        ErrorCase{WithBackend(", retry: {attempts: 11}"),
+                  "config key \"backends[0].retry.attempts\": must be 1..10, got 11"},
+        ErrorCase{WithBackend(", retry: {budget_percent: 101}"),
+                  "config key \"backends[0].retry.budget_percent\": must be 0..100, got 101"},
+        ErrorCase{WithBackend(", max_requests: 0"),
+                  "config key \"backends[0].max_requests\": must be 1..1000000, got 0"},
+        ErrorCase{WithBackend(", max_requests: 99999999999999999999999"),
+                  "config key \"backends[0].max_requests\": expected an integer 1..1000000"},
+        ErrorCase{WithBackend(", pool: {connections: 65}"),
+                  "config key \"backends[0].pool.connections\": must be 1..64, got 65"},
+        ErrorCase{WithBackend(", pool: {streams_per_connection: 0}"),
+                  "config key \"backends[0].pool.streams_per_connection\": must be 1..10000, got "
+                  "0"},
+        ErrorCase{WithBackend(", discovery: {etcd: {endpoints: ['h:2379']}}"),
+                  "config key \"backends[0].discovery.etcd.prefix\": is required and must not be "
+                  "empty"},
+        ErrorCase{WithBackend(", discovery: {etcd: {endpoints: [etcd], prefix: /a/}}"),
+                  "config key \"backends[0].discovery.etcd.endpoints[0]\": invalid address "
+                  "\"etcd\": expected host:port"},
+        ErrorCase{WithBackend(", reflection_interval: 500ms"),
+                  "config key \"backends[0].reflection_interval\": must be at least 1s, got "
+                  "\"500ms\""},
+        ErrorCase{"backends: [{name: g, endpoints: [], services: [a.B]}]\n",
+                  "config key \"backends[0]\": backend \"g\": \"endpoints\" must not be "
+                  "empty"},
+        ErrorCase{"backends: [{name: g, endpoints: [h:1], services: []}]\n",
+                  "config key \"backends[0]\": backend \"g\": \"services\" must not be "
+                  "empty"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Dns, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"dns: {server: ['127.0.0.1:53']}\n", "unknown config key \"dns.server\""},
+        ErrorCase{"dns: {servers: '127.0.0.1:53'}\n",
+                  "config key \"dns.servers\": expected a list of strings"},
+        ErrorCase{"dns: {servers: ['127.0.0.1']}\n",
+                  "config key \"dns.servers[0]\": invalid address \"127.0.0.1\": expected "
+                  "host:port"},
+        ErrorCase{"dns: {servers: ['127.0.0.1:0']}\n",
+                  "config key \"dns.servers[0]\": invalid address \"127.0.0.1:0\": the port "
+                  "must be 1..65535"},
+        ErrorCase{"dns: {servers: ['127.0.0.1:53', 'ns.example:53']}\n",
+                  "config key \"dns.servers[1]\": must be an IP address and port such as "
+                  "\"127.0.0.1:53\", got \"ns.example:53\""},
+        ErrorCase{"dns: {default_ttl: 0s}\n", "config key \"dns.default_ttl\": must be positive"},
+        ErrorCase{"dns: {default_ttl: 30}\n",
+                  "config key \"dns.default_ttl\": invalid duration \"30\": expected a number "
+                  "followed by h, m, s, ms, us or ns"},
+        ErrorCase{"dns: [127.0.0.1:53]\n", "config key \"dns\": expected a mapping"}));
 
 INSTANTIATE_TEST_SUITE_P(
     BackendTransportAndTls, ConfigErrorTest,

@@ -236,13 +236,98 @@ INSTANTIATE_TEST_SUITE_P(
                            [](BackendConfig* b) { b->tls.server_name = "b.test"; },
                            "backend \"greeter\": \"tls.server_name\" is set, but TLS is not "
                            "enabled"},
-        InvalidBackendCase{"ServerNameInvalid",
+        InvalidBackendCase{"SrvWithPort",
+                           [](BackendConfig* b) { b->endpoints = {"dns+srv://_grpc._tcp.a:53"}; },
+                           "backend \"greeter\": endpoint \"dns+srv://_grpc._tcp.a:53\": "
+                           "expected a name such as \"dns+srv://_grpc._tcp.chat.example\" "
+                           "(labels of letters, digits, '-' and '_'; no port)"},
+        InvalidBackendCase{"SrvEmptyName", [](BackendConfig* b) { b->endpoints = {"dns+srv://"}; },
+                           "backend \"greeter\": endpoint \"dns+srv://\": expected a name "
+                           "such as \"dns+srv://_grpc._tcp.chat.example\" (labels of letters, "
+                           "digits, '-' and '_'; no port)"},
+        InvalidBackendCase{
+            "SrvWeight",
+            [](BackendConfig* b) { b->endpoints = {EndpointConfig("dns+srv://_grpc._tcp.a", 2)}; },
+            "backend \"greeter\": endpoint \"dns+srv://_grpc._tcp.a\": a weight "
+            "is not allowed with dns+srv:// (the SRV records carry the weights)"},
+        InvalidBackendCase{"WeightZero",
+                           [](BackendConfig* b) { b->endpoints = {EndpointConfig("h:1", 0)}; },
+                           "backend \"greeter\": endpoint \"h:1\": the weight must be "
+                           "1..10000, got 0"},
+        InvalidBackendCase{"ServicesEmptyWithoutReflection",
+                           [](BackendConfig* b) { b->services.clear(); },
+                           "backend \"greeter\": \"services\" must not be empty"},
+        InvalidBackendCase{"LbUnknown", [](BackendConfig* b) { b->lb = "random"; },
+                           "backend \"greeter\": \"lb\" must be \"round_robin\", "
+                           "\"weighted_round_robin\", \"least_request\" or \"ring_hash\", got "
+                           "\"random\""},
+        InvalidBackendCase{"RingHashWithoutKey", [](BackendConfig* b) { b->lb = "ring_hash"; },
+                           "backend \"greeter\": \"hash_key\" is required with lb "
+                           "\"ring_hash\""},
+        InvalidBackendCase{"HashKeyWithoutRingHash",
+                           [](BackendConfig* b) { b->hash_key.header = "x-user"; },
+                           "backend \"greeter\": \"hash_key\" is only used with lb "
+                           "\"ring_hash\""},
+        InvalidBackendCase{"HashKeyTwoFields",
                            [](BackendConfig* b) {
-                             b->tls = {true, "", "b_c.test"};
+                             b->lb = "ring_hash";
+                             b->hash_key = {"x-user", "user_id", ""};
                            },
+                           "backend \"greeter\": \"hash_key\" must have exactly one of "
+                           "\"header\", \"path_var\" or \"metadata\""},
+        InvalidBackendCase{"HashKeyUpperCase",
+                           [](BackendConfig* b) {
+                             b->lb = "ring_hash";
+                             b->hash_key.metadata = "X-User";
+                           },
+                           "backend \"greeter\": \"hash_key.metadata\" must be a metadata key "
+                           "such as \"x-user\", got \"X-User\""},
+        InvalidBackendCase{"HealthSettingsWhileOff",
+                           [](BackendConfig* b) { b->health_check.service = "a.B"; },
+                           "backend \"greeter\": \"health_check\" has settings but is not "
+                           "enabled"},
+        InvalidBackendCase{"HealthTimeoutAboveInterval",
+                           [](BackendConfig* b) {
+                             b->health_check.enabled = true;
+                             b->health_check.timeout = milliseconds(6000);
+                           },
+                           "backend \"greeter\": \"health_check.timeout\" must not exceed "
+                           "health_check.interval (5s), got \"6s\""},
+        InvalidBackendCase{"OutlierBaseEjectionZero",
+                           [](BackendConfig* b) { b->outlier.base_ejection = milliseconds(0); },
+                           "backend \"greeter\": \"outlier.base_ejection\" must be positive, "
+                           "got \"0s\""},
+        InvalidBackendCase{"PoolConnections", [](BackendConfig* b) { b->pool.connections = 65; },
+                           "backend \"greeter\": \"pool.connections\" must be 1..64, got 65"},
+        InvalidBackendCase{"EtcdEndpointsWithoutPrefix",
+                           [](BackendConfig* b) { b->discovery_etcd.endpoints = {"h:2379"}; },
+                           "backend \"greeter\": \"discovery.etcd.prefix\" is required and "
+                           "must not be empty"},
+        InvalidBackendCase{"EtcdEndpointBad",
+                           [](BackendConfig* b) {
+                             b->discovery_etcd = {{"h:0"}, "/a/"};
+                           },
+                           "backend \"greeter\": \"discovery.etcd.endpoints[0]\": invalid "
+                           "address \"h:0\": the port must be 1..65535"},
+        InvalidBackendCase{"ReflectionIntervalShort",
+                           [](BackendConfig* b) { b->reflection_interval = milliseconds(999); },
+                           "backend \"greeter\": \"reflection_interval\" must be at least 1s, "
+                           "got \"999ms\""},
+        InvalidBackendCase{"ServerNameInvalid",
+                           [](BackendConfig* b) { b->tls = {true, "", "b_c.test"}; },
                            "backend \"greeter\": \"tls.server_name\" must be a host name such "
                            "as \"api.example.com\", got \"b_c.test\""}),
     [](const ::testing::TestParamInfo<InvalidBackendCase>& info) { return info.param.label; });
+
+TEST(ValidateBackendTest, EmptyListsWithDiscoveryAndReflection) {
+  BackendConfig b = Greeter();
+  b.endpoints.clear();
+  b.discovery_etcd.prefix = "/services/greeter/";
+  EXPECT_TRUE(ValidateBackend(b).ok()) << ValidateBackend(b).message();
+  b.services.clear();
+  b.reflection = true;
+  EXPECT_TRUE(ValidateBackend(b).ok()) << ValidateBackend(b).message();
+}
 
 TEST(ValidateBackendTest, AcceptsTransportsAndTls) {
   BackendConfig b = Greeter();
@@ -341,6 +426,195 @@ TEST(BackendJsonTest, RoundTrip) {
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_EQ(*back, b);
   }
+}
+
+// Valid backends using the DESIGN section 9 keys, each differing from Greeter() in a few.
+std::vector<BackendConfig> UpstreamVariants() {
+  std::vector<BackendConfig> out;
+  const auto add = [&out](void (*mutate)(BackendConfig*)) {
+    BackendConfig b = Greeter();
+    mutate(&b);
+    out.push_back(b);
+  };
+  add([](BackendConfig* b) {
+    b->endpoints = {"a:1", EndpointConfig("b:2", 3), EndpointConfig("c:3", 10000),
+                    "dns+srv://_grpc._tcp.orders-1.example"};
+  });
+  add([](BackendConfig* b) { b->endpoints = {"dns+srv://_grpc._tcp.x"}; });
+  for (std::string_view lb : {kLbWeightedRoundRobin, kLbLeastRequest, kLbRoundRobin}) {
+    out.push_back(Greeter());
+    out.back().lb = std::string(lb);
+  }
+  add([](BackendConfig* b) {
+    b->lb = "ring_hash";
+    b->hash_key.header = "x-user";
+  });
+  add([](BackendConfig* b) {
+    b->lb = "ring_hash";
+    b->hash_key.path_var = "user.id";
+  });
+  add([](BackendConfig* b) {
+    b->lb = "ring_hash";
+    b->hash_key.metadata = "x-tenant";
+  });
+  add([](BackendConfig* b) { b->health_check.enabled = true; });
+  add([](BackendConfig* b) {
+    b->health_check = {true, milliseconds(2000), milliseconds(2000), 1, 100, "a.B"};
+  });
+  add([](BackendConfig* b) {
+    b->health_check = {true, milliseconds(1500), milliseconds(1), 2, 3, ""};
+  });
+  add([](BackendConfig* b) { b->outlier.consecutive_failures = 0; });
+  add([](BackendConfig* b) { b->outlier = {0, milliseconds(1000), 50}; });
+  add([](BackendConfig* b) { b->outlier = {1000, milliseconds(30000), 0}; });
+  add([](BackendConfig* b) { b->outlier = {5, milliseconds(1), 100}; });
+  add([](BackendConfig* b) { b->retry = {1, 0}; });
+  add([](BackendConfig* b) { b->retry.budget_percent = 100; });
+  add([](BackendConfig* b) { b->retry.attempts = 10; });
+  add([](BackendConfig* b) { b->max_requests = 1; });
+  add([](BackendConfig* b) { b->max_requests = 1000000; });
+  add([](BackendConfig* b) { b->pool = {1, 10000}; });
+  add([](BackendConfig* b) { b->pool.connections = 64; });
+  add([](BackendConfig* b) { b->pool.streams_per_connection = 1; });
+  add([](BackendConfig* b) {
+    b->endpoints.clear();
+    b->discovery_etcd.prefix = "/services/greeter/";
+  });
+  add([](BackendConfig* b) { b->discovery_etcd = {{"127.0.0.1:2379", "[::1]:2380"}, "/s/"}; });
+  add([](BackendConfig* b) {
+    b->services.clear();
+    b->reflection = true;
+  });
+  add([](BackendConfig* b) { b->reflection_interval = milliseconds(1000); });
+  add([](BackendConfig* b) {
+    b->reflection = true;
+    b->reflection_interval = milliseconds(90500);
+  });
+  return out;
+}
+
+TEST(BackendJsonTest, RoundTripUpstreamKeys) {
+  for (const BackendConfig& b : UpstreamVariants()) {
+    ASSERT_TRUE(ValidateBackend(b).ok()) << ValidateBackend(b).message();
+    StatusOr<BackendConfig> back = BackendFromJson(BackendToJson(b), "greeter");
+    ASSERT_TRUE(back.ok()) << BackendToJson(b).dump() << ": " << back.status().message();
+    EXPECT_EQ(*back, b) << BackendToJson(b).dump();
+    back = BackendFromJson(json::parse(BackendToJson(b).dump()), "");
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(*back, b) << BackendToJson(b).dump();
+  }
+}
+
+TEST(BackendJsonTest, ToJsonUpstreamKeys) {
+  BackendConfig b = Greeter();
+  b.endpoints = {"a:1", EndpointConfig("b:2", 3), "dns+srv://_grpc._tcp.x"};
+  b.lb = "ring_hash";
+  b.hash_key.header = "x-user";
+  b.health_check.enabled = true;
+  b.outlier.consecutive_failures = 0;
+  b.max_requests = 7;
+  b.discovery_etcd.prefix = "/s/";
+  b.reflection = true;
+  json expected = BackendToJson(Greeter());
+  expected["endpoints"] = json::parse(R"(["a:1", {"address": "b:2", "weight": 3},
+                                          "dns+srv://_grpc._tcp.x"])");
+  expected["lb"] = "ring_hash";
+  expected["hash_key"] = json::parse(R"({"header": "x-user"})");
+  expected["health_check"] = true;
+  expected["outlier"] = false;
+  expected["max_requests"] = 7;
+  expected["discovery"] = json::parse(R"({"etcd": {"prefix": "/s/"}})");
+  expected["reflection"] = true;
+  EXPECT_EQ(BackendToJson(b), expected);
+
+  // Objects carry only their non-default fields.
+  b = Greeter();
+  b.health_check = {true, milliseconds(2000), milliseconds(1000), 2, 3, "a.B"};
+  b.outlier.base_ejection = milliseconds(10000);
+  b.retry.attempts = 3;
+  b.pool.connections = 8;
+  b.reflection_interval = milliseconds(300000);
+  const json out = BackendToJson(b);
+  EXPECT_EQ(out["health_check"], json::parse(R"({"interval": "2s", "service": "a.B"})"));
+  EXPECT_EQ(out["outlier"], json::parse(R"({"base_ejection": "10s"})"));
+  EXPECT_EQ(out["retry"], json::parse(R"({"attempts": 3})"));
+  EXPECT_EQ(out["pool"], json::parse(R"({"connections": 8})"));
+  EXPECT_EQ(out["reflection_interval"], "5m");
+  EXPECT_FALSE(out.contains("lb"));
+}
+
+TEST(BackendJsonTest, AcceptsEveryUpstreamKey) {
+  StatusOr<BackendConfig> b = BackendFromJson(json::parse(R"({
+      "endpoints": ["10.0.0.1:50051", {"address": "10.0.0.2:50051", "weight": 3},
+                    {"address": "10.0.0.3:50051"}, "dns+srv://_grpc._tcp.orders.example"],
+      "services": ["orders.v1.Orders"],
+      "lb": "ring_hash",
+      "hash_key": {"header": "X-User"},
+      "health_check": {"interval": "2s", "timeout": "500ms", "healthy_threshold": 1,
+                       "unhealthy_threshold": 5, "service": "orders.v1.Orders"},
+      "outlier": {"consecutive_failures": 3, "base_ejection": "10s", "max_ejection_percent": 30},
+      "retry": {"attempts": 3, "budget_percent": 10},
+      "max_requests": 200,
+      "pool": {"connections": 8, "streams_per_connection": 16},
+      "discovery": {"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/orders/"}},
+      "reflection": true,
+      "reflection_interval": "5m"})"),
+                                              "orders");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  BackendConfig expected;
+  expected.name = "orders";
+  expected.endpoints = {"10.0.0.1:50051", EndpointConfig("10.0.0.2:50051", 3), "10.0.0.3:50051",
+                        "dns+srv://_grpc._tcp.orders.example"};
+  expected.services = {"orders.v1.Orders"};
+  expected.lb = "ring_hash";
+  expected.hash_key.header = "x-user";  // lower-cased
+  expected.health_check = {true, milliseconds(2000), milliseconds(500), 1, 5, "orders.v1.Orders"};
+  expected.outlier = {3, milliseconds(10000), 30};
+  expected.retry = {3, 10};
+  expected.max_requests = 200;
+  expected.pool = {8, 16};
+  expected.discovery_etcd = {{"127.0.0.1:2379"}, "/services/orders/"};
+  expected.reflection = true;
+  expected.reflection_interval = milliseconds(300000);
+  EXPECT_EQ(*b, expected);
+}
+
+TEST(BackendJsonTest, UpstreamShortForms) {
+  const auto parse = [](const std::string& extra) {
+    StatusOr<BackendConfig> b = BackendFromJson(
+        json::parse(R"({"endpoints": ["h:1"], "services": ["a.B"])" + extra + "}"), "g");
+    EXPECT_TRUE(b.ok()) << extra << ": " << b.status().message();
+    return b.ok() ? *b : BackendConfig{};
+  };
+  // Defaults when absent.
+  const BackendConfig none = parse("");
+  EXPECT_EQ(none.lb, "round_robin");
+  EXPECT_FALSE(none.health_check.enabled);
+  EXPECT_EQ(none.outlier, OutlierConfig{});
+  EXPECT_EQ(none.max_requests, 1000u);
+  EXPECT_EQ(none.reflection_interval, milliseconds(60000));
+  // health_check: true / false / {} (on); outlier: false (off).
+  EXPECT_EQ(parse(R"(, "health_check": true)").health_check,
+            (HealthCheckConfig{true, milliseconds(5000), milliseconds(1000), 2, 3, ""}));
+  EXPECT_EQ(parse(R"(, "health_check": false)").health_check, HealthCheckConfig{});
+  EXPECT_EQ(parse(R"(, "health_check": {})").health_check,
+            (HealthCheckConfig{true, milliseconds(5000), milliseconds(1000), 2, 3, ""}));
+  EXPECT_EQ(parse(R"(, "outlier": false)").outlier.consecutive_failures, 0u);
+  EXPECT_EQ(parse(R"(, "outlier": {"consecutive_failures": 0})").outlier.consecutive_failures, 0u);
+  EXPECT_EQ(parse(R"(, "outlier": {})").outlier, OutlierConfig{});
+  EXPECT_EQ(parse(R"(, "discovery": {})").discovery_etcd, EtcdDiscoveryConfig{});
+  EXPECT_EQ(parse(R"(, "lb": "ring_hash", "hash_key": {"path_var": "user_id"})").hash_key.path_var,
+            "user_id");
+  EXPECT_EQ(parse(R"(, "lb": "ring_hash", "hash_key": {"metadata": "X-Tenant"})").hash_key.metadata,
+            "x-tenant");
+  // Empty lists where something else supplies them.
+  StatusOr<BackendConfig> b =
+      BackendFromJson(json::parse(R"({"endpoints": [], "services": [], "reflection": true,
+                      "discovery": {"etcd": {"prefix": "/s/"}}})"),
+                      "g");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_TRUE(b->endpoints.empty());
+  EXPECT_TRUE(b->services.empty());
 }
 
 TEST(BackendJsonTest, RoundTripTransportAndTls) {
@@ -452,9 +726,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadJsonCase{"NameMismatch", R"({"name": "other"})",
                     "backend \"greeter\": key \"name\" is \"other\", which does not match"},
         BadJsonCase{"EndpointsString", R"({"endpoints": "h:1", "services": ["a.B"]})",
-                    "backend \"greeter\": key \"endpoints\" must be an array of strings"},
+                    "backend \"greeter\": key \"endpoints\" must be an array"},
         BadJsonCase{"EndpointsNumbers", R"({"endpoints": [1], "services": ["a.B"]})",
-                    "backend \"greeter\": key \"endpoints\" must be an array of strings"},
+                    "backend \"greeter\": key \"endpoints[0]\" must be a string or an object "
+                    "with \"address\" and \"weight\""},
         BadJsonCase{"ServicesObject", R"({"endpoints": ["h:1"], "services": {"a": 1}})",
                     "backend \"greeter\": key \"services\" must be an array of strings"},
         BadJsonCase{"ServicesNull", R"({"endpoints": ["h:1"], "services": null})",
@@ -519,6 +794,239 @@ INSTANTIATE_TEST_SUITE_P(
                     R"({"endpoints": ["h:1"], "services": ["a.B"], "tls": {"server_name": "a b"}})",
                     "backend \"greeter\": key \"tls.server_name\" must be a host name such as "
                     "\"api.example.com\", got \"a b\""}),
+    [](const ::testing::TestParamInfo<BadJsonCase>& info) { return info.param.label; });
+
+INSTANTIATE_TEST_SUITE_P(
+    UpstreamKeys, BackendFromJsonInvalidTest,
+    ::testing::Values(
+        BadJsonCase{"EndpointWeightZero",
+                    R"({"endpoints": [{"address": "h:1", "weight": 0}], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints[0].weight\" must be 1..10000, got 0"},
+        BadJsonCase{
+            "EndpointWeightNegative",
+            R"({"endpoints": ["a:1", {"address": "h:1", "weight": -1}], "services": ["a.B"]})",
+            "backend \"greeter\": key \"endpoints[1].weight\" must be 1..10000, got -1"},
+        BadJsonCase{"EndpointWeightHigh",
+                    R"({"endpoints": [{"address": "h:1", "weight": 10001}], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints[0].weight\" must be 1..10000, got 10001"},
+        BadJsonCase{"EndpointWeightString",
+                    R"({"endpoints": [{"address": "h:1", "weight": "3"}], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints[0].weight\" must be an integer 1..10000"},
+        BadJsonCase{"EndpointWeightFloat",
+                    R"({"endpoints": [{"address": "h:1", "weight": 1.5}], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints[0].weight\" must be an integer 1..10000"},
+        BadJsonCase{"EndpointAddressMissing",
+                    R"({"endpoints": [{"weight": 2}], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints[0].address\" is required"},
+        BadJsonCase{"EndpointAddressNumber",
+                    R"({"endpoints": [{"address": 1}], "services": ["a.B"]})",
+                    "backend \"greeter\": key \"endpoints[0].address\" must be a string"},
+        BadJsonCase{"EndpointUnknownKey",
+                    R"({"endpoints": [{"address": "h:1", "wieght": 2}], "services": ["a.B"]})",
+                    "backend \"greeter\": unknown key \"endpoints[0].wieght\""},
+        BadJsonCase{
+            "SrvWeight",
+            R"({"endpoints": [{"address": "dns+srv://_grpc._tcp.a", "weight": 1}], "services": ["a.B"]})",
+            "backend \"greeter\": key \"endpoints[0].weight\" is not allowed with dns+srv:// (the "
+            "SRV records carry the weights)"},
+        BadJsonCase{"LbUnknown", R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "random"})",
+                    "backend \"greeter\": key \"lb\" must be \"round_robin\", "
+                    "\"weighted_round_robin\", \"least_request\" or \"ring_hash\", got \"random\""},
+        BadJsonCase{"LbNumber", R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": 1})",
+                    "backend \"greeter\": key \"lb\" must be a string"},
+        BadJsonCase{"RingHashWithoutKey",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash"})",
+                    "backend \"greeter\": key \"hash_key\" is required with lb \"ring_hash\""},
+        BadJsonCase{
+            "HashKeyWithoutRingHash",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "hash_key": {"header": "x-user"}})",
+            "backend \"greeter\": key \"hash_key\" is only used with lb \"ring_hash\""},
+        BadJsonCase{
+            "HashKeyString",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": "x-user"})",
+            "backend \"greeter\": key \"hash_key\" must be an object with one of \"header\", "
+            "\"path_var\" or \"metadata\""},
+        BadJsonCase{
+            "HashKeyEmpty",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {}})",
+            "backend \"greeter\": key \"hash_key\" must have exactly one of \"header\", "
+            "\"path_var\" or \"metadata\""},
+        BadJsonCase{
+            "HashKeyTwo",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"header": "a", "metadata": "b"}})",
+            "backend \"greeter\": key \"hash_key\" must have exactly one of \"header\", "
+            "\"path_var\" or \"metadata\""},
+        BadJsonCase{
+            "HashKeyUnknown",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"cookie": "a"}})",
+            "backend \"greeter\": unknown key \"hash_key.cookie\""},
+        BadJsonCase{
+            "HashKeyHeaderEmpty",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"header": ""}})",
+            "backend \"greeter\": key \"hash_key.header\" must be an HTTP header name such as "
+            "\"x-user\", got \"\""},
+        BadJsonCase{
+            "HashKeyHeaderBad",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"header": "x user"}})",
+            "backend \"greeter\": key \"hash_key.header\" must be an HTTP header name such as "
+            "\"x-user\", got \"x user\""},
+        BadJsonCase{
+            "HashKeyMetadataBad",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"metadata": "a:b"}})",
+            "backend \"greeter\": key \"hash_key.metadata\" must be a metadata key such as "
+            "\"x-user\", got \"a:b\""},
+        BadJsonCase{
+            "HashKeyPathVarBad",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"path_var": "user id"}})",
+            "backend \"greeter\": key \"hash_key.path_var\" must be a variable of the route's path "
+            "template such as \"user_id\", got \"user id\""},
+        BadJsonCase{
+            "HashKeyHeaderNumber",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "lb": "ring_hash", "hash_key": {"header": 1}})",
+            "backend \"greeter\": key \"hash_key.header\" must be a string"},
+        BadJsonCase{"HealthCheckString",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": "yes"})",
+                    "backend \"greeter\": key \"health_check\" must be true, false or an object"},
+        BadJsonCase{
+            "HealthCheckUnknown",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"intervl": "1s"}})",
+            "backend \"greeter\": unknown key \"health_check.intervl\""},
+        BadJsonCase{
+            "HealthIntervalZero",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"interval": "0s"}})",
+            "backend \"greeter\": key \"health_check.interval\" must be positive, got \"0s\""},
+        BadJsonCase{
+            "HealthIntervalJunk",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"interval": "5"}})",
+            "backend \"greeter\": key \"health_check.interval\": invalid duration \"5\": expected "
+            "a number followed by h, m, s, ms, us or ns"},
+        BadJsonCase{
+            "HealthIntervalNumber",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"interval": 5}})",
+            "backend \"greeter\": key \"health_check.interval\" must be a duration string such as "
+            "\"30s\""},
+        BadJsonCase{
+            "HealthTimeoutZero",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"timeout": "0ms"}})",
+            "backend \"greeter\": key \"health_check.timeout\" must be positive, got \"0s\""},
+        BadJsonCase{
+            "HealthTimeoutAboveInterval",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"interval": "1s", "timeout": "2s"}})",
+            "backend \"greeter\": key \"health_check.timeout\" must not exceed "
+            "health_check.interval (1s), got \"2s\""},
+        BadJsonCase{
+            "HealthyThresholdZero",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"healthy_threshold": 0}})",
+            "backend \"greeter\": key \"health_check.healthy_threshold\" must be 1..100, got 0"},
+        BadJsonCase{
+            "UnhealthyThresholdHigh",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"unhealthy_threshold": 101}})",
+            "backend \"greeter\": key \"health_check.unhealthy_threshold\" must be 1..100, got "
+            "101"},
+        BadJsonCase{
+            "HealthServiceNumber",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "health_check": {"service": 1}})",
+            "backend \"greeter\": key \"health_check.service\" must be a string"},
+        BadJsonCase{"OutlierTrue",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "outlier": true})",
+                    "backend \"greeter\": key \"outlier\" must be false or an object"},
+        BadJsonCase{"OutlierUnknown",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "outlier": {"consecutive": 1}})",
+                    "backend \"greeter\": unknown key \"outlier.consecutive\""},
+        BadJsonCase{
+            "OutlierFailuresHigh",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "outlier": {"consecutive_failures": 1001}})",
+            "backend \"greeter\": key \"outlier.consecutive_failures\" must be 0..1000, got 1001"},
+        BadJsonCase{
+            "OutlierBaseEjectionZero",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "outlier": {"base_ejection": "0s"}})",
+            "backend \"greeter\": key \"outlier.base_ejection\" must be positive, got \"0s\""},
+        BadJsonCase{
+            "OutlierPercentHigh",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "outlier": {"max_ejection_percent": 101}})",
+            "backend \"greeter\": key \"outlier.max_ejection_percent\" must be 0..100, got 101"},
+        BadJsonCase{"RetryArray", R"({"endpoints": ["h:1"], "services": ["a.B"], "retry": []})",
+                    "backend \"greeter\": key \"retry\" must be an object"},
+        BadJsonCase{"RetryUnknown",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "retry": {"attempt": 2}})",
+                    "backend \"greeter\": unknown key \"retry.attempt\""},
+        BadJsonCase{"RetryAttemptsZero",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "retry": {"attempts": 0}})",
+                    "backend \"greeter\": key \"retry.attempts\" must be 1..10, got 0"},
+        BadJsonCase{"RetryAttemptsHigh",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "retry": {"attempts": 11}})",
+                    "backend \"greeter\": key \"retry.attempts\" must be 1..10, got 11"},
+        BadJsonCase{
+            "RetryBudgetHigh",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "retry": {"budget_percent": 101}})",
+            "backend \"greeter\": key \"retry.budget_percent\" must be 0..100, got 101"},
+        BadJsonCase{"MaxRequestsZero",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "max_requests": 0})",
+                    "backend \"greeter\": key \"max_requests\" must be 1..1000000, got 0"},
+        BadJsonCase{"MaxRequestsHuge",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "max_requests": 4294967297})",
+                    "backend \"greeter\": key \"max_requests\" must be 1..1000000, got 4294967297"},
+        BadJsonCase{"MaxRequestsString",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "max_requests": "10"})",
+                    "backend \"greeter\": key \"max_requests\" must be an integer 1..1000000"},
+        BadJsonCase{"PoolString", R"({"endpoints": ["h:1"], "services": ["a.B"], "pool": "4"})",
+                    "backend \"greeter\": key \"pool\" must be an object"},
+        BadJsonCase{"PoolUnknown",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "pool": {"size": 4}})",
+                    "backend \"greeter\": unknown key \"pool.size\""},
+        BadJsonCase{"PoolConnectionsHigh",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "pool": {"connections": 65}})",
+                    "backend \"greeter\": key \"pool.connections\" must be 1..64, got 65"},
+        BadJsonCase{
+            "PoolStreamsZero",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "pool": {"streams_per_connection": 0}})",
+            "backend \"greeter\": key \"pool.streams_per_connection\" must be 1..10000, got 0"},
+        BadJsonCase{"DiscoveryString",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": "etcd"})",
+                    "backend \"greeter\": key \"discovery\" must be an object"},
+        BadJsonCase{"DiscoveryUnknown",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"consul": {}}})",
+                    "backend \"greeter\": unknown key \"discovery.consul\""},
+        BadJsonCase{"DiscoveryEtcdNull",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": null}})",
+                    "backend \"greeter\": key \"discovery.etcd\" must be an object"},
+        BadJsonCase{
+            "DiscoveryEtcdUnknown",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": {"prefix": "/a/", "ttl": 1}}})",
+            "backend \"greeter\": unknown key \"discovery.etcd.ttl\""},
+        BadJsonCase{
+            "DiscoveryNoPrefix",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": {"endpoints": ["h:2379"]}}})",
+            "backend \"greeter\": key \"discovery.etcd.prefix\" is required and must not be empty"},
+        BadJsonCase{
+            "DiscoveryEmptyPrefix",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": {"prefix": ""}}})",
+            "backend \"greeter\": key \"discovery.etcd.prefix\" is required and must not be empty"},
+        BadJsonCase{
+            "DiscoveryEndpointsString",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": {"endpoints": "h:2379", "prefix": "/a/"}}})",
+            "backend \"greeter\": key \"discovery.etcd.endpoints\" must be an array of strings"},
+        BadJsonCase{
+            "DiscoveryEndpointBad",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": {"endpoints": ["etcd"], "prefix": "/a/"}}})",
+            "backend \"greeter\": key \"discovery.etcd.endpoints[0]\": invalid address \"etcd\": "
+            "expected host:port"},
+        BadJsonCase{
+            "DiscoveryEndpointPortZero",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "discovery": {"etcd": {"endpoints": ["h:0"], "prefix": "/a/"}}})",
+            "backend \"greeter\": key \"discovery.etcd.endpoints[0]\": invalid address \"h:0\": "
+            "the port must be 1..65535"},
+        BadJsonCase{"ReflectionString",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "reflection": "true"})",
+                    "backend \"greeter\": key \"reflection\" must be true or false"},
+        BadJsonCase{
+            "ReflectionIntervalShort",
+            R"({"endpoints": ["h:1"], "services": ["a.B"], "reflection_interval": "500ms"})",
+            "backend \"greeter\": key \"reflection_interval\" must be at least 1s, got \"500ms\""},
+        BadJsonCase{"ReflectionIntervalNumber",
+                    R"({"endpoints": ["h:1"], "services": ["a.B"], "reflection_interval": 60})",
+                    "backend \"greeter\": key \"reflection_interval\" must be a duration string "
+                    "such as \"30s\""}),
     [](const ::testing::TestParamInfo<BadJsonCase>& info) { return info.param.label; });
 
 }  // namespace
