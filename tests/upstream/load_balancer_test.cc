@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -223,6 +224,28 @@ TEST(RingHashTest, SpreadsKeysByWeight) {
   }
   EXPECT_GT(counts2[1], kKeys * 65 / 100);
   EXPECT_LT(counts2[1], kKeys * 85 / 100);
+}
+
+// Past the ring's size cap the points are scaled down, still in proportion to the weights.
+TEST(RingHashTest, LargeWeightsAreScaledToTheRingCapInProportion) {
+  constexpr int kKeys = 10000;
+  auto lb = MakeLoadBalancer(LbKind::kRingHash, Endpoints(3, {1, 1000, 1000}));
+  auto many = MakeLoadBalancer(LbKind::kRingHash, Endpoints(300));
+  FakeView view(3);
+  FakeView view300(300);
+  auto cursor = lb->NewCursor();
+  std::vector<int> counts(3, 0);
+  std::vector<int> counts300(300, 0);
+  for (int k = 0; k < kKeys; ++k) {
+    ++counts[static_cast<std::size_t>(PickKey(*lb, *cursor, view, Key(k)))];
+    ++counts300[static_cast<std::size_t>(PickKey(*many, *cursor, view300, Key(k)))];
+  }
+  EXPECT_LT(counts[0], kKeys / 100);
+  EXPECT_GT(counts[1], kKeys * 40 / 100);
+  EXPECT_GT(counts[2], kKeys * 40 / 100);
+  // 300 endpoints of weight 1 (capped at about 54 points each): every one gets keys.
+  EXPECT_EQ(std::count(counts300.begin(), counts300.end(), 0), 0);
+  EXPECT_LT(*std::max_element(counts300.begin(), counts300.end()), kKeys * 3 / 300);
 }
 
 // Over 10,000 keys: adding an 11th endpoint moves about 1/11 of them, all to the new one;
