@@ -66,9 +66,10 @@ bool OutlierDetector::Record(std::size_t i, bool failure, Clock::time_point now)
     Rep expected = until;
     slot.ejected_until.compare_exchange_strong(expected, 0);
   }
-  Decay(slot, t, config_.base_ejection.count() > 0
-                     ? std::chrono::duration_cast<Clock::duration>(config_.base_ejection).count()
-                     : 0);
+  Decay(slot, t,
+        config_.base_ejection.count() > 0
+            ? std::chrono::duration_cast<Clock::duration>(config_.base_ejection).count()
+            : 0);
   if (!failure) {
     slot.consecutive.store(0);
     slot.probing.store(false);
