@@ -129,8 +129,8 @@ class GrpcHealthChecker final : public HealthChecker,
   void OnReply(std::uint64_t generation, registry::UnaryResult r) {
     if (generation != generation_ || stopped_) return;
     if (r.status.code != Code::kOk) {
-      return Finish(false, std::string(transcoder::CodeName(r.status.code)) + ": " +
-                               r.status.message);
+      return Finish(false,
+                    std::string(transcoder::CodeName(r.status.code)) + ": " + r.status.message);
     }
     int status = 0;
     if (!DecodeHealthCheckResponse(r.response, &status)) {
@@ -214,9 +214,10 @@ const char* HealthStateName(HealthState state) {
   return "unknown";
 }
 
-std::shared_ptr<HealthChecker> StartHealthChecker(
-    boost::asio::io_context& loop, std::shared_ptr<registry::Transport> endpoint,
-    registry::HealthCheckConfig config, std::function<void(HealthState)> on_change) {
+std::shared_ptr<HealthChecker> StartHealthChecker(boost::asio::io_context& loop,
+                                                  std::shared_ptr<registry::Transport> endpoint,
+                                                  registry::HealthCheckConfig config,
+                                                  std::function<void(HealthState)> on_change) {
   auto checker = std::make_shared<GrpcHealthChecker>(loop, std::move(endpoint), std::move(config),
                                                      std::move(on_change));
   checker->Start();

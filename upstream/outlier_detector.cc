@@ -44,7 +44,7 @@ std::uint32_t OutlierDetector::Ejections(std::size_t i) const {
 
 // One step per whole base_ejection since the last ejection ended (or the last step).
 void OutlierDetector::Decay(Slot& slot, Rep now, Rep base) {
-  if (slot.ejections.load() == 0 || base <= 0) return;
+  if (slot.ejections.load(std::memory_order_relaxed) == 0 || base <= 0) return;
   Rep from = slot.decay_from.load();
   if (now - from < base) return;
   const Rep steps = (now - from) / base;
@@ -60,18 +60,19 @@ bool OutlierDetector::Record(std::size_t i, bool failure, Clock::time_point now)
   if (config_.consecutive_failures == 0 || i >= size_) return false;
   Slot& slot = slots_[i];
   const Rep t = Ticks(now);
-  const Rep until = slot.ejected_until.load();
+  const Rep until = slot.ejected_until.load(std::memory_order_relaxed);
   if (until != 0) {
     if (t < until) return false;  // a call started before the ejection
     Rep expected = until;
     slot.ejected_until.compare_exchange_strong(expected, 0);
   }
-  Decay(slot, t, config_.base_ejection.count() > 0
-                     ? std::chrono::duration_cast<Clock::duration>(config_.base_ejection).count()
-                     : 0);
-  if (!failure) {
-    slot.consecutive.store(0);
-    slot.probing.store(false);
+  Decay(slot, t,
+        config_.base_ejection.count() > 0
+            ? std::chrono::duration_cast<Clock::duration>(config_.base_ejection).count()
+            : 0);
+  if (!failure) {  // the common case: loads only, no write to a shared cache line
+    if (slot.consecutive.load(std::memory_order_relaxed) != 0) slot.consecutive.store(0);
+    if (slot.probing.load(std::memory_order_relaxed)) slot.probing.store(false);
     return false;
   }
   const std::uint32_t failures = slot.consecutive.fetch_add(1) + 1;

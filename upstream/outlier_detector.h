@@ -6,15 +6,17 @@
 // one failure ejects it anew (for longer), and a success resets it; its ejection count decays
 // by one per base_ejection without ejection.
 //
-// Failures and successes of calls that end while their endpoint is ejected (calls started
-// before the ejection) are ignored. EjectedUntil() keeps the end of the last ejection until the
-// endpoint's next recorded call after it (compare with now); Ejections() is the count as of
-// the last Record().
+// Details: decay counts from the end of the last ejection, and a step of it also ends the
+// probation; an endpoint kept in by the cap keeps its failures counted, so its next failure
+// ejects it once there is room. Outcomes of calls that end while their endpoint is ejected
+// (calls started before the ejection) are ignored. EjectedUntil() keeps the end of the last
+// ejection until the endpoint's next recorded call after it (compare with now); Ejections() is the
+// count as of the last Record().
 //
 // Pure: time is passed in. Thread safety: every method may be called from any thread; the
 // state is atomics per endpoint, so Usable() on the request path takes no lock (an ejection
-// takes a mutex to count the ejected endpoints). Record* races between threads are benign (an ejection may
-// be decided once more or once less at the exact threshold).
+// takes a mutex to count the ejected endpoints). Record* races between threads are benign (an
+// ejection may be decided once more or once less at the exact threshold).
 #pragma once
 
 #include <atomic>
@@ -50,8 +52,8 @@ class OutlierDetector {
     std::atomic<std::uint32_t> consecutive{0};  // failures in a row
     std::atomic<std::uint32_t> ejections{0};    // so far, after decay
     std::atomic<Clock::rep> ejected_until{0};
-    std::atomic<Clock::rep> decay_from{0};      // when the next decay step's time started
-    std::atomic<bool> probing{false};           // back from an ejection, no success since
+    std::atomic<Clock::rep> decay_from{0};  // when the next decay step's time started
+    std::atomic<bool> probing{false};       // back from an ejection, no success since
   };
 
   static void Decay(Slot& slot, Clock::rep now, Clock::rep base);

@@ -3,7 +3,7 @@
 // quiet backend can still retry (3 retries per window, as Envoy's and Finagle's budgets do).
 //
 // Pure: time is passed in. Thread safety: all methods may be called from any thread
-// (atomics only, no lock).
+// (atomics only, no lock); TryRetry calls racing at the limit may each grant one retry more.
 #pragma once
 
 #include <atomic>
@@ -18,10 +18,10 @@ class RetryBudget {
 
   explicit RetryBudget(std::uint32_t budget_percent);
 
-  void RecordCall(Clock::time_point now);              // every first attempt
+  void RecordCall(Clock::time_point now);  // every first attempt
   // True when one more retry fits the budget now; counts it when it does.
   bool TryRetry(Clock::time_point now);
-  std::uint64_t exhausted() const;                     // retries refused, for /metrics
+  std::uint64_t exhausted() const;  // retries refused, for /metrics
 
   static constexpr std::uint32_t kMinRetriesPerWindow = 3;
 

@@ -19,9 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(ok || status == -12345, "a failed decode wrote the status");
 
   int prefixed = 0;
-  FUZZ_CHECK(DecodeHealthCheckResponse(std::string("\x08\x01", 2) + std::string(input),
-                                       &prefixed) == ok,
-             "a leading SERVING field changed whether the input parses");
+  FUZZ_CHECK(
+      DecodeHealthCheckResponse(std::string("\x08\x01", 2) + std::string(input), &prefixed) == ok,
+      "a leading SERVING field changed whether the input parses");
   if (ok) {
     int last = 0;
     FUZZ_CHECK(DecodeHealthCheckResponse(std::string(input) + "\x08\x02", &last) && last == 2,

@@ -3,8 +3,8 @@
 // for what a real server does not send (SERVICE_UNKNOWN, garbage, no reply at all).
 #include "upstream/health_checker.h"
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -199,14 +199,14 @@ class HealthCheckerTest : public ::testing::Test {
 
   void Start(std::shared_ptr<registry::Transport> transport, registry::HealthCheckConfig config,
              std::function<int()> calls = nullptr) {
-    checker_ = upstream::StartHealthChecker(
-        *loops_.loops()[0], std::move(transport), std::move(config),
-        [this, calls = std::move(calls)](HealthState s) {
-          EXPECT_TRUE(in_loop_thread());
-          std::lock_guard lock(mu_);
-          changes_.push_back(s);
-          calls_at_change_.push_back(calls ? calls() : -1);
-        });
+    checker_ =
+        upstream::StartHealthChecker(*loops_.loops()[0], std::move(transport), std::move(config),
+                                     [this, calls = std::move(calls)](HealthState s) {
+                                       EXPECT_TRUE(in_loop_thread());
+                                       std::lock_guard lock(mu_);
+                                       changes_.push_back(s);
+                                       calls_at_change_.push_back(calls ? calls() : -1);
+                                     });
   }
 
   bool in_loop_thread() { return loops_.loops()[0]->get_executor().running_in_this_thread(); }
@@ -242,7 +242,8 @@ class HealthCheckerTest : public ::testing::Test {
 
 TEST(HealthCheckWireTest, EncodesTheRequest) {
   EXPECT_EQ(upstream::EncodeHealthCheckRequest(""), "");
-  EXPECT_EQ(upstream::EncodeHealthCheckRequest("a.B"), std::string("\x0a\x03" "a.B"));
+  EXPECT_EQ(upstream::EncodeHealthCheckRequest("a.B"), std::string("\x0a\x03"
+                                                                   "a.B"));
 }
 
 TEST(HealthCheckWireTest, DecodesTheResponse) {
@@ -261,16 +262,19 @@ TEST(HealthCheckWireTest, DecodesTheResponse) {
   ASSERT_TRUE(upstream::DecodeHealthCheckResponse("\x0a\x01x", &status));
   EXPECT_EQ(status, 0);
   // A negative enum: ten varint bytes, kept as the int32 it is.
-  ASSERT_TRUE(upstream::DecodeHealthCheckResponse(
-      "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", &status));
+  ASSERT_TRUE(
+      upstream::DecodeHealthCheckResponse("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", &status));
   EXPECT_EQ(status, -1);
 
   status = 7;
-  EXPECT_FALSE(upstream::DecodeHealthCheckResponse("\x08", &status));        // truncated
-  EXPECT_FALSE(upstream::DecodeHealthCheckResponse("\x12\x05" "ab", &status));  // short
+  EXPECT_FALSE(upstream::DecodeHealthCheckResponse("\x08", &status));  // truncated
+  EXPECT_FALSE(
+      upstream::DecodeHealthCheckResponse("\x12\x05"
+                                          "ab",
+                                          &status));                                   // short
   EXPECT_FALSE(upstream::DecodeHealthCheckResponse(std::string("\x00", 1), &status));  // field 0
   EXPECT_FALSE(upstream::DecodeHealthCheckResponse("\x0c", &status));  // END_GROUP alone
-  EXPECT_EQ(status, 7);  // untouched on failure
+  EXPECT_EQ(status, 7);                                                // untouched on failure
 }
 
 TEST(HealthCheckWireTest, StateNames) {
@@ -354,7 +358,8 @@ TEST_F(HealthCheckerTest, ServiceUnknownAnswerIsAFailure) {
     std::lock_guard lock(transport->mu);
     transport->reply = Reply(std::string("\x08", 1));  // truncated
   }
-  ASSERT_TRUE(WaitUntil([&] { return checker_->last_error() == "unparsable HealthCheckResponse"; }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return checker_->last_error() == "unparsable HealthCheckResponse"; }));
   {
     std::lock_guard lock(transport->mu);
     transport->reply = Reply("");  // UNKNOWN

@@ -69,14 +69,14 @@ TEST(OutlierDetectorTest, OutcomesWhileEjectedAreIgnored) {
 
 TEST(OutlierDetectorTest, ProbeBackFailureReEjectsForLonger) {
   OutlierDetector d(Config(), 4);
-  ASSERT_TRUE(Fail(d, 0, 3, kT0));                       // 1 x 10 s
+  ASSERT_TRUE(Fail(d, 0, 3, kT0));  // 1 x 10 s
   Time t = kT0 + seconds(10);
   ASSERT_TRUE(d.Usable(0, t));
-  EXPECT_TRUE(d.Record(0, true, t));                      // one failure on probation: 2 x 10 s
+  EXPECT_TRUE(d.Record(0, true, t));  // one failure on probation: 2 x 10 s
   EXPECT_EQ(d.EjectedUntil(0), t + seconds(20));
   EXPECT_EQ(d.Ejections(0), 2u);
   t += seconds(20);
-  EXPECT_TRUE(d.Record(0, true, t));                      // 3 x 10 s
+  EXPECT_TRUE(d.Record(0, true, t));  // 3 x 10 s
   EXPECT_EQ(d.EjectedUntil(0), t + seconds(30));
   EXPECT_EQ(d.Ejections(0), 3u);
   EXPECT_FALSE(d.Usable(0, t + seconds(29)));
@@ -87,7 +87,7 @@ TEST(OutlierDetectorTest, ProbeBackSuccessNeedsTheFullCountAgain) {
   OutlierDetector d(Config(), 4);
   ASSERT_TRUE(Fail(d, 0, 3, kT0));
   Time t = kT0 + seconds(10);
-  EXPECT_FALSE(d.Record(0, false, t));  // back, and it works
+  EXPECT_FALSE(d.Record(0, false, t));   // back, and it works
   EXPECT_EQ(d.EjectedUntil(0), Time());  // cleared by the first call after the ejection
   EXPECT_FALSE(Fail(d, 0, 2, t));
   EXPECT_TRUE(d.Usable(0, t));

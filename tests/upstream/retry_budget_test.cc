@@ -54,9 +54,9 @@ TEST(RetryBudgetTest, ShareOfRecentCalls) {
 
 TEST(RetryBudgetTest, RetriesAcrossTheWindowCount) {
   RetryBudget b(50);
-  Calls(b, kT0, 20);                                   // budget 10
+  Calls(b, kT0, 20);  // budget 10
   EXPECT_EQ(Retries(b, kT0, 6), 6);
-  EXPECT_EQ(Retries(b, kT0 + seconds(4)), 4);          // the 6 earlier ones still count
+  EXPECT_EQ(Retries(b, kT0 + seconds(4)), 4);  // the 6 earlier ones still count
 }
 
 TEST(RetryBudgetTest, WindowSlides) {
