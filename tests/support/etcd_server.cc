@@ -65,7 +65,9 @@ bool EtcdServer::Start(milliseconds timeout) {
   // A port picked free a moment ago may be taken by the time etcd binds it: try fresh ones.
   for (int i = 0; i < 3; ++i) {
     client_port_ = PickFreePort();
-    peer_port_ = PickFreePort();
+    do {
+      peer_port_ = PickFreePort();
+    } while (peer_port_ == client_port_);
     transport_ = upstream::MakeH2Transport(endpoint(), {}, loops_.loops(),
                                            {.initial_backoff = milliseconds(50),
                                             .max_backoff = milliseconds(200)});

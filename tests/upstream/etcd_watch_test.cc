@@ -259,6 +259,12 @@ TEST_F(EtcdWatchTest, UnreachableEtcdIsAnErrorNamingTheEndpoint) {
   Watch(recorder, {dead});
   EXPECT_TRUE(recorder.WaitForError(dead));
   EXPECT_EQ(recorder.reports(), 0);
+
+  // Not an address at all: the same, never a crash.
+  Recorder& malformed = control_;
+  Watch(malformed, {"not an endpoint"});
+  EXPECT_TRUE(malformed.WaitForError("not an endpoint"));
+  EXPECT_EQ(malformed.reports(), 0);
 }
 
 TEST_F(EtcdWatchTest, FailingEndpointIsFollowedByTheNextOne) {
