@@ -37,14 +37,24 @@ void App::Start() {
   control_loop_ = std::make_unique<boost::asio::io_context>(1);
   upstream::ClusterDeps deps;
   deps.control = control_loop_.get();
+  deps.dns.servers = config_.dns.servers;
+  deps.dns.default_ttl = config_.dns.default_ttl;
   // Endpoints that a backend update keeps keep their connections (EndpointTransports).
   auto endpoints = std::make_shared<upstream::EndpointTransports>(
       [loops](const registry::BackendConfig& backend, const upstream::DiscoveredEndpoint& endpoint)
           -> std::shared_ptr<registry::Transport> {
         if (backend.transport == "grpc") {
-          return upstream::MakeGrpcTransport(endpoint.address, backend.tls);
+          // Dial the address found; verify TLS against the configured name.
+          registry::BackendTls tls = backend.tls;
+          if (tls.enabled && tls.server_name.empty() && endpoint.authority != endpoint.address) {
+            if (auto name = registry::ParseHostPort(endpoint.authority); name.ok()) {
+              tls.server_name = name->host;
+            }
+          }
+          return upstream::MakeGrpcTransport(endpoint.address, tls, backend.pool);
         }
-        return upstream::MakeH2Transport(endpoint.address, backend.tls, loops);
+        return upstream::MakeH2Transport(endpoint.address, endpoint.authority, backend.tls, loops,
+                                         upstream::FromPool(backend.pool));
       });
   deps.endpoint_factory = [endpoints](const registry::BackendConfig& backend,
                                       const upstream::DiscoveredEndpoint& endpoint) {

@@ -296,11 +296,18 @@ class GrpcTransport final : public Transport {
     auto state = std::make_shared<UnaryState>();
     Prepare(&state->ctx, spec);
     state->request = ToByteBuffer(std::move(request));
-    Next().UnaryCall(&state->ctx, spec.method, grpc::StubOptions(), &state->request,
+    Connection& connection = Next();
+    // libgrpc++ does not say whether a failed call reached the server. A call on a channel
+    // that was not connected, failing UNAVAILABLE without any reply headers, did not.
+    const bool connected = connection.channel->GetState(false) == GRPC_CHANNEL_READY;
+    connection.stub->UnaryCall(&state->ctx, spec.method, grpc::StubOptions(), &state->request,
                      &state->response,
-                     [state, done = std::move(done)](grpc::Status s) {
+                     [state, connected, done = std::move(done)](grpc::Status s) {
                        UnaryResult result;
                        result.status = ToCallStatus(s);
+                       result.status.not_sent =
+                           s.error_code() == grpc::StatusCode::UNAVAILABLE && !connected &&
+                           state->ctx.GetServerInitialMetadata().empty();
                        if (s.ok()) result.response = ToString(state->response);
                        result.headers = CopyMetadata(state->ctx.GetServerInitialMetadata());
                        result.trailers = CopyMetadata(state->ctx.GetServerTrailingMetadata());
@@ -312,7 +319,7 @@ class GrpcTransport final : public Transport {
   std::shared_ptr<StreamCall> StartStream(CallSpec spec,
                                           std::shared_ptr<StreamObserver> observer) override {
     auto reactor = std::make_shared<StreamReactor>(std::move(observer));
-    reactor->Begin(&Next(), spec);
+    reactor->Begin(Next().stub.get(), spec);
     return reactor;
   }
 
@@ -340,8 +347,8 @@ class GrpcTransport final : public Transport {
   };
 
   // Round robin over the channels.
-  grpc::GenericStub& Next() {
-    return *connections_[next_.fetch_add(1, std::memory_order_relaxed) % connections_.size()].stub;
+  Connection& Next() {
+    return connections_[next_.fetch_add(1, std::memory_order_relaxed) % connections_.size()];
   }
 
   std::vector<Connection> connections_;

@@ -225,17 +225,29 @@ std::unique_ptr<registry::Transport> MakeH2Transport(const std::string& endpoint
                                                      const registry::BackendTls& tls,
                                                      std::vector<asio::io_context*> loops,
                                                      H2Options options) {
+  return MakeH2Transport(endpoint, endpoint, tls, std::move(loops), options);
+}
+
+std::unique_ptr<registry::Transport> MakeH2Transport(const std::string& endpoint,
+                                                     const std::string& authority,
+                                                     const registry::BackendTls& tls,
+                                                     std::vector<asio::io_context*> loops,
+                                                     H2Options options) {
   H2Target target;
-  target.authority = endpoint;
+  target.authority = authority;
   std::string setup_error;
+  std::string authority_host;
   if (auto address = registry::ParseHostPort(endpoint); address.ok()) {
     target.host = address->host;
     target.port = address->port;
   } else {
     setup_error = address.status().message();
   }
+  if (auto name = registry::ParseHostPort(authority); name.ok()) authority_host = name->host;
   if (tls.enabled) {
-    target.server_name = tls.server_name.empty() ? target.host : tls.server_name;
+    target.server_name = !tls.server_name.empty() ? tls.server_name
+                         : !authority_host.empty() ? authority_host
+                                                   : target.host;
     if (!tls.server_name.empty()) {
       target.authority = tls.server_name + ":" + std::to_string(target.port);
     }

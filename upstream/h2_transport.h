@@ -29,5 +29,13 @@ std::unique_ptr<registry::Transport> MakeH2Transport(const std::string& endpoint
                                                      const registry::BackendTls& tls,
                                                      std::vector<boost::asio::io_context*> loops,
                                                      H2Options options = {});
+// The same, dialling `address` ("ip:port", as discovery found it) under the name `authority`
+// ("host:port" as configured): the :authority header, and the TLS server name and SNI unless
+// tls.server_name is set.
+std::unique_ptr<registry::Transport> MakeH2Transport(const std::string& address,
+                                                     const std::string& authority,
+                                                     const registry::BackendTls& tls,
+                                                     std::vector<boost::asio::io_context*> loops,
+                                                     H2Options options = {});
 
 }  // namespace portico::upstream

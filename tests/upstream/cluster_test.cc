@@ -4,6 +4,7 @@
 // health checks, and a stream that moves to another endpoint with its writes replayed.
 #include "upstream/cluster.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -15,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/etcd_server.h"
 #include "tests/support/process.h"
 #include "tests/support/test_backend.h"
 #include "tests/support/transport_harness.h"
@@ -368,6 +370,46 @@ TEST_F(ClusterTest, HealthChecksTakeANotServingEndpointOutAndBack) {
   backends[0]->SetServing("", true);
   ASSERT_TRUE(health_is(0, "healthy"));
   EXPECT_EQ(CallUnarySync(*cluster, Spec(kEcho), "").status.code, Code::kOk);
+}
+
+// discovery.etcd against a real etcd: endpoints appear and go as grpc-go's naming resolver
+// writes and deletes their keys; calls follow without a restart.
+TEST_F(ClusterTest, EndpointsFromEtcdFollowTheKeys) {
+  if (!testing::EtcdServer::Available()) GTEST_SKIP() << "etcd (Debian etcd-server) is not installed";
+  testing::EtcdServer etcd;
+  ASSERT_TRUE(etcd.Start()) << etcd.Log();
+  auto backends = Backends(2);
+  ASSERT_TRUE(etcd.Put("/services/test/a", R"({"Addr":")" + backends[0]->address() + R"("})"));
+  BackendConfig config = Backend({});
+  config.discovery_etcd.endpoints = {etcd.endpoint()};
+  config.discovery_etcd.prefix = "/services/test/";
+  auto cluster = Make(config);
+  auto addresses_are = [&](std::vector<std::string> want) {
+    for (int tries = 0; tries < 500; ++tries) {
+      std::vector<std::string> got;
+      for (const auto& e : cluster->Endpoints()) {
+        EXPECT_EQ(e.source, "etcd");
+        got.push_back(e.address);
+      }
+      if (got == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(addresses_are({backends[0]->address()}));
+  EXPECT_EQ(CallUnarySync(*cluster, Spec(kEcho), "").status.code, Code::kOk);
+
+  ASSERT_TRUE(etcd.Put("/services/test/b", R"({"Addr":")" + backends[1]->address() + R"(","Metadata":null})"));
+  std::vector<std::string> both = {backends[0]->address(), backends[1]->address()};
+  std::sort(both.begin(), both.end());
+  ASSERT_TRUE(addresses_are(both));
+  ASSERT_TRUE(etcd.Delete("/services/test/a"));
+  ASSERT_TRUE(addresses_are({backends[1]->address()}));
+  const int before = backends[1]->echo_calls();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(CallUnarySync(*cluster, Spec(kEcho), "").status.code, Code::kOk);
+  }
+  EXPECT_EQ(backends[1]->echo_calls(), before + 10);
 }
 
 TEST_F(ClusterTest, NoUsableEndpointFailsAtOnce) {
