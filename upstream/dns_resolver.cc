@@ -245,6 +245,7 @@ StatusOr<HostAddresses> DnsResolver::LookupHost(std::string_view host,
   if (IsCancelled(cancel)) return Cancelled();
   StatusOr<std::vector<std::string>> ips = GetAddrInfo(name);
   if (ips.ok()) return HostAddresses{std::move(*ips), options_.default_ttl, false};
+  if (dns_error.ok()) return ips.status();
   const Code code = dns_error.code() == Code::kUnavailable ? Code::kUnavailable
                                                              : ips.status().code();
   return Status(code, dns_error.message() + "; " + ips.status().message());

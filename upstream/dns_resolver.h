@@ -4,8 +4,9 @@
 // ("ip:port", IPv4), which then replace them. A host name DNS has no address for ("localhost",
 // names only in /etc/hosts) is looked up with getaddrinfo instead, with the default TTL.
 //
-// Each lookup blocks for at most about timeout x attempts per query and name server, so it
-// belongs on a thread of its own, never on an io thread.
+// A query waits `timeout` for its first try and twice that for the second (glibc's doubling),
+// per name server: with the defaults at most 6 s per server, plus getaddrinfo's own bound when
+// it falls back. So lookups belong on a thread of their own, never on an io thread.
 //
 // Thread safety: not thread-safe (it holds a res_state); use one DnsResolver per thread.
 // Ownership: owns its resolver state; `cancel` (when given) must outlive the call.
@@ -26,8 +27,8 @@ namespace portico::upstream {
 struct DnsResolverOptions {
   std::vector<std::string> servers;  // "ip:port" (IPv4); empty = /etc/resolv.conf's
   std::chrono::milliseconds default_ttl{30000};  // for getaddrinfo's answers
-  std::chrono::seconds timeout{2};               // per query and name server
-  int attempts = 2;                              // per name server
+  std::chrono::seconds timeout{2};               // of a query's first try (res_state retrans)
+  int attempts = 2;                              // tries per name server (res_state retry)
 };
 
 struct HostAddresses {

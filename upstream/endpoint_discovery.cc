@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,7 @@ constexpr milliseconds kMinBackoff{1000};
 constexpr milliseconds kMaxBackoff{30000};
 constexpr std::size_t kMaxEtcdEndpoints = 1024;  // keys beyond it are skipped (and reported)
 constexpr std::size_t kMaxErrorsShown = 3;
+constexpr const char* kNoThread = "cannot start the DNS lookup thread";
 
 // One thread that runs blocking lookups in turn, so that no io thread ever waits on DNS. A job
 // returns the completion to run on the strand. The thread starts with the first job and is
@@ -45,15 +47,21 @@ class LookupThread {
       : shared_(std::make_shared<Shared>(std::move(strand), std::move(options))) {}
   ~LookupThread() { Stop(); }
 
-  void Enqueue(Job job) {
+  // False when the thread cannot be started (the system is out of threads).
+  bool Enqueue(Job job) {
     std::lock_guard lock(shared_->mu);
-    if (shared_->stopped) return;
-    shared_->jobs.push_back(std::move(job));
+    if (shared_->stopped) return true;
     if (!shared_->started) {
+      try {
+        std::thread(&LookupThread::Run, shared_).detach();
+      } catch (const std::system_error&) {
+        return false;
+      }
       shared_->started = true;
-      std::thread(&LookupThread::Run, shared_).detach();
     }
+    shared_->jobs.push_back(std::move(job));
     shared_->cv.notify_one();
+    return true;
   }
 
   void Stop() {
@@ -236,12 +244,18 @@ class Discovery final : public EndpointDiscovery,
     if (it == hosts_.end() || it->second.pending) return;
     it->second.pending = true;
     std::weak_ptr<Discovery> weak = weak_from_this();
-    lookups_.Enqueue([weak, host](DnsResolver& resolver, const std::atomic<bool>& cancel) {
-      StatusOr<HostAddresses> result = resolver.LookupHost(host, &cancel);
-      return LookupThread::Completion([weak, host, result = std::move(result)] {
-        if (auto self = weak.lock()) self->OnHost(host, result);
+    const bool queued =
+        lookups_.Enqueue([weak, host](DnsResolver& resolver, const std::atomic<bool>& cancel) {
+          StatusOr<HostAddresses> result = resolver.LookupHost(host, &cancel);
+          return LookupThread::Completion([weak, host, result = std::move(result)] {
+            if (auto self = weak.lock()) self->OnHost(host, result);
+          });
+        });
+    if (!queued) {  // a failed lookup, reported later: the caller may be mid-update
+      boost::asio::post(strand_, [weak, host] {
+        if (auto self = weak.lock()) self->OnHost(host, Unavailable(kNoThread));
       });
-    });
+    }
   }
 
   void LookupSrv(const std::string& name) {
@@ -249,12 +263,18 @@ class Discovery final : public EndpointDiscovery,
     if (it == srvs_.end() || it->second.pending) return;
     it->second.pending = true;
     std::weak_ptr<Discovery> weak = weak_from_this();
-    lookups_.Enqueue([weak, name](DnsResolver& resolver, const std::atomic<bool>& cancel) {
-      StatusOr<SrvRecords> result = resolver.LookupSrv(name, &cancel);
-      return LookupThread::Completion([weak, name, result = std::move(result)] {
-        if (auto self = weak.lock()) self->OnSrv(name, result);
+    const bool queued =
+        lookups_.Enqueue([weak, name](DnsResolver& resolver, const std::atomic<bool>& cancel) {
+          StatusOr<SrvRecords> result = resolver.LookupSrv(name, &cancel);
+          return LookupThread::Completion([weak, name, result = std::move(result)] {
+            if (auto self = weak.lock()) self->OnSrv(name, result);
+          });
+        });
+    if (!queued) {
+      boost::asio::post(strand_, [weak, name] {
+        if (auto self = weak.lock()) self->OnSrv(name, Unavailable(kNoThread));
       });
-    });
+    }
   }
 
   // Records the outcome of a lookup and arms the next one: after the TTL when it succeeded,
