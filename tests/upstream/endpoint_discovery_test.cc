@@ -22,12 +22,7 @@
 
 #include "tests/support/dns_server.h"
 #include "upstream/etcd_endpoint.h"
-// The etcd server helper comes with the etcd watch's branch; until both are in the tree the
-// etcd discovery test is left out.
-#if __has_include("tests/support/etcd_server.h")
 #include "tests/support/etcd_server.h"
-#define PORTICO_HAVE_ETCD_SERVER 1
-#endif
 
 namespace portico::upstream {
 
@@ -227,7 +222,6 @@ TEST_F(EndpointDiscoveryTest, StopWhileALookupIsInFlight) {
   ::close(fd);
 }
 
-#ifdef PORTICO_HAVE_ETCD_SERVER
 TEST_F(EndpointDiscoveryTest, EtcdKeysReadWatchedAndResolved) {
   if (!portico::testing::EtcdServer::Available()) {
     GTEST_SKIP() << "etcd-server is not installed (scripts/deps.sh installs it)";
@@ -262,7 +256,6 @@ TEST_F(EndpointDiscoveryTest, EtcdKeysReadWatchedAndResolved) {
                            Ep("[::1]:7001", "[::1]:7001", 1, "etcd")}));
   EXPECT_TRUE(WaitUntil([&] { return discovery_->last_error().empty(); }));
 }
-#endif  // PORTICO_HAVE_ETCD_SERVER
 
 TEST(EtcdEndpointTest, ParsesGrpcGoNamingValues) {
   StatusOr<registry::HostPort> a = ParseEtcdEndpoint(R"({"Addr":"10.0.0.1:50051","Metadata":null})");
