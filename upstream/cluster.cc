@@ -510,7 +510,9 @@ class ClusterStream final : public registry::StreamCall,
           self->finished_ = true;
         }
         self->cluster_->Release();
-        self->outer_->OnFinish(std::move(none), {});
+        // Let go of the observer: it usually owns this call (a cycle until the end).
+        auto outer = std::move(self->outer_);
+        outer->OnFinish(std::move(none), {});
       });
     }
     Begin(std::move(*picked));
@@ -562,7 +564,7 @@ class ClusterStream final : public registry::StreamCall,
       if (stashed_) {
         // Delivered from the control loop: never on the consumer's own thread.
         return cluster_->Later([self = shared_from_this(), m = std::move(*stashed_)]() mutable {
-          self->outer_->OnReadDone(true, std::move(m));
+          if (self->outer_) self->outer_->OnReadDone(true, std::move(m));
         });
       }
       read_pending_ = true;
@@ -666,9 +668,11 @@ class ClusterStream final : public registry::StreamCall,
     }
     if (next) return Begin(std::move(*next));
     cluster_->Release();
-    if (write_failed) outer_->OnWriteDone(false);
-    if (read_end) outer_->OnReadDone(false, {});
-    outer_->OnFinish(std::move(status), std::move(trailers));
+    // Let go of the observer: it usually owns this call (a cycle until the end).
+    std::shared_ptr<registry::StreamObserver> outer = std::move(outer_);
+    if (write_failed) outer->OnWriteDone(false);
+    if (read_end) outer->OnReadDone(false, {});
+    outer->OnFinish(std::move(status), std::move(trailers));
   }
 
  private:
@@ -755,7 +759,7 @@ class ClusterStream final : public registry::StreamCall,
 
   const std::shared_ptr<Cluster> cluster_;
   const CallSpec spec_;
-  const std::shared_ptr<registry::StreamObserver> outer_;
+  std::shared_ptr<registry::StreamObserver> outer_;  // reset once OnFinish is delivered
 
   std::mutex mu_;
   std::vector<const Endpoint*> tried_;

@@ -412,6 +412,27 @@ TEST_F(ClusterTest, EndpointsFromEtcdFollowTheKeys) {
   EXPECT_EQ(backends[1]->echo_calls(), before + 10);
 }
 
+// Front doors keep their call and the call keeps their observer: the cluster must let go of the
+// observer once the call has ended, or the two keep each other alive (a WebSocket session and
+// its connection slot, for ever).
+TEST_F(ClusterTest, AFinishedStreamLetsGoOfItsObserver) {
+  auto backends = Backends(1);
+  auto cluster = Make(Backend({backends[0]->address()}));
+  auto observer = std::make_shared<RecordingObserver>();
+  std::weak_ptr<RecordingObserver> weak = observer;
+  std::shared_ptr<registry::StreamCall> call =
+      cluster->StartStream(Spec("/portico.test.v1.TestService/BidiStream"), observer);
+  call->Read();
+  call->Cancel();
+  EXPECT_EQ(observer->WaitFinish().code, Code::kCancelled);
+  observer.reset();
+  for (int i = 0; i < 100 && !weak.expired(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(weak.expired());
+  EXPECT_EQ(cluster->Stats().in_flight, 0u);
+}
+
 TEST_F(ClusterTest, NoUsableEndpointFailsAtOnce) {
   BackendConfig config = Backend({DeadAddress(), DeadAddress()});
   config.outlier.consecutive_failures = 1;
