@@ -94,7 +94,11 @@ bool OutlierDetector::TryEject(std::size_t i, Rep now) {
   if (ejected >= cap) return false;
   const std::uint32_t n = slot.ejections.load() + 1;
   const Rep base = std::chrono::duration_cast<Clock::duration>(config_.base_ejection).count();
-  const Rep until = SaturatingAdd(now, Times(std::max<Rep>(base, 0), n));
+  // Capped as Envoy's max_ejection_time (300 s), or at one base_ejection if that is longer:
+  // an endpoint that keeps failing is still probed every few minutes.
+  const Rep cap_ticks = std::max<Rep>(
+      base, std::chrono::duration_cast<Clock::duration>(kMaxEjection).count());
+  const Rep until = SaturatingAdd(now, std::min(Times(std::max<Rep>(base, 0), n), cap_ticks));
   slot.ejections.store(n);
   slot.decay_from.store(until);
   slot.consecutive.store(0);

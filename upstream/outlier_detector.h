@@ -33,6 +33,8 @@ namespace portico::upstream {
 class OutlierDetector {
  public:
   using Clock = std::chrono::steady_clock;
+  // The longest ejection, unless base_ejection itself is longer.
+  static constexpr std::chrono::seconds kMaxEjection{300};
 
   OutlierDetector(registry::OutlierConfig config, std::size_t endpoints);
 

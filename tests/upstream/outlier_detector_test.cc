@@ -83,6 +83,16 @@ TEST(OutlierDetectorTest, ProbeBackFailureReEjectsForLonger) {
   EXPECT_TRUE(d.Usable(0, t + seconds(30)));
 }
 
+TEST(OutlierDetectorTest, EjectionTimeIsCappedAtFiveMinutes) {
+  OutlierDetector d(Config(1, 100), 1);
+  Time t = kT0;
+  for (std::uint32_t n = 1; n <= 5; ++n) {
+    ASSERT_TRUE(d.Record(0, true, t)) << n;
+    EXPECT_EQ(d.EjectedUntil(0) - t, n <= 3 ? seconds(100 * n) : seconds(300)) << n;
+    t = d.EjectedUntil(0);
+  }
+}
+
 TEST(OutlierDetectorTest, ProbeBackSuccessNeedsTheFullCountAgain) {
   OutlierDetector d(Config(), 4);
   ASSERT_TRUE(Fail(d, 0, 3, kT0));
