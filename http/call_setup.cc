@@ -182,7 +182,7 @@ std::chrono::system_clock::time_point CallDeadline(
 namespace {
 
 // ring_hash's key (DESIGN section 9): a path variable of the matched route, or a metadata key
-// (headers reach here as metadata, lower-cased).
+// (for `header`, the HTTP front doors look at the request's headers themselves).
 std::optional<std::string> HashKeyOf(const registry::HashKeyConfig& key, const CallTarget& target,
                                      const registry::Metadata& metadata) {
   if (!key.path_var.empty()) {
@@ -233,6 +233,12 @@ StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Reques
   registry::CallSpec spec = MakeCallSpec(target, RequestMetadata(request, peer), client_timeout);
   // A GET rule promises a safe method (DESIGN section 9, retries).
   if (request.method() == boost::beast::http::verb::get) spec.idempotent = true;
+  // ring_hash by header: any request header, not only those forwarded as metadata.
+  const registry::BackendConfig& backend = target.backend->config();
+  if (backend.lb == registry::kLbRingHash && !backend.hash_key.header.empty()) {
+    const auto it = request.find(backend.hash_key.header);
+    if (it != request.end()) spec.hash_key = std::string(it->value());
+  }
   return spec;
 }
 

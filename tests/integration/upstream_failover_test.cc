@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -143,6 +145,51 @@ TEST_F(UpstreamFailoverTest, BulkheadAnswers503AndMetricsShowTheUpstreams) {
   EXPECT_EQ(e[0]["source"], "static");
   EXPECT_EQ(e[0]["weight"], 1);
   EXPECT_EQ(e[0]["ejections"], 0);
+}
+
+// ring_hash keys taken from the request: a path variable of the matched rule, or a header.
+TEST_F(UpstreamFailoverTest, RingHashKeysComeFromThePathOrAHeader) {
+  RegisterTestService();
+  std::vector<std::unique_ptr<TestBackend>> backends;
+  json endpoints = json::array();
+  for (int i = 0; i < 3; ++i) {
+    backends.push_back(std::make_unique<TestBackend>());
+    backends.back()->Start();
+    endpoints.push_back(backends.back()->address());
+  }
+  // The one backend whose Echo count grew by `n` while `call` ran; -1 when split or none.
+  auto owner = [&](int n, const std::function<void()>& call) {
+    std::vector<int> before;
+    for (const auto& b : backends) before.push_back(b->echo_calls());
+    for (int i = 0; i < n; ++i) call();
+    int who = -1;
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+      const int served = backends[i]->echo_calls() - before[i];
+      if (served == n) who = static_cast<int>(i);
+      if (served != 0 && served != n) return -1;
+    }
+    return who;
+  };
+  for (const json& key : {json{{"path_var", "f_string"}}, json{{"header", "X-User"}}}) {
+    SCOPED_TRACE(key.dump());
+    RegisterBackend({{"endpoints", endpoints},
+                     {"services", {"portico.test.v1.TestService"}},
+                     {"lb", "ring_hash"},
+                     {"hash_key", key}});
+    std::set<int> owners;
+    for (int k = 0; k < 12; ++k) {
+      const std::string user = "user-" + std::to_string(k);
+      const int who = owner(4, [&] {
+        HttpReply r = key.contains("path_var")
+                          ? Get("/v1/echo/" + user)
+                          : Post("/v1/echo", "{}", {{"X-User", user}});
+        EXPECT_EQ(r.status, 200) << r.body;
+      });
+      EXPECT_GE(who, 0) << user << " was spread over endpoints";
+      owners.insert(who);
+    }
+    EXPECT_GE(owners.size(), 2u);  // 12 keys do not all land on one of three endpoints
+  }
 }
 
 }  // namespace
