@@ -45,3 +45,9 @@ class LocalDnsServer {
 };
 
 }  // namespace portico::testing
+
+// In a test body: skips the test, saying why, where dnsmasq is not installed.
+#define SKIP_WITHOUT_DNSMASQ()                                                         \
+  if (portico::testing::LocalDnsServer::Binary().empty()) {                           \
+    GTEST_SKIP() << "dnsmasq is not installed (scripts/deps.sh installs dnsmasq-base)"; \
+  }

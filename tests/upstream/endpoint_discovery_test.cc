@@ -38,10 +38,6 @@ using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-#define SKIP_WITHOUT_DNSMASQ()                                                         \
-  if (portico::testing::LocalDnsServer::Binary().empty()) {                           \
-    GTEST_SKIP() << "dnsmasq is not installed (scripts/deps.sh installs dnsmasq-base)"; \
-  }
 
 DiscoveredEndpoint Ep(std::string address, std::string authority, std::uint32_t weight,
                       std::string source) {
