@@ -38,6 +38,10 @@ class ReflectionStream final : public registry::StreamObserver,
       write_busy_ = true;
     }
     auto call = transport_.StartStream(std::move(spec), shared_from_this());
+    if (!call) {  // no transport of Portico's does this; a test double might
+      Done done = std::move(done_);
+      return done(Internal("the transport could not start the reflection stream"));
+    }
     {
       std::lock_guard lock(mu_);
       call_ = call;
