@@ -45,10 +45,13 @@ class ReflectionTest : public GatewayTest {
   }
 
   json BackendListing(const std::string& name) {
-    for (const auto& b : Admin("GET", "/admin/backends").json()["backends"]) {
+    auto r = Admin("GET", "/admin/backends");
+    const json listing = r.json();  // the loop below must not run over a temporary's member
+    for (const auto& b : listing["backends"]) {
       if (b["name"] == name) return b;
     }
-    return nullptr;
+    ADD_FAILURE() << "no backend " << name << " in " << r.status << " " << r.body;
+    return json::object();
   }
 
   bool EchoWorks() {
@@ -78,7 +81,8 @@ TEST_F(ReflectionTest, RoutesComeFromTheBackendWithoutAnyUpload) {
   EXPECT_FALSE(BackendListing("plain").contains("reflection"));
 
   std::vector<std::string> files;
-  for (const auto& f : Admin("GET", "/admin/descriptors").json()["files"]) files.push_back(f["name"]);
+  const json descriptors = Admin("GET", "/admin/descriptors").json();
+  for (const auto& f : descriptors["files"]) files.push_back(f["name"]);
   EXPECT_THAT(files, Contains("portico/test/v1/test.proto"));
   EXPECT_THAT(Admin("GET", "/admin/routes").json()["routes"],
               Contains(json{{"http_method", "GET"},
