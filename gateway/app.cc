@@ -104,6 +104,8 @@ void App::Start() {
   rest_options.max_message_bytes = config_.limits.max_message_bytes;
   rest_ = std::make_unique<http::RestHandler>(*registry_, metrics_, rest_options);
   admin_handler_ = std::make_unique<http::AdminHandler>(*registry_, metrics_, config_.admin.token);
+  reflection_ = std::make_unique<upstream::ReflectionRefresher>(*registry_);
+  admin_handler_->set_reflection(reflection_.get());
   std::vector<http::StaticMountConfig> mounts;
   for (const auto& m : config_.static_mounts) mounts.push_back({m.prefix, m.dir});
   static_files_ = std::make_unique<http::StaticFiles>(std::move(mounts));
@@ -156,6 +158,9 @@ void App::Start() {
       loop->run();
     });
   }
+  // Reflection backends' first fetches run on the io threads; a backend that is down does not
+  // hold up start-up for longer than this (it is retried at its reflection_interval).
+  reflection_->Start(std::chrono::seconds(2));
 }
 
 std::vector<boost::asio::io_context*> App::AllLoops() const {
@@ -181,6 +186,7 @@ int App::RunUntilSignal() {
 void App::Stop() {
   if (stopped_ || threads_.empty()) return;
   stopped_ = true;
+  reflection_->Stop();  // before the io threads its fetches run on
   data_->Drain();
   admin_->Drain();
   ws_->CloseAll(/*graceful=*/true);

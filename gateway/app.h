@@ -20,6 +20,7 @@
 #include "http/static_files.h"
 #include "registry/registry.h"
 #include "registry/store.h"
+#include "upstream/reflection_refresher.h"
 #include "ws/ws_bridge.h"
 
 namespace portico::gateway {
@@ -54,6 +55,7 @@ class App {
   std::unique_ptr<boost::asio::io_context> control_loop_;
   std::unique_ptr<registry::Store> store_;
   std::unique_ptr<registry::Registry> registry_;
+  std::unique_ptr<upstream::ReflectionRefresher> reflection_;  // `reflection: true` backends
   http::Metrics metrics_;
   std::unique_ptr<http::RestHandler> rest_;
   std::unique_ptr<http::AdminHandler> admin_handler_;

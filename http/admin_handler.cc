@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/reflection_admin.h"
 #include "http/rest_handler.h"
 #include "http/status_reply.h"
 #include "http/upstream_metrics.h"
@@ -84,8 +85,12 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
   return text;
 }
 
-json BackendJson(const registry::Backend& backend, const registry::BackendTable& table) {
+json BackendJson(const registry::Backend& backend, const registry::BackendTable& table,
+                 const registry::ReflectionControl* reflection) {
   json out = registry::BackendToJson(backend.config());
+  if (reflection && backend.config().reflection) {
+    out["reflection"] = reflection->StateJson(backend.config().name);
+  }
   out["source"] = table.stored.count(backend.config().name) ? "store" : "config";
   json endpoints = json::array();
   for (const registry::EndpointStatus& e : backend.transport().Endpoints()) {
@@ -173,6 +178,10 @@ Response AdminHandler::Handle(const Request& request) const {
     if (method != bhttp::verb::get) return not_allowed("GET");
     return ListBackends();
   }
+  if (std::string name = RefreshTarget(path); reflection_ != nullptr && !name.empty()) {
+    if (method != bhttp::verb::post) return not_allowed("POST");
+    return RefreshBackend(*reflection_, registry_, name);
+  }
   if (path.size() > kBackends.size() + 1 && path.starts_with(kBackends) &&
       path[kBackends.size()] == '/') {
     const std::string name = path.substr(kBackends.size() + 1);
@@ -258,7 +267,7 @@ Response AdminHandler::PutBackend(const std::string& name, const Request& reques
   auto it = snapshot->backends->by_name.find(name);
   // A concurrent DELETE may have removed it since.
   if (it == snapshot->backends->by_name.end()) return GetBackend(name);
-  json reply = BackendJson(*it->second, *snapshot->backends);
+  json reply = BackendJson(*it->second, *snapshot->backends, reflection_);
   // Accepted (the descriptor may come later), but a typo here would otherwise go unnoticed.
   const std::vector<std::string> known = snapshot->catalog->Services();
   json warnings = json::array();
@@ -276,7 +285,7 @@ Response AdminHandler::ListBackends() const {
   auto snapshot = registry_.Current();
   json backends = json::array();
   for (const auto& [name, backend] : snapshot->backends->by_name) {
-    backends.push_back(BackendJson(*backend, *snapshot->backends));
+    backends.push_back(BackendJson(*backend, *snapshot->backends, reflection_));
   }
   return Json(200, {{"backends", backends}});
 }
@@ -287,7 +296,7 @@ Response AdminHandler::GetBackend(const std::string& name) const {
   if (it == snapshot->backends->by_name.end()) {
     return AdminError(NotFound("no backend \"" + name + "\""));
   }
-  return Json(200, BackendJson(*it->second, *snapshot->backends));
+  return Json(200, BackendJson(*it->second, *snapshot->backends, reflection_));
 }
 
 Response AdminHandler::DeleteBackend(const std::string& name) const {

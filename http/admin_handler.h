@@ -10,6 +10,7 @@
 
 #include "http/exchange.h"
 #include "http/metrics.h"
+#include "registry/reflection_control.h"
 #include "registry/registry.h"
 
 namespace portico::http {
@@ -18,6 +19,10 @@ class AdminHandler {
  public:
   // token empty: no authentication (admin listens on loopback by default).
   AdminHandler(registry::Registry& registry, Metrics& metrics, std::string token);
+
+  // Serves POST /admin/backends/{name}/refresh and each reflection backend's "reflection"
+  // state (http/reflection_admin.h); without it those are absent. Set before serving.
+  void set_reflection(registry::ReflectionControl* reflection) { reflection_ = reflection; }
 
   Response Handle(const Request& request) const;
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
@@ -35,6 +40,7 @@ class AdminHandler {
   registry::Registry& registry_;
   Metrics& metrics_;
   std::string token_;
+  registry::ReflectionControl* reflection_ = nullptr;
 };
 
 }  // namespace portico::http

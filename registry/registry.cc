@@ -5,6 +5,45 @@
 #include "registry/carried_files.h"
 
 namespace portico::registry {
+namespace {
+
+// The reflected files that join the catalog, each with the backend it comes from: not the
+// carried ones, not those registered files (uploads, the config file) already name, and of
+// two backends offering one name, the first by backend name.
+template <typename Files, typename Reflections>
+std::map<std::string, std::pair<std::string, const google::protobuf::FileDescriptorProto*>>
+EffectiveReflectedFiles(const Files& files, const Reflections& reflected) {
+  std::map<std::string, std::pair<std::string, const google::protobuf::FileDescriptorProto*>> out;
+  for (const auto& [backend, set] : reflected) {
+    for (const auto& f : set->files) {
+      if (IsCarriedFile(f.name()) || files.count(f.name())) continue;
+      out.emplace(f.name(), std::make_pair(backend, &f));
+    }
+  }
+  return out;
+}
+
+// The table plus the reflected services of reflection backends that declare none; a service
+// another backend already serves (declared, or reflected by a backend earlier by name) stays
+// with that one.
+template <typename Reflections>
+std::shared_ptr<const BackendTable> WithReflectedServices(
+    std::shared_ptr<const BackendTable> table, const Reflections& reflected) {
+  std::shared_ptr<BackendTable> copy;
+  for (const auto& [name, set] : reflected) {
+    auto backend = table->by_name.find(name);
+    if (backend == table->by_name.end() || !backend->second->config().services.empty()) continue;
+    for (const auto& service : set->services) {
+      if (table->by_service.count(service) || (copy && copy->by_service.count(service))) continue;
+      if (!copy) copy = std::make_shared<BackendTable>(*table);
+      copy->by_service.emplace(service, backend->second);
+    }
+  }
+  if (!copy) return table;
+  return copy;
+}
+
+}  // namespace
 
 Registry::Registry(Store* store, BackendTransportFactory factory)
     : store_(store), transports_(std::move(factory)) {
@@ -109,14 +148,51 @@ Status Registry::RemoveBackend(const std::string& name) {
   return Commit(files_, std::move(next), false, true);
 }
 
+StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileList files,
+                                              std::vector<std::string> services) {
+  std::lock_guard lock(mu_);
+  auto entry = backends_.find(backend);
+  if (entry == backends_.end()) return NotFound("no backend \"" + backend + "\"");
+  if (!entry->second.config.reflection) {
+    return FailedPrecondition("backend \"" + backend + "\" does not use reflection");
+  }
+  Reflections next = reflected_;
+  next[backend] = std::make_shared<const ReflectedSet>(
+      ReflectedSet{std::move(files), std::move(services)});
+  Status s = Commit(files_, backends_, false, false, /*persist=*/false, &next);
+  if (!s.ok()) return s;
+  UploadResult result;
+  for (const auto& [name, from] : EffectiveReflectedFiles(files_, reflected_)) {
+    if (from.first == backend) result.files.push_back(name);
+  }
+  for (const auto& [service, serving] : current_.load()->backends->by_service) {
+    if (serving->config().name == backend) result.services.push_back(service);
+  }
+  return result;
+}
+
 Status Registry::Commit(Files files, Backends backends, bool files_changed, bool backends_changed,
-                        bool persist) {
+                        bool persist, Reflections* reflected) {
+  Reflections next_reflected = reflected != nullptr ? std::move(*reflected) : reflected_;
+  bool reflected_changed = reflected != nullptr;
+  for (auto it = next_reflected.begin(); it != next_reflected.end();) {
+    auto b = backends.find(it->first);
+    if (b == backends.end() || !b->second.config.reflection) {
+      it = next_reflected.erase(it);
+      reflected_changed = true;
+    } else {
+      ++it;
+    }
+  }
   auto snapshot = std::make_shared<Snapshot>();
   const auto previous = current_.load();
   snapshot->generation = previous->generation + 1;
-  if (files_changed) {
+  if (files_changed || reflected_changed) {
     FileList list;
     for (const auto& [name, entry] : files) list.push_back(entry.proto);
+    for (const auto& [name, from] : EffectiveReflectedFiles(files, next_reflected)) {
+      list.push_back(*from.second);
+    }
     auto catalog = Catalog::Build(list);
     if (!catalog.ok()) return catalog.status();
     snapshot->catalog = std::move(*catalog);
@@ -131,7 +207,7 @@ Status Registry::Commit(Files files, Backends backends, bool files_changed, bool
   }
   auto table = BuildBackendTable(configs, &transports_, std::move(stored));
   if (!table.ok()) return table.status();
-  snapshot->backends = std::move(*table);
+  snapshot->backends = WithReflectedServices(std::move(*table), next_reflected);
 
   if (store_ != nullptr && persist && files_changed) {
     google::protobuf::FileDescriptorSet set;
@@ -151,6 +227,7 @@ Status Registry::Commit(Files files, Backends backends, bool files_changed, bool
   }
   files_ = std::move(files);
   backends_ = std::move(backends);
+  reflected_ = std::move(next_reflected);
   transports_.Retain(*snapshot->backends);
   current_.store(std::move(snapshot));
   return OkStatus();

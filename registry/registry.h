@@ -61,6 +61,20 @@ class Registry {
   Status PutBackend(BackendConfig config);
   Status RemoveBackend(const std::string& name);  // NotFound when absent
 
+  // What a `reflection: true` backend serves, as read by server reflection
+  // (upstream/reflection_client.h): replaces that backend's previous reflected set, all or
+  // nothing (the whole new snapshot validates, or nothing changes). Kept in memory only, never
+  // persisted by the store: a restart reflects again. Its files join the catalog, except
+  // carried files and files whose name is already registered: an upload or the config file
+  // wins, then the reflected sets in backend name order. When the backend's config lists no
+  // services, `services` are the ones it serves, except those another backend claims (its
+  // declared ones, then reflected ones in backend name order). A backend removed, or put again
+  // without reflection, loses its set. Returns the files and services that took effect.
+  // NotFound for an unknown backend, FailedPrecondition for one without reflection,
+  // InvalidArgument when the files do not validate (as for uploads).
+  StatusOr<UploadResult> SetReflected(const std::string& backend, FileList files,
+                                      std::vector<std::string> services);
+
  private:
   struct FileEntry {
     google::protobuf::FileDescriptorProto proto;
@@ -70,13 +84,19 @@ class Registry {
     BackendConfig config;
     bool persisted = false;
   };
+  struct ReflectedSet {
+    FileList files;
+    std::vector<std::string> services;
+  };
   using Files = std::map<std::string, FileEntry>;
   using Backends = std::map<std::string, BackendEntry>;
+  using Reflections = std::map<std::string, std::shared_ptr<const ReflectedSet>>;
 
   // Validates a new snapshot (rebuilding the catalog only when files changed), persists what
-  // changed unless !persist, then publishes. Requires mu_.
+  // changed unless !persist, then publishes. `reflected` null: the reflected sets stay (less
+  // those of backends gone or no longer reflecting). Requires mu_.
   Status Commit(Files files, Backends backends, bool files_changed, bool backends_changed,
-                bool persist = true);
+                bool persist = true, Reflections* reflected = nullptr);
   // Carried files plus every registered file: what new sources may import. Requires mu_.
   FileList KnownFilesLocked() const;
 
@@ -85,6 +105,7 @@ class Registry {
   mutable std::mutex mu_;
   Files files_;
   Backends backends_;
+  Reflections reflected_;  // by backend name
   std::atomic<std::shared_ptr<const Snapshot>> current_;
 };
 

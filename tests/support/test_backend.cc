@@ -13,6 +13,7 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "portico/test/v1/extra.grpc.pb.h"
 #include "portico/test/v1/test.grpc.pb.h"
 
 namespace portico::testing {
@@ -283,7 +284,17 @@ class TestServiceImpl final : public v1::TestService::Service {
   std::chrono::system_clock::time_point last_metadata_deadline_;     // Guarded by mu_.
 };
 
-TestBackend::TestBackend() : service_(std::make_unique<TestServiceImpl>()) {}
+class ExtraServiceImpl final : public v1::ExtraService::Service {
+ public:
+  grpc::Status Ping(grpc::ServerContext*, const v1::PingRequest* request,
+                    v1::PingReply* reply) override {
+    reply->set_message("pong: " + request->message());
+    return grpc::Status::OK;
+  }
+};
+
+TestBackend::TestBackend()
+    : service_(std::make_unique<TestServiceImpl>()), extra_(std::make_unique<ExtraServiceImpl>()) {}
 
 TestBackend::~TestBackend() { Stop(); }
 
@@ -305,6 +316,7 @@ void TestBackend::Start(const TestBackendOptions& options) {
   for (const auto& [name, value] : options.channel_args) builder.AddChannelArgument(name, value);
   if (options.gzip_replies) builder.SetDefaultCompressionAlgorithm(GRPC_COMPRESS_GZIP);
   builder.RegisterService(service_.get());
+  if (options.extra_service) builder.RegisterService(extra_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   // The sync server adds a worker thread per in-flight call on top of these pollers. No thread

@@ -19,6 +19,7 @@ class ServerCredentials;
 namespace portico::testing {
 
 class TestServiceImpl;
+class ExtraServiceImpl;
 
 // How a TestBackend serves, for transport tests; the defaults are what every other test uses.
 struct TestBackendOptions {
@@ -26,6 +27,7 @@ struct TestBackendOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;  // null = plaintext
   std::vector<std::pair<std::string, int>> channel_args;  // e.g. GRPC_ARG_MAX_CONCURRENT_STREAMS
   bool gzip_replies = false;                          // compress replies when the client allows
+  bool extra_service = false;  // also serve portico.test.v1.ExtraService (extra.proto)
 };
 
 // Serves TestService, grpc.health.v1.Health and server reflection on 127.0.0.1:<ephemeral>,
@@ -103,6 +105,7 @@ class TestBackend {
 
  private:
   std::unique_ptr<TestServiceImpl> service_;
+  std::unique_ptr<ExtraServiceImpl> extra_;
   mutable std::mutex mu_;  // Guards server_ and port_ against concurrent Start/Stop/port().
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
