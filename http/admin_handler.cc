@@ -1,9 +1,6 @@
 #include "http/admin_handler.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +9,7 @@
 #include "http/status_reply.h"
 #include "http/upstream_metrics.h"
 #include "transcoder/percent_encoding.h"
+#include "transcoder/well_known_text.h"
 
 namespace portico::http {
 namespace {
@@ -72,19 +70,6 @@ std::string MediaType(const Request& request) {
   return type;
 }
 
-// RFC 3339 in UTC with milliseconds: "2026-12-04T18:30:00.250Z".
-std::string FormatTime(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(ms.count() % 1000));
-  return text;
-}
-
 json BackendJson(const registry::Backend& backend, const registry::BackendTable& table,
                  const registry::ReflectionControl* reflection) {
   json out = registry::BackendToJson(backend.config());
@@ -106,7 +91,7 @@ json BackendJson(const registry::Backend& backend, const registry::BackendTable&
                {"in_flight", e.in_flight},
                {"ejections", e.ejections},
                {"ejected_until", nullptr}};
-    if (e.ejected_until) entry["ejected_until"] = FormatTime(*e.ejected_until);
+    if (e.ejected_until) entry["ejected_until"] = transcoder::FormatTimePoint(*e.ejected_until);
     endpoints.push_back(std::move(entry));
   }
   const registry::BackendStats stats = backend.transport().Stats();

@@ -288,4 +288,18 @@ void AppendCamelCasePath(std::string_view path, std::string* out) {
   }
 }
 
+std::string FormatTimePoint(std::chrono::system_clock::time_point t) {
+  const std::int64_t ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  std::int64_t seconds = ns / 1'000'000'000;
+  std::int64_t nanos = ns % 1'000'000'000;
+  if (nanos < 0) {  // before 1970: the fraction counts forward from the second before
+    --seconds;
+    nanos += 1'000'000'000;
+  }
+  char text[kMaxTimeTextSize];
+  const char* end = FormatTimestamp(seconds, static_cast<int32_t>(nanos), text);
+  return end == nullptr ? std::string() : std::string(text, static_cast<std::size_t>(end - text));
+}
+
 }  // namespace portico::transcoder

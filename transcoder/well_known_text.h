@@ -4,6 +4,7 @@
 // thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,6 +25,9 @@ int ParseDuration(std::string_view s, int64_t* seconds, int32_t* nanos);
 // writes nothing) for a value protobuf refuses to print (outside its valid range).
 char* FormatTimestamp(int64_t seconds, int32_t nanos, char* d);
 char* FormatDuration(int64_t seconds, int32_t nanos, char* d);
+// A point in time as FormatTimestamp writes it ("2026-12-04T18:30:00.250Z"), for the admin API;
+// "" outside the printable range.
+std::string FormatTimePoint(std::chrono::system_clock::time_point t);
 
 // FieldMask paths: protobuf's ToSnakeCase ("fooBar" -> "foo_bar"), applied to each '.'-separated
 // segment (paths without quotes or parentheses); and its lossy ToCamelCase ("foo_bar" ->

@@ -1,11 +1,11 @@
 #include "upstream/reflection_refresher.h"
 
-#include <ctime>
 #include <future>
 #include <iostream>
 #include <optional>
 #include <utility>
 
+#include "transcoder/well_known_text.h"
 #include "upstream/reflection_client.h"
 
 namespace portico::upstream {
@@ -35,15 +35,6 @@ struct ReflectionRefresher::Entry {
   std::string error;
   std::vector<std::string> services;
 };
-
-std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  const std::size_t n = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string(text, n);
-}
 
 ReflectionRefresher::ReflectionRefresher(registry::Registry& registry,
                                          ReflectionRefresherOptions options)
@@ -107,7 +98,7 @@ nlohmann::json ReflectionRefresher::StateJson(const std::string& backend) const 
 void ReflectionRefresher::Run() {
   std::map<std::string, Entry> entries;
   auto publish = [&](const std::string& name, const Entry& e) {
-    auto time = [](const auto& t) { return t ? nlohmann::json(FormatRfc3339(*t)) : nlohmann::json(); };
+    auto time = [](const auto& t) { return t ? nlohmann::json(transcoder::FormatTimePoint(*t)) : nlohmann::json(); };
     nlohmann::json state = {{"last_refresh", time(e.last_refresh)},
                             {"last_success", time(e.last_success)},
                             {"error", e.error},

@@ -82,7 +82,4 @@ class ReflectionRefresher final : public registry::ReflectionControl {
   std::thread thread_;
 };
 
-// "2026-12-04T18:23:03Z" (UTC, seconds).
-std::string FormatRfc3339(std::chrono::system_clock::time_point t);
-
 }  // namespace portico::upstream
