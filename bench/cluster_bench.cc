@@ -92,6 +92,7 @@ void BM_Direct(benchmark::State& state) {
   RunCalls(state, [&fake] { return &fake; }, Specs(false));
 }
 BENCHMARK(BM_Direct);
+BENCHMARK(BM_Direct)->Threads(2)->UseRealTime();
 
 // One cluster per benchmark run, shared by its threads: thread 0 builds it before the timed
 // loop and drops it after, and Google Benchmark puts a barrier at both ends of the loop.
@@ -145,8 +146,29 @@ PORTICO_CLUSTER_BENCH(least_request);
 PORTICO_CLUSTER_BENCH(ring_hash);
 BENCHMARK_CAPTURE(BM_Cluster, round_robin_mt, std::string("round_robin"))
     ->Arg(4)
+    ->Threads(1)
     ->Threads(2)
     ->UseRealTime();
+
+// Two threads, each on a cluster of its own: no cache line is shared, so the gap to
+// round_robin_mt/threads:2 is what sharing one cluster's counters costs (atomics, not locks).
+void BM_ClusterPerThread(benchmark::State& state) {
+  boost::asio::io_context control;
+  BackendConfig backend;
+  backend.name = "bench";
+  for (int i = 0; i < 4; ++i) {
+    backend.endpoints.emplace_back("127.0.0." + std::to_string(i + 1) + ":50051");
+  }
+  backend.services = {"portico.test.v1.TestService"};
+  portico::upstream::ClusterDeps deps;
+  deps.control = &control;
+  deps.endpoint_factory = [](const BackendConfig&, const portico::upstream::DiscoveredEndpoint&) {
+    return std::make_shared<InlineOkTransport>();
+  };
+  auto cluster = portico::upstream::MakeCluster(std::move(backend), std::move(deps));
+  RunCalls(state, [&cluster] { return cluster.get(); }, Specs(false));
+}
+BENCHMARK(BM_ClusterPerThread)->Threads(2)->UseRealTime();
 
 }  // namespace
 
