@@ -76,6 +76,7 @@ start_backend() {
     taskset -c "$BACKEND_CPU" "$BACKEND_BIN" >"$out" 2>"$WORK/backend$1.err" &
   fi
   BPID[$i]=$!; PIDS+=("${BPID[$i]}")
+  disown "${BPID[$i]}"  # killed on purpose in (b): no "Killed" notice from bash
   for _ in $(seq 1 100); do
     grep -q '^port ' "$out" && break
     kill -0 "${BPID[$i]}" 2>/dev/null || die "backend $i exited: $(cat "$WORK/backend$1.err")"
@@ -96,7 +97,7 @@ store: { type: file, dir: $WORK/data }
 threads: $PORTICO_THREADS
 EOF
 taskset -c "$PORTICO_CPU" "$PORTICO_BIN" --config "$WORK/config.yaml" >"$WORK/portico.log" 2>&1 &
-PIDS+=($!)
+PORTICO_PID=$!; PIDS+=("$PORTICO_PID")
 A="http://127.0.0.1:$ADMIN_PORT"
 P="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do curl -fs "$A/admin/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -142,6 +143,9 @@ failed_of() {
        END {print n + 0}' "$1"
 }
 total_of() { awk '/requests in/ {print $1}' "$1"; }
+# CPU time (clock ticks, user + system) of the given processes.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 echo "# $(date -u +%FT%TZ) upstream failover bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)"
@@ -155,10 +159,13 @@ for r in $(seq 1 "$ROUNDS"); do
   for n in 1 4; do
     put_backend "$n"
     wrk_run 1 "$WORK/warm.txt"  # connections to the new endpoints
+    b0="$(ticks "${BPID[@]}")"; p0="$(ticks "$PORTICO_PID")"
     wrk_run "$DURATION" "$WORK/a-$r-$n.txt"
-    rps="$(rps_of "$WORK/a-$r-$n.txt")"
+    b1="$(ticks "${BPID[@]}")"; p1="$(ticks "$PORTICO_PID")"
+    rps="$(rps_of "$WORK/a-$r-$n.txt")"; total="$(total_of "$WORK/a-$r-$n.txt")"
     echo "$rps" >>"$WORK/rps$n"
-    printf "round %d  %d endpoint(s): %10s req/s  (%s failed)\n" "$r" "$n" "$rps" "$(failed_of "$WORK/a-$r-$n.txt")"
+    printf "round %d  %d endpoint(s): %10s req/s  (%s failed)  CPU per request: backends %s us, Portico %s us\n" \
+      "$r" "$n" "$rps" "$(failed_of "$WORK/a-$r-$n.txt")" "$(us_per $((b1 - b0)) "$total")" "$(us_per $((p1 - p0)) "$total")"
   done
 done
 m1="$(median <"$WORK/rps1")"; m4="$(median <"$WORK/rps4")"
@@ -225,5 +232,6 @@ for outlier in '{"consecutive_failures":5,"base_ejection":"2s"}' ''; do
     "$(failed_of "$WORK/b-$victim.txt")" "$(total_of "$WORK/b-$victim.txt")" "$eject_ms" "$back_ms" "$listen_ms"
   victim=$((victim + 1))
 done
-echo "(failed = wrk's non-2xx responses + socket errors over the whole ${run_secs}s-class run;"
-echo " kill->eject polled every 20 ms; restart->READY from the restart until ejected_until is null and state READY)"
+echo "(failed: wrk's non-2xx responses + socket errors over its whole run, base_ejection + 12 s,"
+echo " the kill 2 s in; kill->eject polled every 20 ms; restart->READY: from the restart, right after"
+echo " the ejection showed, until ejected_until is null and state READY; listening: until it printed its port)"
