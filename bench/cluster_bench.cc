@@ -9,8 +9,15 @@
 //   BM_Cluster/<policy>/N:   the same call through MakeCluster over N fake endpoints, health
 //                            checks off, default outlier and retry settings. ring_hash gets a
 //                            different spec.hash_key per call (1,024 keys in turn).
-//   BM_Cluster/round_robin/4/threads:2: two threads on one cluster; per-call time that stays
-//                            near the one-thread figure shows the request path shares no lock.
+//   BM_Cluster/round_robin_mt/4/threads:1|2: one and two threads on one cluster. The request
+//                            path takes no shared lock, but every call still writes a few cache
+//                            lines all threads share (the cluster's and the endpoint set's
+//                            shared_ptr counts, in_flight and calls counters, the retry budget's
+//                            bucket, the endpoint's in_flight): threads:2 shows what that
+//                            costs when two cores call at once.
+//   BM_ClusterPerThread/threads:2: the same with a cluster per thread (nothing shared): the
+//                            baseline for that comparison.
+//   BM_Direct/threads:2:     the bare transport from two threads.
 #include <atomic>
 #include <cstddef>
 #include <functional>
