@@ -170,6 +170,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 m1="$(median <"$WORK/rps1")"; m4="$(median <"$WORK/rps4")"
 awk -v a="$m1" -v b="$m4" 'BEGIN { printf "median: 1 endpoint %.0f req/s, 4 endpoints %.0f req/s, ratio 4/1 = %.2f\n", a, b, b / a }'
+# The rounds are back to back, so each round's own ratio is less exposed to the other load on
+# a shared machine than the ratio of medians.
+mr="$(paste "$WORK/rps1" "$WORK/rps4" | awk '{print $2 / $1}' | median)"
+echo "per-round ratios 4/1: $(paste "$WORK/rps1" "$WORK/rps4" | awk '{printf "%.2f ", $2 / $1}')(median $(printf '%.2f' "$mr"))"
 
 # ------------------------------------------------------- (b) failover ----
 # Kills backend <victim>, times its ejection, restarts it on its port and times its return.
