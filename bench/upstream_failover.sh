@@ -37,7 +37,7 @@ BACKEND_BIN="$BUILD_DIR/tests/portico_test_backend"
 PROTO="$ROOT/tests/protos/portico/test/v1/test.proto"
 METHOD="/portico.test.v1.TestService/Echo"
 
-for tool in wrk curl jq taskset python3; do
+for tool in wrk curl taskset python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
 done
 if [[ ! -x "$PORTICO_BIN" || ! -x "$BACKEND_BIN" ]]; then
