@@ -41,8 +41,9 @@ void App::Start() {
   deps.dns.default_ttl = config_.dns.default_ttl;
   // Endpoints that a backend update keeps keep their connections (EndpointTransports).
   auto endpoints = std::make_shared<upstream::EndpointTransports>(
-      [loops](const registry::BackendConfig& backend, const upstream::DiscoveredEndpoint& endpoint)
-          -> std::shared_ptr<registry::Transport> {
+      [loops](
+          const registry::BackendConfig& backend,
+          const upstream::DiscoveredEndpoint& endpoint) -> std::shared_ptr<registry::Transport> {
         if (backend.transport == "grpc") {
           // Dial the address found; verify TLS against the configured name.
           registry::BackendTls tls = backend.tls;
@@ -60,15 +61,15 @@ void App::Start() {
                                       const upstream::DiscoveredEndpoint& endpoint) {
     return endpoints->Get(backend, endpoint);
   };
-  registry_ = std::make_unique<registry::Registry>(
-      store_.get(), [deps](const registry::BackendConfig& backend) {
-        return upstream::MakeCluster(backend, deps);
-      });
+  registry_ = std::make_unique<registry::Registry>(store_.get(),
+                                                   [deps](const registry::BackendConfig& backend) {
+                                                     return upstream::MakeCluster(backend, deps);
+                                                   });
 
   registry::FileList config_files;
   for (const auto& source : config_.descriptors) {
-    const bool is_proto = source.path.size() > 6 &&
-                          source.path.compare(source.path.size() - 6, 6, ".proto") == 0;
+    const bool is_proto =
+        source.path.size() > 6 && source.path.compare(source.path.size() - 6, 6, ".proto") == 0;
     StatusOr<registry::FileList> files = Status(Code::kInternal, "unreachable");
     if (is_proto) {
       registry::FileList known = registry::CarriedFiles();

@@ -123,7 +123,8 @@ Response AdminHandler::Handle(const Request& request) const {
   }
   const std::string_view target(request.target().data(), request.target().size());
   const auto q = target.find('?');
-  const std::string path = transcoder::PercentDecode(target.substr(0, q), transcoder::DecodeMode::kAll);
+  const std::string path =
+      transcoder::PercentDecode(target.substr(0, q), transcoder::DecodeMode::kAll);
   const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
   const auto method = request.method();
 
@@ -142,7 +143,8 @@ Response AdminHandler::Handle(const Request& request) const {
   if (path == "/metrics") {
     if (method != bhttp::verb::get) return not_allowed("GET");
     metrics_.SetRegistryGeneration(registry_.Current()->generation);
-    return MakeResponse(200, metrics_.Render() + RenderUpstreamMetrics(*registry_.Current()->backends),
+    return MakeResponse(200,
+                        metrics_.Render() + RenderUpstreamMetrics(*registry_.Current()->backends),
                         "text/plain; version=0.0.4");
   }
   if (path == "/admin/routes") {
@@ -211,9 +213,9 @@ Response AdminHandler::UploadDescriptors(const Request& request, std::string_vie
     }
     result = registry_.RegisterSources({{name, request.body()}});
   } else {
-    Response r = AdminError(InvalidArgument(
-        "unsupported Content-Type \"" + type +
-        "\": use application/x-protobuf, application/json or text/plain"));
+    Response r = AdminError(
+        InvalidArgument("unsupported Content-Type \"" + type +
+                        "\": use application/x-protobuf, application/json or text/plain"));
     r.result(bhttp::status::unsupported_media_type);
     return r;
   }
@@ -258,8 +260,7 @@ Response AdminHandler::PutBackend(const std::string& name, const Request& reques
   json warnings = json::array();
   for (const auto& service : config->services) {
     if (!std::binary_search(known.begin(), known.end(), service)) {
-      warnings.push_back("service \"" + service +
-                         "\" is not defined by any registered descriptor");
+      warnings.push_back("service \"" + service + "\" is not defined by any registered descriptor");
     }
   }
   if (!warnings.empty()) reply["warnings"] = std::move(warnings);

@@ -1,6 +1,5 @@
 #include "registry/backends.h"
 
-
 namespace portico::registry {
 
 Backend::Backend(BackendConfig config, std::shared_ptr<BackendTransport> transport)

@@ -57,17 +57,17 @@ struct Endpoint {
 // Immutable once published (the atomics inside excepted).
 struct EndpointSet {
   std::vector<std::shared_ptr<Endpoint>> endpoints;
-  std::unique_ptr<LoadBalancer> lb;           // null when there are no endpoints
-  std::unique_ptr<OutlierDetector> outlier;   // null when ejection is off
+  std::unique_ptr<LoadBalancer> lb;          // null when there are no endpoints
+  std::unique_ptr<OutlierDetector> outlier;  // null when ejection is off
 };
 
 // Calls of either kind fail with this when not one endpoint may be tried.
 CallStatus NoEndpointStatus(const BackendConfig& backend, bool any_endpoint) {
-  return {Code::kUnavailable,
-          "backend \"" + backend.name + "\" has no " + (any_endpoint ? "healthy " : "") +
-              "endpoint",
-          {},
-          true};
+  return {
+      Code::kUnavailable,
+      "backend \"" + backend.name + "\" has no " + (any_endpoint ? "healthy " : "") + "endpoint",
+      {},
+      true};
 }
 
 bool IsIpLiteral(const std::string& host) {
@@ -171,15 +171,16 @@ class Cluster final : public registry::BackendTransport,
         s.health = HealthStateName(e.checker->state());
       } else {
         // Without active checks only the connection tells: never dialled or dialling is unknown.
-        s.health = s.state == "READY"                                 ? "healthy"
+        s.health = s.state == "READY"                             ? "healthy"
                    : s.state == "IDLE" || s.state == "CONNECTING" ? "unknown"
-                                                                      : "unhealthy";
+                                                                  : "unhealthy";
       }
       if (set->outlier) {
         const Clock::time_point until = set->outlier->EjectedUntil(i);
         if (until != Clock::time_point{} && until > steady_now) {
-          s.ejected_until = system_now + std::chrono::duration_cast<
-                                             std::chrono::system_clock::duration>(until - steady_now);
+          s.ejected_until =
+              system_now +
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(until - steady_now);
         }
         s.ejections = set->outlier->Ejections(i);
       }
@@ -398,10 +399,10 @@ class Cluster final : public registry::BackendTransport,
 // ---- unary calls ----
 
 class ClusterUnary final : public registry::CallHandle,
-                        public std::enable_shared_from_this<ClusterUnary> {
+                           public std::enable_shared_from_this<ClusterUnary> {
  public:
   ClusterUnary(std::shared_ptr<Cluster> cluster, CallSpec spec, std::string request,
-            std::function<void(registry::UnaryResult)> done)
+               std::function<void(registry::UnaryResult)> done)
       : cluster_(std::move(cluster)),
         spec_(std::move(spec)),
         request_(std::move(request)),
@@ -497,7 +498,7 @@ class ClusterStream final : public registry::StreamCall,
                             public std::enable_shared_from_this<ClusterStream> {
  public:
   ClusterStream(std::shared_ptr<Cluster> cluster, CallSpec spec,
-             std::shared_ptr<registry::StreamObserver> outer)
+                std::shared_ptr<registry::StreamObserver> outer)
       : cluster_(std::move(cluster)), spec_(std::move(spec)), outer_(std::move(outer)) {}
 
   void Start() {
@@ -710,7 +711,8 @@ class ClusterStream final : public registry::StreamCall,
     }
     picked.endpoint->in_flight.fetch_add(1, std::memory_order_relaxed);
     registry::Transport& transport = *picked.endpoint->transport;
-    auto observer = std::make_shared<AttemptObserver>(shared_from_this(), attempt, std::move(picked));
+    auto observer =
+        std::make_shared<AttemptObserver>(shared_from_this(), attempt, std::move(picked));
     std::shared_ptr<registry::StreamCall> inner = transport.StartStream(spec_, std::move(observer));
     std::vector<std::function<void()>> acts;
     {
@@ -773,31 +775,31 @@ class ClusterStream final : public registry::StreamCall,
   std::deque<std::string> buffer_;
   std::size_t buffer_bytes_ = 0;
   std::uint64_t buffer_first_ = 0;
-  std::uint64_t writes_ = 0;      // the consumer's writes so far
-  std::uint64_t next_send_ = 0;   // the next write this attempt sends
-  bool inner_busy_ = false;       // a write of this attempt awaits its OnWriteDone
-  bool write_pending_ = false;    // the consumer's latest write awaits its OnWriteDone
+  std::uint64_t writes_ = 0;     // the consumer's writes so far
+  std::uint64_t next_send_ = 0;  // the next write this attempt sends
+  bool inner_busy_ = false;      // a write of this attempt awaits its OnWriteDone
+  bool write_pending_ = false;   // the consumer's latest write awaits its OnWriteDone
   bool writes_done_ = false;
   bool writes_done_sent_ = false;
   bool read_pending_ = false;
   bool held_read_end_ = false;
   bool held_write_failure_ = false;
-  bool internal_read_ = false;         // a Read of ours, to learn how a failed attempt ended
+  bool internal_read_ = false;          // a Read of ours, to learn how a failed attempt ended
   std::optional<std::string> stashed_;  // what such a read got after all
 };
 
 std::shared_ptr<registry::CallHandle> Cluster::CallUnary(
     CallSpec spec, std::string request, std::function<void(registry::UnaryResult)> done) {
   if (!Admit()) {
-    auto handle = std::make_shared<ClusterUnary>(shared_from_this(), CallSpec{}, std::string(),
-                                              nullptr);
+    auto handle =
+        std::make_shared<ClusterUnary>(shared_from_this(), CallSpec{}, std::string(), nullptr);
     Later([status = BulkheadStatus(), done = std::move(done)]() mutable {
       done(registry::UnaryResult{std::move(status), {}, {}, {}});
     });
     return handle;
   }
-  auto call = std::make_shared<ClusterUnary>(shared_from_this(), std::move(spec), std::move(request),
-                                          std::move(done));
+  auto call = std::make_shared<ClusterUnary>(shared_from_this(), std::move(spec),
+                                             std::move(request), std::move(done));
   call->Start();
   return call;
 }
@@ -811,7 +813,8 @@ std::shared_ptr<registry::StreamCall> Cluster::StartStream(
     });
     return call;
   }
-  auto call = std::make_shared<ClusterStream>(shared_from_this(), std::move(spec), std::move(observer));
+  auto call =
+      std::make_shared<ClusterStream>(shared_from_this(), std::move(spec), std::move(observer));
   call->Start();
   return call;
 }

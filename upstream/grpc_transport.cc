@@ -40,16 +40,16 @@ std::string ToString(const grpc::ByteBuffer& buffer) {
 grpc::ByteBuffer ToByteBuffer(std::string bytes) {
   // The slice takes ownership of the string's storage: no copy of the payload.
   auto* owned = new std::string(std::move(bytes));
-  grpc::Slice slice(owned->data(), owned->size(),
-                    [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  grpc::Slice slice(
+      owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
   return grpc::ByteBuffer(&slice, 1);
 }
 
 Metadata CopyMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
   Metadata out;
   out.reserve(md.size());
-  for (const auto& [k, v] : md) out.emplace_back(std::string(k.data(), k.size()),
-                                                 std::string(v.data(), v.size()));
+  for (const auto& [k, v] : md)
+    out.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
   return out;
 }
 
@@ -300,19 +300,18 @@ class GrpcTransport final : public Transport {
     // libgrpc++ does not say whether a failed call reached the server. A call on a channel
     // that was not connected, failing UNAVAILABLE without any reply headers, did not.
     const bool connected = connection.channel->GetState(false) == GRPC_CHANNEL_READY;
-    connection.stub->UnaryCall(&state->ctx, spec.method, grpc::StubOptions(), &state->request,
-                     &state->response,
-                     [state, connected, done = std::move(done)](grpc::Status s) {
-                       UnaryResult result;
-                       result.status = ToCallStatus(s);
-                       result.status.not_sent =
-                           s.error_code() == grpc::StatusCode::UNAVAILABLE && !connected &&
-                           state->ctx.GetServerInitialMetadata().empty();
-                       if (s.ok()) result.response = ToString(state->response);
-                       result.headers = CopyMetadata(state->ctx.GetServerInitialMetadata());
-                       result.trailers = CopyMetadata(state->ctx.GetServerTrailingMetadata());
-                       done(std::move(result));
-                     });
+    connection.stub->UnaryCall(
+        &state->ctx, spec.method, grpc::StubOptions(), &state->request, &state->response,
+        [state, connected, done = std::move(done)](grpc::Status s) {
+          UnaryResult result;
+          result.status = ToCallStatus(s);
+          result.status.not_sent = s.error_code() == grpc::StatusCode::UNAVAILABLE && !connected &&
+                                   state->ctx.GetServerInitialMetadata().empty();
+          if (s.ok()) result.response = ToString(state->response);
+          result.headers = CopyMetadata(state->ctx.GetServerInitialMetadata());
+          result.trailers = CopyMetadata(state->ctx.GetServerTrailingMetadata());
+          done(std::move(result));
+        });
     return state;
   }
 
@@ -395,8 +394,8 @@ std::unique_ptr<Transport> MakeGrpcTransport(const std::string& endpoint, const 
     if (!roots.ok()) return std::make_unique<FailedTransport>(roots.status().message());
     options.pem_root_certs = std::move(roots).value();
   }
-  return std::make_unique<GrpcTransport>(endpoint, grpc::SslCredentials(options),
-                                         tls.server_name, pool);
+  return std::make_unique<GrpcTransport>(endpoint, grpc::SslCredentials(options), tls.server_name,
+                                         pool);
 }
 
 }  // namespace portico::upstream

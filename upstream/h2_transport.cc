@@ -245,7 +245,7 @@ std::unique_ptr<registry::Transport> MakeH2Transport(const std::string& endpoint
   }
   if (auto name = registry::ParseHostPort(authority); name.ok()) authority_host = name->host;
   if (tls.enabled) {
-    target.server_name = !tls.server_name.empty() ? tls.server_name
+    target.server_name = !tls.server_name.empty()  ? tls.server_name
                          : !authority_host.empty() ? authority_host
                                                    : target.host;
     if (!tls.server_name.empty()) {

@@ -116,9 +116,8 @@ TEST_F(UpstreamFailoverTest, BulkheadAnswers503AndMetricsShowTheUpstreams) {
   RegisterBackend({{"endpoints", {backend_.address()}},
                    {"services", {"portico.test.v1.TestService"}},
                    {"max_requests", 1}});
-  std::thread sleeper([&] {
-    EXPECT_EQ(Post("/portico.test.v1.TestService/Sleep", "{\"ms\":1500}").status, 200);
-  });
+  std::thread sleeper(
+      [&] { EXPECT_EQ(Post("/portico.test.v1.TestService/Sleep", "{\"ms\":1500}").status, 200); });
   bool busy = false;
   for (int i = 0; i < 200 && !busy; ++i) {
     json e = EndpointsOf();
@@ -180,9 +179,8 @@ TEST_F(UpstreamFailoverTest, RingHashKeysComeFromThePathOrAHeader) {
     for (int k = 0; k < 12; ++k) {
       const std::string user = "user-" + std::to_string(k);
       const int who = owner(4, [&] {
-        HttpReply r = key.contains("path_var")
-                          ? Get("/v1/echo/" + user)
-                          : Post("/v1/echo", "{}", {{"X-User", user}});
+        HttpReply r = key.contains("path_var") ? Get("/v1/echo/" + user)
+                                               : Post("/v1/echo", "{}", {{"X-User", user}});
         EXPECT_EQ(r.status, 200) << r.body;
       });
       EXPECT_GE(who, 0) << user << " was spread over endpoints";

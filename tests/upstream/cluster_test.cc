@@ -40,7 +40,7 @@ constexpr char kServerStream[] = "/portico.test.v1.TestService/ServerStream";
 
 std::string SleepRequest(int ms) {
   std::string out = "\x08";
-  for (auto v = static_cast<unsigned>(ms); ; v >>= 7) {
+  for (auto v = static_cast<unsigned>(ms);; v >>= 7) {
     if (v < 0x80) {
       out.push_back(static_cast<char>(v));
       break;
@@ -289,15 +289,17 @@ TEST_F(ClusterTest, TheBulkheadRefusesCallsBeyondMaxRequests) {
   auto cluster = Make(config);
   std::vector<std::thread> sleepers;
   for (int i = 0; i < 2; ++i) {
-    sleepers.emplace_back(
-        [&] { EXPECT_EQ(CallUnarySync(*cluster, Spec(kSleep), SleepRequest(1500)).status.code, Code::kOk); });
+    sleepers.emplace_back([&] {
+      EXPECT_EQ(CallUnarySync(*cluster, Spec(kSleep), SleepRequest(1500)).status.code, Code::kOk);
+    });
   }
   while (cluster->Stats().in_flight < 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   const auto start = std::chrono::steady_clock::now();
   UnaryResult refused = CallUnarySync(*cluster, Spec(kEcho), "");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
   EXPECT_EQ(refused.status.code, Code::kUnavailable);
-  EXPECT_NE(refused.status.message.find("max_requests"), std::string::npos) << refused.status.message;
+  EXPECT_NE(refused.status.message.find("max_requests"), std::string::npos)
+      << refused.status.message;
   RecordingObserver* raw = nullptr;
   auto observer = std::make_shared<RecordingObserver>();
   raw = observer.get();
@@ -375,7 +377,8 @@ TEST_F(ClusterTest, HealthChecksTakeANotServingEndpointOutAndBack) {
 // discovery.etcd against a real etcd: endpoints appear and go as grpc-go's naming resolver
 // writes and deletes their keys; calls follow without a restart.
 TEST_F(ClusterTest, EndpointsFromEtcdFollowTheKeys) {
-  if (!testing::EtcdServer::Available()) GTEST_SKIP() << "etcd (Debian etcd-server) is not installed";
+  if (!testing::EtcdServer::Available())
+    GTEST_SKIP() << "etcd (Debian etcd-server) is not installed";
   testing::EtcdServer etcd;
   ASSERT_TRUE(etcd.Start()) << etcd.Log();
   auto backends = Backends(2);
@@ -399,7 +402,8 @@ TEST_F(ClusterTest, EndpointsFromEtcdFollowTheKeys) {
   ASSERT_TRUE(addresses_are({backends[0]->address()}));
   EXPECT_EQ(CallUnarySync(*cluster, Spec(kEcho), "").status.code, Code::kOk);
 
-  ASSERT_TRUE(etcd.Put("/services/test/b", R"({"Addr":")" + backends[1]->address() + R"(","Metadata":null})"));
+  ASSERT_TRUE(etcd.Put("/services/test/b",
+                       R"({"Addr":")" + backends[1]->address() + R"(","Metadata":null})"));
   std::vector<std::string> both = {backends[0]->address(), backends[1]->address()};
   std::sort(both.begin(), both.end());
   ASSERT_TRUE(addresses_are(both));

@@ -16,8 +16,8 @@ using registry::BackendTls;
 
 class NullTransport final : public registry::Transport {
  public:
-  std::shared_ptr<registry::CallHandle> CallUnary(registry::CallSpec, std::string,
-                                                  std::function<void(registry::UnaryResult)>) override {
+  std::shared_ptr<registry::CallHandle> CallUnary(
+      registry::CallSpec, std::string, std::function<void(registry::UnaryResult)>) override {
     return nullptr;
   }
   std::shared_ptr<registry::StreamCall> StartStream(
@@ -80,13 +80,21 @@ TEST(EndpointTransportsTest, AddressAuthorityKindTlsAndPoolArePartOfTheKey) {
   EndpointTransports cache(factory.Make());
   std::vector<std::pair<BackendConfig, DiscoveredEndpoint>> variants;
   variants.emplace_back(Chat(), kEndpoint);
-  variants.emplace_back(Chat(), DiscoveredEndpoint{"127.0.0.1:50052", "127.0.0.1:50052", 1, "static"});
-  variants.emplace_back(Chat(), DiscoveredEndpoint{"127.0.0.1:50051", "chat.internal:50051", 1, "dns"});
+  variants.emplace_back(Chat(),
+                        DiscoveredEndpoint{"127.0.0.1:50052", "127.0.0.1:50052", 1, "static"});
+  variants.emplace_back(Chat(),
+                        DiscoveredEndpoint{"127.0.0.1:50051", "chat.internal:50051", 1, "dns"});
   for (auto change : std::vector<std::function<void(BackendConfig&)>>{
            [](BackendConfig& c) { c.transport = "grpc"; },
-           [](BackendConfig& c) { c.tls = BackendTls{true, "", ""}; },
-           [](BackendConfig& c) { c.tls = BackendTls{true, "ca.pem", ""}; },
-           [](BackendConfig& c) { c.tls = BackendTls{true, "", "chat.internal"}; },
+           [](BackendConfig& c) {
+             c.tls = BackendTls{true, "", ""};
+           },
+           [](BackendConfig& c) {
+             c.tls = BackendTls{true, "ca.pem", ""};
+           },
+           [](BackendConfig& c) {
+             c.tls = BackendTls{true, "", "chat.internal"};
+           },
            [](BackendConfig& c) { c.pool.connections = 1; },
            [](BackendConfig& c) { c.pool.streams_per_connection = 100; },
        }) {
