@@ -92,15 +92,9 @@ grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$BUILD_DIR/CMakeCache.txt" ||
   log "WARNING: $BUILD_DIR is not a Release build"
 
 # ----------------------------------------------------------------- ports ----
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-TAKEN=" "
-free_port() {  # free_port <first>: the first port from <first> that nothing listens on
-  local p=$1
-  while port_busy "$p" || [[ "$TAKEN" == *" $p "* ]]; do
-    p=$((p + 1)); ((p < $1 + 200)) || die "no free port near $1"
-  done
-  TAKEN+="$p "; echo "$p"
-}
+CLEAN_DIR="$WORK/data"
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 BACKEND_PORT=$(free_port 50051)
 PORTICO_PORT=$(free_port 18080)
 ADMIN_PORT=$(free_port 19901)
@@ -109,30 +103,6 @@ PORTICO2_PORT=$(free_port 18280)
 ADMIN2_PORT=$(free_port 19911)
 
 # ------------------------------------------------------------- processes ----
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  [[ "${KEEP:-0}" == 1 || $rc -ne 0 ]] && echo "logs kept in $WORK" >&2
-  [[ "${KEEP:-0}" == 1 || $rc -ne 0 ]] || rm -rf "$WORK/data"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() {  # wait_port <port> <pid>
-  for _ in $(seq 1 150); do
-    port_busy "$1" && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 # Room for WS_HOLD sockets in Portico and in ws_load (both inherit this).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -214,7 +184,6 @@ log "ok   Portico WebSocket /bench.v1.Echo/ServerStream repeat=3: 3 messages, cl
 
 # ------------------------------------------------------------------ runs ----
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 us_per() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "nan" }'; }
 
 cat >"$WORK/get.lua" <<'EOF'

@@ -58,41 +58,8 @@ if [[ ! -x "$BACKEND_BIN" ]]; then
     die "echo_backend build failed (log: $WORK/logs/backend-build.log)"
 fi
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-TAKEN=" "
-free_port() {
-  local p=$1
-  while port_busy "$p" || [[ "$TAKEN" == *" $p "* ]]; do
-    p=$((p + 1)); ((p < $1 + 500)) || die "no free port near $1"
-  done
-  TAKEN+="$p "; echo "$p"
-}
-wait_port() {  # wait_port <port> <pid>
-  for _ in $(seq 1 150); do
-    port_busy "$1" && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  [[ "${KEEP:-0}" == 1 || $rc -ne 0 ]] && echo "logs kept in $WORK" >&2
-  [[ "${KEEP:-0}" == 1 || $rc -ne 0 ]] || rm -rf "$WORK"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of a process
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 log "# Portico pool benchmark, $(date -u +%FT%TZ), portico $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 log "# machine: $NCPU cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -156,7 +123,6 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 base="${POOLS%% *}"
 base_rps="$(awk '{print $1}' "$RES/$base" | median)"
 base_cpu="$(awk '{print $2}' "$RES/$base" | median)"

@@ -47,23 +47,10 @@ if [[ ! -x "$PORTICO_BIN" || ! -x "$BACKEND_BIN" ]]; then
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/portico-failover.XXXXXX")"
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  if [[ "${KEEP:-0}" == 1 || $rc -ne 0 ]]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 die() { echo "FATAL: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_backend <index> [port]: a test backend pinned to BACKEND_CPU; sets BPID[i], BPORT[i].
 declare -a BPID BPORT
@@ -87,8 +74,8 @@ start_backend() {
 }
 
 # ---------------------------------------------------------------- start ----
-PORT="$(free_port)"
-ADMIN_PORT="$(free_port)"
+PORT="$(free_port 18480)"
+ADMIN_PORT="$(free_port 19941)"
 mkdir -p "$WORK/data"
 cat >"$WORK/config.yaml" <<EOF
 listen: 127.0.0.1:$PORT
@@ -146,7 +133,6 @@ total_of() { awk '/requests in/ {print $1}' "$1"; }
 # CPU time (clock ticks, user + system) of the given processes.
 ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }'; }
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 echo "# $(date -u +%FT%TZ) upstream failover bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)"
 echo "# portico $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') threads=$PORTICO_THREADS on CPU $PORTICO_CPU; 4 test backends on CPU $BACKEND_CPU; wrk -t1 -c$CONNS unpinned"
