@@ -129,6 +129,7 @@ backends:
     endpoints: [127.0.0.1:$BACKEND_PORT]
     services: [bench.v1.Echo]
     timeout: 600s
+    max_requests: $((WS_HOLD + 5000))  # the idle-stream hold keeps WS_HOLD calls open
 EOF
 # A second Portico, identical but for the libgrpc++ transport (transport: grpc), to show in the
 # same run what the nghttp2 transport on the io threads changes. Idle while the others run.
