@@ -431,13 +431,20 @@ class ClusterUnary final : public registry::CallHandle,
   }
 
  private:
+  // Runs on the caller's thread for the first attempt, on the previous attempt's callback
+  // thread for a retry; the tail below may still be running on the caller's thread then, so
+  // what both read (the attempt number, the handle) is under mu_.
   void Send(Picked picked) {
-    tried_.push_back(picked.endpoint);
+    std::size_t attempt;
+    {
+      std::lock_guard lock(mu_);
+      tried_.push_back(picked.endpoint);
+      attempt = attempts_ = tried_.size();
+    }
     picked.endpoint->in_flight.fetch_add(1, std::memory_order_relaxed);
     // The request is kept while another attempt may need it.
-    const bool last = tried_.size() >= cluster_->config().retry.attempts;
+    const bool last = attempt >= cluster_->config().retry.attempts;
     std::string request = last ? std::move(request_) : request_;
-    const std::size_t attempt = tried_.size();
     registry::Transport& transport = *picked.endpoint->transport;
     auto handle = transport.CallUnary(
         spec_, std::move(request),
@@ -447,7 +454,7 @@ class ClusterUnary final : public registry::CallHandle,
     bool cancel = false;
     {
       std::lock_guard lock(mu_);
-      if (attempt == tried_.size()) inner_ = handle;  // not if it already ended and retried
+      if (attempt == attempts_) inner_ = handle;  // not if it already ended and retried
       cancel = cancelled_;
     }
     if (cancel && handle) handle->Cancel();
@@ -460,6 +467,8 @@ class ClusterUnary final : public registry::CallHandle,
       std::lock_guard lock(mu_);
       cancelled = cancelled_;
     }
+    // tried_ is written only by Send, which runs before this attempt's callback: no other
+    // writer now.
     if (!cancelled && cluster_->ShouldRetry(spec_, result.status, tried_.size())) {
       CallStatus none;
       if (std::optional<Picked> next = cluster_->Pick(spec_, tried_, &none)) {
@@ -483,8 +492,9 @@ class ClusterUnary final : public registry::CallHandle,
   const CallSpec spec_;
   std::string request_;
   std::function<void(registry::UnaryResult)> done_;
-  std::vector<const Endpoint*> tried_;  // touched by one attempt's thread at a time
+  std::vector<const Endpoint*> tried_;  // written by Send under mu_; read by the next attempt
   std::mutex mu_;
+  std::size_t attempts_ = 0;            // tried_.size(), for the caller's thread
   std::shared_ptr<registry::CallHandle> inner_;
   bool cancelled_ = false;
 };
