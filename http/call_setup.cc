@@ -186,10 +186,21 @@ namespace {
 std::optional<std::string> HashKeyOf(const registry::HashKeyConfig& key, const CallTarget& target,
                                      const registry::Metadata& metadata) {
   if (!key.path_var.empty()) {
+    // Compared segment by segment: nothing is built per request.
+    const auto is_key = [&key](const std::vector<std::string>& fields) {
+      std::string_view rest = key.path_var;
+      for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (!rest.starts_with(fields[i])) return false;
+        rest.remove_prefix(fields[i].size());
+        if (i + 1 < fields.size()) {
+          if (!rest.starts_with('.')) return false;
+          rest.remove_prefix(1);
+        }
+      }
+      return rest.empty() && !fields.empty();
+    };
     for (const auto& binding : target.match.bindings) {
-      std::string path;
-      for (const auto& field : binding.field_path) path += (path.empty() ? "" : ".") + field;
-      if (path == key.path_var) return binding.value;
+      if (is_key(binding.field_path)) return binding.value;
     }
     return std::nullopt;
   }

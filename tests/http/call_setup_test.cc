@@ -242,6 +242,47 @@ TEST_F(CallSetupTest, SpecFromTheRequest) {
   EXPECT_LE(left, 250ms);
 }
 
+// DESIGN section 9: ring_hash's key from a (nested) path variable, a header or metadata; GET
+// rules and idempotency_level make a call idempotent (retries).
+registry::HashKeyConfig Key(const std::string& field, const std::string& name) {
+  registry::HashKeyConfig key;
+  (field == "path_var" ? key.path_var : field == "header" ? key.header : key.metadata) = name;
+  return key;
+}
+
+TEST_F(CallSetupTest, HashKeyAndIdempotency) {
+  const PeerInfo peer{"198.51.100.2", "127.0.0.1:8080"};
+  auto spec_of = [&](const registry::HashKeyConfig& key, verb method, const std::string& target,
+                     std::vector<std::pair<std::string, std::string>> headers = {}) {
+    registry::BackendConfig b = registry_.Current()->backends->by_name.at("test")->config();
+    b.lb = std::string(registry::kLbRingHash);
+    b.hash_key = key;
+    EXPECT_TRUE(registry_.registry().PutBackend(b).ok());
+    auto r = Resolve(method, target);
+    EXPECT_TRUE(std::holds_alternative<CallTarget>(r)) << target;
+    auto spec =
+        MakeCallSpec(std::get<CallTarget>(r), MakeRequest(method, target, "{}", headers), peer);
+    EXPECT_TRUE(spec.ok());
+    return *spec;
+  };
+  // PATCH /v1/items/{inner.s}
+  EXPECT_EQ(spec_of(Key("path_var", "inner.s"), verb::patch, "/v1/items/abc").hash_key, "abc");
+  EXPECT_EQ(spec_of(Key("path_var", "inner"), verb::patch, "/v1/items/abc").hash_key, std::nullopt);
+  EXPECT_EQ(spec_of(Key("path_var", "inner.s.t"), verb::patch, "/v1/items/abc").hash_key,
+            std::nullopt);
+  // Any header, not only those forwarded as metadata; metadata keys from Grpc-Metadata-*.
+  EXPECT_EQ(spec_of(Key("header", "x-user"), verb::post, "/v1/echo", {{"X-User", "u1"}}).hash_key,
+            "u1");
+  EXPECT_EQ(spec_of(Key("header", "x-user"), verb::post, "/v1/echo").hash_key, std::nullopt);
+  EXPECT_EQ(spec_of(Key("metadata", "x-tenant"), verb::post, "/v1/echo",
+                    {{"Grpc-Metadata-X-Tenant", "acme"}})
+                .hash_key,
+            "acme");
+  // GET rules are idempotent; POST ones are not unless the method says so.
+  EXPECT_TRUE(spec_of(Key("header", "x-user"), verb::get, "/v1/echo/x").idempotent);
+  EXPECT_FALSE(spec_of(Key("header", "x-user"), verb::post, "/v1/echo").idempotent);
+}
+
 TEST_F(CallSetupTest, BadGrpcTimeoutIsInvalidArgument) {
   auto r = SetUpCall(registry_.Current(),
                      MakeRequest(verb::post, "/v1/echo", "{}", {{"Grpc-Timeout", "5 seconds"}}),
