@@ -333,6 +333,50 @@ TEST_F(ClusterTest, AStreamMovesToALiveEndpointWithItsWritesReplayed) {
   EXPECT_GE(cluster->Stats().retries, 1u);
 }
 
+// The replay buffer is bounded (64 KiB): a stream that wrote more before its first reply is
+// not moved, it fails where it is.
+TEST_F(ClusterTest, AStreamPastTheReplayBufferIsNotRetried) {
+  auto backends = Backends(1);
+  BackendConfig config = Backend({DeadAddress(), backends[0]->address()}, "weighted_round_robin");
+  config.endpoints[0].weight = 100;  // the dead one first
+  config.outlier.consecutive_failures = 0;
+  auto cluster = Make(config);
+  auto observer = std::make_shared<RecordingObserver>();
+  auto call = cluster->StartStream(Spec(kServerStream), observer);
+  const std::string big(70 * 1024, 'x');
+  // ServerStreamRequest{message = big}: field 1, length as a varint.
+  std::string request = "\x0a";
+  for (std::size_t v = big.size();; v >>= 7) {
+    if (v < 0x80) {
+      request.push_back(static_cast<char>(v));
+      break;
+    }
+    request.push_back(static_cast<char>((v & 0x7f) | 0x80));
+  }
+  call->Write(request + big);
+  EXPECT_FALSE(observer->WaitWrite());
+  call->Read();
+  EXPECT_EQ(observer->WaitFinish().code, Code::kUnavailable);
+  EXPECT_EQ(cluster->Stats().retries, 0u);
+  EXPECT_EQ(backends[0]->echo_calls(), 0);
+}
+
+// More threads than the cluster has pick slots for (64) share one, under a lock.
+TEST_F(ClusterTest, ManyThreadsPickThroughTheSharedSlot) {
+  auto backends = Backends(2);
+  auto cluster = Make(Backend(Addresses(backends)));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 80; ++i) {
+    threads.emplace_back([&] {
+      if (CallUnarySync(*cluster, Spec(kEcho), "").status.code == Code::kOk) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 80);
+  EXPECT_EQ(backends[0]->echo_calls() + backends[1]->echo_calls(), 80);
+}
+
 TEST_F(ClusterTest, HealthChecksTakeANotServingEndpointOutAndBack) {
   auto backends = Backends(2);
   BackendConfig config = Backend(Addresses(backends));
