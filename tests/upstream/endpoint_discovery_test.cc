@@ -21,8 +21,8 @@
 #include <boost/asio/post.hpp>
 
 #include "tests/support/dns_server.h"
-#include "upstream/etcd_endpoint.h"
 #include "tests/support/etcd_server.h"
+#include "upstream/etcd_endpoint.h"
 
 namespace portico::upstream {
 
@@ -33,11 +33,10 @@ void PrintTo(const DiscoveredEndpoint& e, std::ostream* os) {
 
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 DiscoveredEndpoint Ep(std::string address, std::string authority, std::uint32_t weight,
                       std::string source) {
@@ -200,8 +199,8 @@ TEST_F(EndpointDiscoveryTest, StopWhileALookupIsInFlight) {
   socklen_t len = sizeof addr;
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  Start({"app.test:5000"}, DnsSettings{{"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))},
-                                       seconds(30)});
+  Start({"app.test:5000"},
+        DnsSettings{{"127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}, seconds(30)});
   pollfd p{fd, POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 10000), 1) << "no query reached the silent server";
   const auto query_sent = std::chrono::steady_clock::now();
@@ -209,7 +208,7 @@ TEST_F(EndpointDiscoveryTest, StopWhileALookupIsInFlight) {
   const auto start = std::chrono::steady_clock::now();
   discovery_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));  // does not wait for DNS
-  discovery_->Stop();  // idempotent
+  discovery_->Stop();                                               // idempotent
   discovery_.reset();  // the lookup thread outlives the discovery safely
   // Past the lookup's own bound (tries of 2 s and 4 s, then getaddrinfo): still no update,
   // and (under ASan) the lookup thread finishing touched nothing that was freed.
@@ -253,8 +252,38 @@ TEST_F(EndpointDiscoveryTest, EtcdKeysReadWatchedAndResolved) {
   EXPECT_TRUE(WaitUntil([&] { return discovery_->last_error().empty(); }));
 }
 
+// At most 1024 endpoints come from etcd; the rest are skipped and said so.
+TEST_F(EndpointDiscoveryTest, EtcdKeysBeyondTheCapAreSkipped) {
+  if (!portico::testing::EtcdServer::Available()) {
+    GTEST_SKIP() << "etcd-server is not installed (scripts/deps.sh installs it)";
+  }
+  portico::testing::EtcdServer etcd;
+  ASSERT_TRUE(etcd.Start()) << etcd.Log();
+  const std::string prefix = "/services/many/";
+  constexpr int kKeys = 1030;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string address =
+        "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":50051";
+    ASSERT_TRUE(etcd.Put(prefix + address, R"({"Addr":")" + address + R"("})")) << i;
+  }
+  registry::BackendConfig backend;
+  backend.name = "many";
+  backend.discovery_etcd = {{etcd.endpoint()}, prefix};
+  discovery_ = StartEndpointDiscovery(loop_, backend, DnsSettings{},
+                                      [this](std::vector<DiscoveredEndpoint> list) {
+                                        std::lock_guard lock(mu_);
+                                        updates_.push_back(std::move(list));
+                                      });
+  ASSERT_TRUE(WaitUntil([&] {
+    std::lock_guard lock(mu_);
+    return !updates_.empty() && updates_.back().size() == 1024;
+  }));
+  EXPECT_THAT(discovery_->last_error(), HasSubstr("6 keys beyond the first 1024 skipped"));
+}
+
 TEST(EtcdEndpointTest, ParsesGrpcGoNamingValues) {
-  StatusOr<registry::HostPort> a = ParseEtcdEndpoint(R"({"Addr":"10.0.0.1:50051","Metadata":null})");
+  StatusOr<registry::HostPort> a =
+      ParseEtcdEndpoint(R"({"Addr":"10.0.0.1:50051","Metadata":null})");
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(*a, (registry::HostPort{"10.0.0.1", 50051}));
   StatusOr<registry::HostPort> b =
