@@ -10,6 +10,7 @@ PKGS=(
   dnsmasq-base   # DNS/SRV discovery tests: a local name server (tests/support/dns_server.h)
   chromium   # the browser end-to-end test (driven by playwright-core from npm)
   etcd-server   # a real etcd for the etcd discovery and store tests (tests/support/etcd_server.h)
+  libhiredis-dev redis-server   # shared rate limits (upstream/redis_buckets.h) and their tests
   "$@"
 )
 missing=()

@@ -1,0 +1,53 @@
+// The response cache of DESIGN section 10 (`cache: {ttl}`): replies to GET routes kept by a key
+// of the gRPC method, the request message bytes and the `vary` headers' values, for `ttl`,
+// within `max_bytes` (least recently used entries go first). Errors are never stored (the
+// caller stores only 200s).
+//
+// Thread safety: internally locked; shared by all io threads. Entries are immutable and shared,
+// so a hit copies nothing under the lock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace portico::policy {
+
+struct CachedReply {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // Content-Type, Grpc-Metadata-*
+  std::string body;
+};
+
+// The key of one request: method path ("/pkg.Svc/Method"), the request message's bytes and the
+// values of the `vary` headers, in order (absent = empty). Unambiguous: lengths are included.
+std::string CacheKey(std::string_view method, std::string_view request_wire,
+                     const std::vector<std::string_view>& vary_values);
+
+class ResponseCache {
+ public:
+  explicit ResponseCache(std::uint64_t max_bytes);
+  ~ResponseCache();
+
+  // The live entry of `key` (made less recently used), or null when absent or expired.
+  std::shared_ptr<const CachedReply> Find(
+      std::string_view key,
+      std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // Stores (or replaces) `key` until now + ttl. An entry larger than max_bytes is not stored.
+  void Store(std::string key, std::shared_ptr<const CachedReply> reply,
+             std::chrono::milliseconds ttl,
+             std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
+  std::uint64_t bytes() const;    // what the entries take now (keys, bodies, headers)
+  std::size_t entries() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portico::policy
