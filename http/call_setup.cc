@@ -4,6 +4,7 @@
 
 #include "http/grpc_metadata.h"
 #include "http/status_reply.h"
+#include "policy/chain.h"
 #include "transcoder/utf8.h"
 
 namespace portico::http {
@@ -87,31 +88,6 @@ std::string Lower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-// "host[:port]" split at the port's colon (IPv6 hosts are bracketed); port "" when absent.
-std::pair<std::string_view, std::string_view> SplitAuthority(std::string_view authority) {
-  const auto colon = authority.rfind(':');
-  if (colon == std::string_view::npos || authority.find(']', colon) != std::string_view::npos) {
-    return {authority, ""};
-  }
-  return {authority.substr(0, colon), authority.substr(colon + 1)};
-}
-
-bool SameHost(std::string_view origin, std::string_view host) {
-  const auto sep = origin.find("://");
-  if (sep == std::string_view::npos) return false;
-  const std::string scheme = Lower(origin.substr(0, sep));
-  std::string_view authority = origin.substr(sep + 3);
-  if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
-  auto [origin_name, origin_port] = SplitAuthority(authority);
-  const std::string_view default_port = scheme == "http" ? "80" : scheme == "https" ? "443" : "";
-  if (origin_port.empty()) origin_port = default_port;
-  const auto [host_name, host_port] = SplitAuthority(host);
-  if (origin_name.empty() || Lower(origin_name) != Lower(host_name)) return false;
-  // A Host without a port is the scheme's default one.
-  return host_port.empty() ? !origin_port.empty() && origin_port == default_port
-                           : origin_port == host_port;
 }
 
 }  // namespace
@@ -270,7 +246,7 @@ std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snaps
 Status CheckOrigin(const Request& request, const std::vector<std::string>& allowed_origins) {
   const std::string_view origin = View(request[bhttp::field::origin]);
   if (origin.empty()) return OkStatus();
-  if (SameHost(origin, View(request[bhttp::field::host]))) return OkStatus();
+  if (policy::SameHost(origin, View(request[bhttp::field::host]))) return OkStatus();
   std::string_view trimmed = origin;
   if (trimmed.back() == '/') trimmed.remove_suffix(1);
   for (const auto& allowed : allowed_origins) {

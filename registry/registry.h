@@ -20,6 +20,7 @@
 #include "registry/backends.h"
 #include "registry/catalog.h"
 #include "registry/descriptor_compiler.h"
+#include "registry/policy_index.h"
 #include "registry/store.h"
 
 namespace portico::registry {
@@ -27,6 +28,7 @@ namespace portico::registry {
 struct Snapshot {
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const BackendTable> backends;
+  std::shared_ptr<const PolicyIndex> policies;  // null: no policy builder (no policies)
   std::uint64_t generation = 0;
 };
 
