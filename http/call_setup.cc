@@ -108,7 +108,9 @@ Resolution ResolveRoute(std::shared_ptr<const registry::Snapshot> snapshot, cons
   const std::string_view path = PathOf(target);
   if (choice == RuleChoice::kUpgrade)
     return ResolveUpgrade(std::move(snapshot), path, QueryOf(target));
-  const std::string_view method = View(request.method_string());
+  const std::string_view method =
+      choice == RuleChoice::kPreflight ? View(request["Access-Control-Request-Method"])
+                                       : View(request.method_string());
   transcoder::PathMatch match;
   switch (snapshot->catalog->matcher().Lookup(method, path, &match)) {
     case PathMatcher::Result::kNotFound:

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "http/exchange.h"
+#include "policy/chain.h"
 #include "registry/registry.h"
 #include "transcoder/status.h"
 
@@ -64,6 +65,8 @@ enum class RuleChoice {
                    // the path, a streaming method's first (GET before POST), then GET, then
                    // POST. DELETE, PUT, PATCH and custom rules are never reached: 405 when only
                    // they match the path.
+  kPreflight,      // a CORS preflight (OPTIONS): the rule of the method it asks about
+                   // (Access-Control-Request-Method), whose policies answer it
 };
 
 // The route of an HTTP request on `snapshot`; 503 (code 14) when no backend serves its service.
@@ -103,6 +106,11 @@ struct CallSetup {
   CallTarget target;
   registry::CallSpec spec;
   Caller caller;
+  // What the policy chain admitted the call with (http/policy_gate.h, Admitted): headers for
+  // every reply to it (CORS, RateLimit-*), and its place under max_concurrency, held until the
+  // call ends.
+  policy::HeaderList reply_headers;
+  std::shared_ptr<policy::ConcurrencyTicket> ticket;
 };
 
 // ResolveRoute, then MakeCallSpec and CallerOf: one step for the HTTP front doors.

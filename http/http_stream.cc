@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "http/grpc_metadata.h"
+#include "http/policy_gate.h"
 #include "http/status_reply.h"
 #include "transcoder/status_mapping.h"
 #include "transcoder/stream_framing.h"
@@ -20,6 +21,8 @@ class HttpStream final : public registry::StreamObserver,
              const RestOptions& options, Metrics& metrics)
       : target_(std::move(setup.target)),
         spec_(std::move(setup.spec)),
+        reply_headers_(std::move(setup.reply_headers)),
+        ticket_(std::move(setup.ticket)),
         request_(std::move(request)),
         body_read_(body_read),
         exchange_(std::move(exchange)),
@@ -137,6 +140,7 @@ class HttpStream final : public registry::StreamObserver,
                    : raw_reply_ ? MakeResponse(200, std::move(reply_), RawType(reply_type_))
                                 : MakeResponse(200, std::move(reply_));
       AddReplyMetadata(headers_, trailers, &r);
+      AddPolicyHeaders(reply_headers_, &r);
       metrics_.RecordRequest(target_.method->path, r.result_int(),
                              std::chrono::steady_clock::now() - start_);
       lock.unlock();
@@ -164,6 +168,7 @@ class HttpStream final : public registry::StreamObserver,
  private:
   void Reject(const Status& s) {
     Response r = ErrorReply(s);
+    AddPolicyHeaders(reply_headers_, &r);
     metrics_.RecordRequest(target_.method->path, r.result_int(),
                            std::chrono::steady_clock::now() - start_);
     exchange_->Respond(std::move(r));
@@ -194,6 +199,7 @@ class HttpStream final : public registry::StreamObserver,
                                                     : "application/x-ndjson");
     if (sse_ && !raw_reply_) head.set(bhttp::field::cache_control, "no-cache");
     AddReplyMetadata(headers_, {}, &head);
+    AddPolicyHeaders(reply_headers_, &head);
     exchange_->StartChunked(std::move(head));
   }
 
@@ -263,6 +269,8 @@ class HttpStream final : public registry::StreamObserver,
 
   CallTarget target_;
   registry::CallSpec spec_;  // moved into the call at Start
+  const policy::HeaderList reply_headers_;
+  std::shared_ptr<policy::ConcurrencyTicket> ticket_;  // held for the stream's life
   Request request_;
   bool body_read_;
   std::shared_ptr<Exchange> exchange_;

@@ -88,6 +88,18 @@ std::string Metrics::Render() const {
       << "# HELP portico_ws_queued_bytes Bytes queued for WebSocket clients, not yet written.\n"
       << "# TYPE portico_ws_queued_bytes gauge\n"
       << "portico_ws_queued_bytes " << ws_queued_.load() << "\n";
+  out << "# HELP portico_policy_rejections_total Requests and calls refused by a policy, by kind.\n"
+      << "# TYPE portico_policy_rejections_total counter\n";
+  for (std::size_t k = 0; k < static_cast<std::size_t>(policy::RejectKind::kCount); ++k) {
+    const auto kind = static_cast<policy::RejectKind>(k);
+    out << "portico_policy_rejections_total{kind=\"" << policy::RejectKindName(kind) << "\"} "
+        << policy_rejections_.Get(kind) << "\n";
+  }
+  out << "# HELP portico_policy_rate_limit_fallbacks_total Shared rate-limit checks decided by "
+         "local buckets because Redis did not answer.\n"
+      << "# TYPE portico_policy_rate_limit_fallbacks_total counter\n"
+      << "portico_policy_rate_limit_fallbacks_total " << policy_rejections_.shared_fallbacks()
+      << "\n";
   return out.str();
 }
 

@@ -15,6 +15,8 @@
 #include <shared_mutex>
 #include <string>
 
+#include "policy/rejections.h"
+
 namespace portico::http {
 
 class Metrics {
@@ -29,6 +31,9 @@ class Metrics {
   // WebSocket gauges: open sockets, and bytes queued for WebSocket clients (flow control).
   void WsSessions(int delta) { ws_sessions_.fetch_add(delta, std::memory_order_relaxed); }
   void WsQueued(std::int64_t delta) { ws_queued_.fetch_add(delta, std::memory_order_relaxed); }
+
+  // Refusals by the policy chain, by kind (rendered as portico_policy_rejections_total).
+  policy::RejectionCounters& policy_rejections() const { return policy_rejections_; }
 
   std::string Render() const;
 
@@ -47,6 +52,7 @@ class Metrics {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::int64_t> ws_sessions_{0};
   std::atomic<std::int64_t> ws_queued_{0};
+  mutable policy::RejectionCounters policy_rejections_;
 };
 
 }  // namespace portico::http

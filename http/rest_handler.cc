@@ -2,6 +2,8 @@
 
 #include "http/grpc_metadata.h"
 #include "http/http_stream.h"
+#include "http/policy_gate.h"
+#include "policy/response_cache.h"
 
 namespace portico::http {
 namespace bhttp = boost::beast::http;
@@ -13,6 +15,21 @@ std::string Lower(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
+}
+
+// Keeps a 200 reply in the route's cache: its body, Content-Type and reply metadata.
+void StoreReply(const policy::CompiledPolicy& cache, std::string key, const Response& response) {
+  auto reply = std::make_shared<policy::CachedReply>();
+  reply->status = response.result_int();
+  for (const auto& field : response) {
+    const std::string_view name(field.name_string().data(), field.name_string().size());
+    if (field.name() == bhttp::field::content_type || name.starts_with("Grpc-Metadata-")) {
+      reply->headers.emplace_back(std::string(name),
+                                  std::string(field.value().data(), field.value().size()));
+    }
+  }
+  reply->body = response.body();
+  cache.cache->Store(std::move(key), std::move(reply), cache.config.cache->ttl);
 }
 
 }  // namespace
@@ -108,7 +125,11 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
                            std::chrono::steady_clock::now() - start);
   };
   // This request's one view of the registry, whatever changes meanwhile.
-  auto resolved = ResolveRoute(registry_.Current(), request);
+  auto snapshot = registry_.Current();
+  if (request.method() == bhttp::verb::options && Preflight(snapshot, request, exchange, start)) {
+    return;
+  }
+  auto resolved = ResolveRoute(std::move(snapshot), request);
   auto* target = std::get_if<CallTarget>(&resolved);
   if (auto refused =
           UnservedProtocol(request, target && target->route->plan.request_is_http_body())) {
@@ -125,29 +146,122 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
         /*body_read=*/true, start);
 }
 
+bool RestHandler::Preflight(const std::shared_ptr<const registry::Snapshot>& snapshot,
+                            const Request& request, const std::shared_ptr<Exchange>& exchange,
+                            std::chrono::steady_clock::time_point start) const {
+  if (request[bhttp::field::origin].empty() ||
+      request[bhttp::field::access_control_request_method].empty()) {
+    return false;
+  }
+  auto resolved = ResolveRoute(snapshot, request, RuleChoice::kPreflight);
+  auto* target = std::get_if<CallTarget>(&resolved);
+  const policy::RoutePolicies* policies = target ? PoliciesOf(*target) : nullptr;
+  if (policies == nullptr || policies->cors == nullptr) return false;  // 404/405 as usual
+  // CORS is decided first and synchronously: the chain answers a preflight before any step
+  // that could wait.
+  RunPolicies(*policies, request, exchange->peer(), /*body_complete=*/true,
+              metrics_.policy_rejections(),
+              [&](policy::Admission admission) {
+                Response response = AdmissionResponse(admission);
+                if (admission.outcome == policy::Admission::Outcome::kRefuse) {
+                  LogRefusal(admission, target->method->path, exchange->peer().address);
+                }
+                metrics_.RecordRequest(target->method->path, response.result_int(),
+                                       std::chrono::steady_clock::now() - start);
+                exchange->Respond(std::move(response));
+              });
+  return true;
+}
+
 void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Exchange> exchange,
                         bool body_read, std::chrono::steady_clock::time_point start) const {
   const registry::MethodInfo* method = target.method;
-  auto local = [&](Response response) {
-    metrics_.RecordRequest(method->path, response.result_int(),
-                           std::chrono::steady_clock::now() - start);
-    exchange->Respond(std::move(response));
-  };
   auto spec = MakeCallSpec(target, request, exchange->peer());
-  if (!spec.ok()) return local(ErrorReply(spec.status()));
-  CallSetup setup{std::move(target), std::move(*spec), CallerOf(request, exchange->peer())};
+  if (!spec.ok()) {
+    Response r = ErrorReply(spec.status());
+    metrics_.RecordRequest(method->path, r.result_int(), std::chrono::steady_clock::now() - start);
+    return exchange->Respond(std::move(r));
+  }
+  CallSetup setup{std::move(target), std::move(*spec), CallerOf(request, exchange->peer()), {}, {}};
+  const policy::RoutePolicies* policies = PoliciesOf(setup.target);
+  if (policies == nullptr) {
+    return Call(std::move(setup), std::move(request), std::move(exchange), body_read, start,
+                nullptr);
+  }
+  // The chain may answer later (a shared rate limit asks Redis): the request waits here.
+  struct Pending {
+    CallSetup setup;
+    Request request;
+    std::shared_ptr<Exchange> exchange;
+  };
+  auto pending = std::make_shared<Pending>(
+      Pending{std::move(setup), std::move(request), std::move(exchange)});
+  RunPolicies(*policies, pending->request, pending->exchange->peer(), body_read,
+              metrics_.policy_rejections(),
+              [this, pending, body_read, start](policy::Admission admission) {
+                if (admission.outcome != policy::Admission::Outcome::kAllow) {
+                  Response r = AdmissionResponse(admission);
+                  if (admission.outcome == policy::Admission::Outcome::kRefuse) {
+                    LogRefusal(admission, pending->setup.target.method->path,
+                               pending->exchange->peer().address);
+                  }
+                  metrics_.RecordRequest(pending->setup.target.method->path, r.result_int(),
+                                         std::chrono::steady_clock::now() - start);
+                  return pending->exchange->Respond(std::move(r));
+                }
+                const policy::CompiledPolicy* cache = admission.cache;
+                const bool lookup = admission.cache_lookup;
+                Admitted(std::move(admission), &pending->setup);
+                Call(std::move(pending->setup), std::move(pending->request),
+                     std::move(pending->exchange), body_read, start, cache, lookup);
+              });
+}
+
+void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Exchange> exchange,
+                       bool body_read, std::chrono::steady_clock::time_point start,
+                       const policy::CompiledPolicy* cache, bool cache_lookup) const {
+  const registry::MethodInfo* method = setup.target.method;
   if (method->client_streaming || method->server_streaming) {
     return StartHttpStream(std::move(setup), std::move(request), body_read, std::move(exchange),
                            options_, metrics_);
   }
+  auto local = [&](Response response) {
+    AddPolicyHeaders(setup.reply_headers, &response);
+    metrics_.RecordRequest(method->path, response.result_int(),
+                           std::chrono::steady_clock::now() - start);
+    exchange->Respond(std::move(response));
+  };
   auto wire = UnaryRequestWire(setup.target, request, options_);
   if (!wire.ok()) return local(ErrorReply(wire.status()));
+  std::string cache_key;
+  if (cache != nullptr) {
+    std::vector<std::string_view> vary;
+    for (const auto& name : cache->config.cache->vary) {
+      const auto value = request[boost::beast::string_view(name.data(), name.size())];
+      vary.emplace_back(value.data(), value.size());
+    }
+    cache_key = policy::CacheKey(method->path, *wire, vary);
+    if (cache_lookup) {
+      if (auto hit = cache->cache->Find(cache_key)) {
+        Response response = MakeResponse(hit->status, hit->body, "");
+        for (const auto& [name, value] : hit->headers) response.set(name, value);
+        response.set("X-Cache", "HIT");
+        return local(std::move(response));
+      }
+    }
+  }
   metrics_.InFlight(1);
   auto handle = setup.target.backend->transport().CallUnary(
       std::move(setup.spec), std::move(*wire),
-      [target = std::move(setup.target), exchange, start,
-       &metrics = metrics_](registry::UnaryResult result) {
+      [target = std::move(setup.target), exchange, start, &metrics = metrics_,
+       reply_headers = std::move(setup.reply_headers), ticket = std::move(setup.ticket), cache,
+       cache_key = std::move(cache_key)](registry::UnaryResult result) {
         Response response = RenderUnary(target, std::move(result));
+        if (cache != nullptr) {
+          if (response.result_int() == 200) StoreReply(*cache, std::move(cache_key), response);
+          response.set("X-Cache", "MISS");
+        }
+        AddPolicyHeaders(reply_headers, &response);
         metrics.InFlight(-1);
         metrics.RecordRequest(target.method->path, response.result_int(),
                               std::chrono::steady_clock::now() - start);

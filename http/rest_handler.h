@@ -59,6 +59,17 @@ class RestHandler {
   void Serve(CallTarget target, Request&& request, std::shared_ptr<Exchange> exchange,
              bool body_read, std::chrono::steady_clock::time_point start) const;
 
+  // A CORS preflight on a route whose policies set cors: answered (true) without a backend.
+  // False (the request goes on as usual) without such a policy.
+  bool Preflight(const std::shared_ptr<const registry::Snapshot>& snapshot,
+                 const Request& request, const std::shared_ptr<Exchange>& exchange,
+                 std::chrono::steady_clock::time_point start) const;
+  // The call itself, once the policies admitted it: a stream, or a unary call through the
+  // response cache when `cache` is in force (cache_lookup false: refresh without a lookup).
+  void Call(CallSetup setup, Request&& request, std::shared_ptr<Exchange> exchange,
+            bool body_read, std::chrono::steady_clock::time_point start,
+            const policy::CompiledPolicy* cache, bool cache_lookup = false) const;
+
   const registry::Registry& registry_;
   Metrics& metrics_;
   RestOptions options_;

@@ -161,7 +161,7 @@ void Admit(const RoutePolicies& route, const RequestFacts& facts, RejectionCount
     done(std::move(a));
   };
 
-  if (const CompiledPolicy* p = route.cors) {
+  if (const CompiledPolicy* p = route.cors; p != nullptr && !facts.websocket) {
     const std::string_view origin = h.Get("origin");
     if (IsPreflight(facts)) {
       bool allowed = false;

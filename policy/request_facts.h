@@ -25,6 +25,9 @@ struct RequestFacts {
   const HeaderSource* headers = nullptr;  // never null when the chain runs
   std::string_view body;         // the whole body, when body_complete
   bool body_complete = false;    // false for bodies that stream (client streams, WebSocket)
+  // A WebSocket call: its handshake's Origin check (DESIGN section 6) governs cross-site use,
+  // so CORS is not consulted.
+  bool websocket = false;
 };
 
 }  // namespace portico::policy

@@ -10,6 +10,7 @@
 
 #include "http/call_setup.h"
 #include "http/grpc_metadata.h"
+#include "http/policy_gate.h"
 #include "transcoder/status_mapping.h"
 #include "ws/mux_frame.h"
 
@@ -37,8 +38,13 @@ std::string StatusFrame(std::int64_t id, Code code, const std::string& message,
 class Mux final : public WsSession {
  public:
   Mux(boost::asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics,
-      const registry::Registry& registry, registry::CallSpec base)
-      : WsSession(std::move(socket), limits, metrics), registry_(registry), base_(std::move(base)) {}
+      const registry::Registry& registry, registry::CallSpec base,
+      std::shared_ptr<const http::Request> upgrade, http::PeerInfo peer)
+      : WsSession(std::move(socket), limits, metrics),
+        registry_(registry),
+        base_(std::move(base)),
+        upgrade_(std::move(upgrade)),
+        peer_(std::move(peer)) {}
 
  private:
   struct Call {
@@ -55,6 +61,10 @@ class Mux final : public WsSession {
     bool one_message = false;
     bool got_message = false;
     bool failed = false;  // cancelled by Portico; local_status_ holds why
+    const registry::Backend* backend = nullptr;
+    std::uint64_t serial = 0;  // tells this call from a later one reusing its id
+    // Its place under a route's max_concurrency (policy chain), held until it ends.
+    std::shared_ptr<policy::ConcurrencyTicket> ticket;
   };
 
   class Observer final : public registry::StreamObserver {
@@ -142,7 +152,13 @@ class Mux final : public WsSession {
       call.end_requested = true;
       Pump(call);
     }
-    if (frame.cancel) call.stream->Cancel();
+    if (frame.cancel) {
+      if (call.stream) return call.stream->Cancel();
+      // Still waiting for its policies: it ends here.
+      Release(call, call.queued_bytes);
+      calls_.erase(it);
+      SendStatus(frame.id, Code::kCancelled, "cancelled by the client");
+    }
   }
 
   // Reads the next client frame unless one of the socket's byte budgets is spent: replies
@@ -184,13 +200,69 @@ class Mux final : public WsSession {
     registry::CallSpec spec = http::MakeCallSpec(target, std::move(metadata), std::nullopt);
     Call& call = calls_[id];
     call.id = id;
+    call.serial = ++serials_;
     call.snapshot = target.snapshot;
     call.route = target.route;
+    call.backend = target.backend;
     call.one_message = !target.method->client_streaming;
-    call.stream = target.backend->transport().StartStream(std::move(spec),
-                                                     std::make_shared<Observer>(self(), id));
-    call.stream->Read();
+    const policy::RoutePolicies* policies = http::PoliciesOf(target);
+    if (policies == nullptr) {
+      Open(call, std::move(spec));
+      return true;
+    }
+    // The policy chain on the upgrade request's credentials, per call. Its answer comes back
+    // through Post (a shared rate limit answers from another thread); meanwhile the call's
+    // messages queue as for a slow backend.
+    http::RunPolicies(
+        *policies, *upgrade_, peer_, /*body_complete=*/false, metrics().policy_rejections(),
+        [self = self(), id, serial = call.serial,
+         spec = std::make_shared<registry::CallSpec>(std::move(spec))](
+            policy::Admission admission) mutable {
+          auto* raw = self.get();
+          raw->Post([self = std::move(self), id, serial, spec = std::move(spec),
+                     admission = std::make_shared<policy::Admission>(std::move(admission))] {
+            self->OnAdmission(id, serial, std::move(*spec), std::move(*admission));
+          });
+        },
+        /*websocket=*/true);
     return true;
+  }
+
+  void OnAdmission(std::int64_t id, std::uint64_t serial, registry::CallSpec spec,
+                   policy::Admission admission) {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || it->second.serial != serial) return;  // cancelled meanwhile
+    Call& call = it->second;
+    Status refused;
+    if (admission.outcome != policy::Admission::Outcome::kAllow) {
+      http::LogRefusal(admission, call.route->method->path, peer_.address);
+      refused = admission.status;
+    } else if (call.failed) {
+      // A bad frame failed it while it waited: that is its status.
+      auto local = local_status_.find(id);
+      if (local != local_status_.end()) {
+        refused = local->second;
+        local_status_.erase(local);
+      }
+    }
+    if (!refused.ok() || call.failed) {
+      Release(call, call.queued_bytes);
+      calls_.erase(it);
+      SendStatus(id, refused.code(), refused.message());
+      return MaybeRead();
+    }
+    http::MergeMetadata(std::move(admission.metadata), &spec.metadata);
+    call.ticket = std::move(admission.ticket);
+    Open(call, std::move(spec));
+    Pump(call);
+    MaybeRead();
+  }
+
+  // Starts an admitted call's stream.
+  void Open(Call& call, registry::CallSpec spec) {
+    call.stream = call.backend->transport().StartStream(std::move(spec),
+                                                   std::make_shared<Observer>(self(), call.id));
+    call.stream->Read();
   }
 
   void Queue(Call& call, std::string wire) {
@@ -207,7 +279,7 @@ class Mux final : public WsSession {
   }
 
   void Pump(Call& call) {
-    if (call.write_pending || call.writes_done) return;
+    if (!call.stream || call.write_pending || call.writes_done) return;  // not admitted yet
     if (!call.pending.empty()) {
       call.write_pending = true;
       std::string next = std::move(call.pending.front());
@@ -301,6 +373,9 @@ class Mux final : public WsSession {
 
   const registry::Registry& registry_;
   registry::CallSpec base_;
+  std::shared_ptr<const http::Request> upgrade_;  // its headers: the calls' credentials
+  http::PeerInfo peer_;
+  std::uint64_t serials_ = 0;
   std::map<std::int64_t, Call> calls_;
   std::map<std::int64_t, Status> local_status_;
   std::set<std::int64_t> paused_;
@@ -314,8 +389,11 @@ class Mux final : public WsSession {
 std::shared_ptr<WsSession> MakeMuxSession(boost::asio::ip::tcp::socket socket, WsLimits limits,
                                           http::Metrics& metrics,
                                           const registry::Registry& registry,
-                                          registry::CallSpec base) {
-  return std::make_shared<Mux>(std::move(socket), limits, metrics, registry, std::move(base));
+                                          registry::CallSpec base,
+                                          std::shared_ptr<const http::Request> upgrade,
+                                          http::PeerInfo peer) {
+  return std::make_shared<Mux>(std::move(socket), limits, metrics, registry, std::move(base),
+                               std::move(upgrade), std::move(peer));
 }
 
 }  // namespace portico::ws

@@ -20,6 +20,8 @@ namespace portico::ws {
 std::shared_ptr<WsSession> MakeMuxSession(boost::asio::ip::tcp::socket socket, WsLimits limits,
                                           http::Metrics& metrics,
                                           const registry::Registry& registry,
-                                          registry::CallSpec base);
+                                          registry::CallSpec base,
+                                          std::shared_ptr<const http::Request> upgrade,
+                                          http::PeerInfo peer);
 
 }  // namespace portico::ws

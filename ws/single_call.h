@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "policy/chain.h"
 #include "registry/registry.h"
 #include "ws/ws_session.h"
 
@@ -19,6 +20,8 @@ struct CallSetup {
   const registry::Backend* backend = nullptr;
   registry::CallSpec spec;
   std::string url_wire;  // the fields path variables and query parameters bind
+  // Its place under the route's max_concurrency (policy chain), held for the socket's life.
+  std::shared_ptr<policy::ConcurrencyTicket> ticket;
 };
 
 // Creates the session for an upgrade request that resolved to `setup`.

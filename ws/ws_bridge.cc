@@ -1,10 +1,12 @@
 #include "ws/ws_bridge.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "http/call_setup.h"
 #include "http/grpc_metadata.h"
+#include "http/policy_gate.h"
 #include "transcoder/percent_encoding.h"
 #include "ws/mux_session.h"
 #include "ws/single_call.h"
@@ -53,9 +55,8 @@ std::string SplitToken(std::string_view query, std::string* token) {
 }
 
 // Answers in plain HTTP, before the handshake, and closes.
-void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, unsigned version,
+void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version,
             http::ConnectionSlot slot) {
-  http::Response response = refusal.ToResponse();
   response.version(version);
   response.keep_alive(false);
   response.set(bhttp::field::server, "portico");
@@ -69,6 +70,11 @@ void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, u
     state->first.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
     state->first.close(ignored);
   });
+}
+
+void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, unsigned version,
+            http::ConnectionSlot slot) {
+  Reject(std::move(socket), refusal.ToResponse(), version, std::move(slot));
 }
 
 }  // namespace
@@ -125,7 +131,9 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
   if (mux) {
     registry::CallSpec base;
     base.metadata = http::RequestMetadata(request, peer);
-    auto session = MakeMuxSession(std::move(socket), limits_, metrics_, registry_, std::move(base));
+    auto upgrade = std::make_shared<const http::Request>(request);  // its headers: credentials
+    auto session = MakeMuxSession(std::move(socket), limits_, metrics_, registry_, std::move(base),
+                                  std::move(upgrade), peer);
     session->Track(tracker_);
     session->HoldSlot(std::move(slot));
     session->Run(std::move(request), selected);
@@ -137,6 +145,48 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     return Reject(std::move(socket), *refusal, version, std::move(slot));
   }
   auto& call = std::get<http::CallSetup>(setup);
+  const policy::RoutePolicies* policies = http::PoliciesOf(call.target);
+  if (policies == nullptr) {
+    return OpenSingle(std::move(socket), std::move(request), std::move(call), selected,
+                      std::move(slot));
+  }
+  // The policy chain, on the handshake's credentials (a token from ?access_token= or the
+  // bearer.<token> subprotocol is in Authorization by now). A shared rate limit answers from
+  // another thread: the rest goes back to the socket's own.
+  struct Pending {
+    boost::asio::ip::tcp::socket socket;
+    http::Request request;
+    http::CallSetup call;
+    std::string selected;
+    http::ConnectionSlot slot;
+  };
+  auto pending = std::make_shared<Pending>(Pending{std::move(socket), std::move(request),
+                                                   std::move(call), selected, std::move(slot)});
+  http::RunPolicies(
+      *policies, pending->request, peer, /*body_complete=*/false, metrics_.policy_rejections(),
+      [this, pending, peer](policy::Admission admission) {
+        auto executor = pending->socket.get_executor();
+        boost::asio::post(executor, [this, pending, peer,
+                                     admission = std::make_shared<policy::Admission>(
+                                         std::move(admission))]() mutable {
+          Pending& p = *pending;
+          if (admission->outcome != policy::Admission::Outcome::kAllow) {
+            http::LogRefusal(*admission, p.call.target.method->path, peer.address);
+            return Reject(std::move(p.socket), http::AdmissionResponse(*admission),
+                          p.request.version(), std::move(p.slot));
+          }
+          http::Admitted(std::move(*admission), &p.call);
+          OpenSingle(std::move(p.socket), std::move(p.request), std::move(p.call), p.selected,
+                     std::move(p.slot));
+        });
+      },
+      /*websocket=*/true);
+}
+
+void WsBridge::OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& request,
+                          http::CallSetup&& call, const std::string& selected,
+                          http::ConnectionSlot slot) const {
+  const unsigned version = request.version();
   CallSetup single;
   single.route = call.target.route;
   single.backend = call.target.backend;
@@ -146,6 +196,7 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
   if (!s.ok()) return Reject(std::move(socket), http::Refusal{s}, version, std::move(slot));
   single.snapshot = std::move(call.target.snapshot);
   single.spec = std::move(call.spec);
+  single.ticket = std::move(call.ticket);
   auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(single));
   session->Track(tracker_);
   session->HoldSlot(std::move(slot));  // counts against max_connections for its whole life

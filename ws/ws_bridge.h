@@ -9,6 +9,7 @@
 // Metrics, which must outlive it and every session.
 #pragma once
 
+#include "http/call_setup.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "registry/registry.h"
@@ -32,6 +33,11 @@ class WsBridge {
   const registry::Registry& registry_;
   http::Metrics& metrics_;
   WsLimits limits_;
+  // The single-call session of an admitted upgrade.
+  void OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& request,
+                  http::CallSetup&& call, const std::string& selected,
+                  http::ConnectionSlot slot) const;
+
   std::shared_ptr<SessionTracker> tracker_ = std::make_shared<SessionTracker>();
 };
 
