@@ -14,6 +14,8 @@
 #include "upstream/endpoint_transports.h"
 #include "upstream/grpc_transport.h"
 #include "upstream/h2_transport.h"
+#include "upstream/jwks_sources.h"
+#include "upstream/redis_buckets.h"
 
 namespace portico::gateway {
 
@@ -61,10 +63,22 @@ void App::Start() {
                                       const upstream::DiscoveredEndpoint& endpoint) {
     return endpoints->Get(backend, endpoint);
   };
-  registry_ = std::make_unique<registry::Registry>(store_.get(),
-                                                   [deps](const registry::BackendConfig& backend) {
-                                                     return upstream::MakeCluster(backend, deps);
-                                                   });
+  // Policies (DESIGN section 10): JWKS files and URLs are watched on the control loop; shared
+  // rate limits go to Redis when the config names one.
+  policy::PolicyDeps policy_deps;
+  policy_deps.jwks = upstream::MakeJwksSourceFactory(*control_loop_);
+  if (!config_.redis.address.empty()) {
+    upstream::RedisOptions redis;
+    redis.address = config_.redis.address;
+    policy_deps.shared_buckets = upstream::MakeRedisBuckets(std::move(redis));
+  }
+  policies_ = std::make_unique<policy::PolicyCompiler>(std::move(policy_deps));
+  registry_ = std::make_unique<registry::Registry>(
+      store_.get(),
+      [deps](const registry::BackendConfig& backend) {
+        return upstream::MakeCluster(backend, deps);
+      },
+      policies_->AsBuilder());
 
   registry::FileList config_files;
   for (const auto& source : config_.descriptors) {
@@ -86,11 +100,11 @@ void App::Start() {
     for (auto& f : *files) config_files.push_back(std::move(f));
   }
   std::vector<std::string> overridden;
-  Status s = registry_->Init(config_files, config_.backends, &overridden);
+  Status s = registry_->Init(config_files, config_.backends, config_.policies, &overridden);
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
-  for (const auto& name : overridden) {
-    std::cerr << "portico: backend " << registry::QuoteValue(name) << " from the store ("
-              << config_.store.dir << ") overrides the config file's backend of that name\n";
+  for (const auto& entry : overridden) {  // `backend "orders"`, `policy "orders-auth"`
+    std::cerr << "portico: " << entry << " from the store (" << config_.store.dir
+              << ") overrides the config file's entry of that name\n";
   }
 
   http::ServerOptions options;

@@ -18,6 +18,7 @@
 #include "http/rest_handler.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "policy/policy_table.h"
 #include "registry/registry.h"
 #include "registry/store.h"
 #include "upstream/reflection_refresher.h"
@@ -54,6 +55,9 @@ class App {
   // Upstream housekeeping (health checks, discovery, early call failures) on its own thread.
   std::unique_ptr<boost::asio::io_context> control_loop_;
   std::unique_ptr<registry::Store> store_;
+  // Compiles each snapshot's policies, keeping their state across snapshots; outlives the
+  // registry, which calls it, and is outlived by the control loop its JWKS sources use.
+  std::unique_ptr<policy::PolicyCompiler> policies_;
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<upstream::ReflectionRefresher> reflection_;  // `reflection: true` backends
   http::Metrics metrics_;
