@@ -30,6 +30,10 @@ std::string CacheKey(std::string_view method, std::string_view request_wire,
 
 class ResponseCache {
  public:
+  // What an entry costs besides its key, body and header bytes (the map and list nodes, the
+  // CachedReply and its shared_ptr control block): an estimate, rounded up. Counted in bytes().
+  static constexpr std::uint64_t kEntryOverheadBytes = 256;
+
   explicit ResponseCache(std::uint64_t max_bytes);
   ~ResponseCache();
 
@@ -37,12 +41,14 @@ class ResponseCache {
   std::shared_ptr<const CachedReply> Find(
       std::string_view key,
       std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
-  // Stores (or replaces) `key` until now + ttl. An entry larger than max_bytes is not stored.
+  // Stores (or replaces) `key` until now + ttl, then evicts the least recently used entries until
+  // bytes() <= max_bytes. An entry larger than max_bytes (or a null reply, or ttl <= 0) is not
+  // stored, and an older entry of `key` is dropped.
   void Store(std::string key, std::shared_ptr<const CachedReply> reply,
              std::chrono::milliseconds ttl,
              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
-  std::uint64_t bytes() const;    // what the entries take now (keys, bodies, headers)
+  std::uint64_t bytes() const;  // what the entries take now (keys, bodies, headers, overhead)
   std::size_t entries() const;
 
  private:
