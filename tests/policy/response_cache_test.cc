@@ -247,13 +247,54 @@ TEST(ResponseCacheTest, BinaryKeys) {
   EXPECT_EQ(cache.Find(b, now)->body, "B");
 }
 
+TEST(ResponseCacheTest, ShardCountFollowsTheBound) {
+  EXPECT_EQ(ResponseCache(0).shards(), 1u);
+  EXPECT_EQ(ResponseCache(1 << 20).shards(), 1u);
+  EXPECT_EQ(ResponseCache((2 << 20) - 1).shards(), 1u);
+  EXPECT_EQ(ResponseCache(2 << 20).shards(), 2u);
+  EXPECT_EQ(ResponseCache(64ull << 20).shards(), 8u);
+  EXPECT_EQ(ResponseCache(64ull << 20, 1).shards(), 1u);
+  EXPECT_EQ(ResponseCache(64ull << 20, 0).shards(), 1u);
+}
+
+TEST(ResponseCacheTest, ShardedCacheCountsExactlyAndStaysWithinItsBound) {
+  constexpr std::uint64_t kMax = 16ull << 20;
+  ResponseCache cache(kMax);
+  ASSERT_EQ(cache.shards(), 8u);
+  const auto now = Clock::now();
+  const std::string body(1024, 'b');
+  std::uint64_t expected = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string key = "key-" + std::to_string(i);
+    cache.Store(key, Reply(body), milliseconds(1000), now);
+    expected += Cost(key, body);
+  }
+  EXPECT_EQ(cache.entries(), 1000u);
+  EXPECT_EQ(cache.bytes(), expected);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_NE(cache.Find("key-" + std::to_string(i), now), nullptr) << i;
+  }
+  // Larger than a shard's part (2 MiB) though smaller than the whole: not stored.
+  cache.Store("huge", Reply(std::string(3 << 20, 'h')), milliseconds(1000), now);
+  EXPECT_EQ(cache.Find("huge", now), nullptr);
+  EXPECT_EQ(cache.bytes(), expected);
+
+  // Overfilled: every shard evicts down to its part and ends within one entry of it.
+  for (int i = 1000; i < 20000; ++i) {
+    cache.Store("key-" + std::to_string(i), Reply(body), milliseconds(1000), now);
+  }
+  EXPECT_LE(cache.bytes(), kMax);
+  EXPECT_GT(cache.bytes(), kMax - 8 * Cost("key-19999", body));
+  EXPECT_NE(cache.Find("key-19999", now), nullptr);
+  EXPECT_EQ(cache.Find("key-0", now), nullptr);
+}
+
 // Threads storing and finding shared and own keys under a bound that forces eviction: every hit
 // is a whole reply of its key, and the accounting ends consistent. Run under ASan/TSan for races.
-TEST(ResponseCacheTest, ConcurrentStoreAndFind) {
+void StoreAndFindFromThreads(ResponseCache& cache, std::size_t body_size, std::uint64_t max) {
   constexpr int kThreads = 4;
-  constexpr int kRounds = 4000;
-  const std::string body(64, 'z');
-  ResponseCache cache(40 * Cost("shared-00", body));
+  constexpr int kRounds = 2000;
+  const std::string body(body_size, 'z');
   std::atomic<int> bad{0};
   std::atomic<int> hits{0};
   std::vector<std::thread> threads;
@@ -265,7 +306,10 @@ TEST(ResponseCacheTest, ConcurrentStoreAndFind) {
         for (const std::string& key : {shared, own}) {
           if (auto hit = cache.Find(key)) {
             hits.fetch_add(1, std::memory_order_relaxed);
-            if (hit->headers.size() != 1 || hit->headers[0].second != key) bad.fetch_add(1);
+            if (hit->headers.size() != 1 || hit->headers[0].second != key ||
+                hit->body.size() != body_size) {
+              bad.fetch_add(1);
+            }
           } else {
             cache.Store(key, Reply(body, {{"x-key", key}}), milliseconds(60000));
           }
@@ -276,9 +320,38 @@ TEST(ResponseCacheTest, ConcurrentStoreAndFind) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_GT(hits.load(), 0);
-  EXPECT_LE(cache.bytes(), 40 * Cost("shared-00", body));
+  EXPECT_LE(cache.bytes(), max);
   EXPECT_GT(cache.entries(), 0u);
+  // Recount: what is left is findable and adds up to bytes().
+  std::uint64_t total = 0;
+  std::size_t found = 0;
+  for (int t = -1; t < kThreads; ++t) {
+    for (int i = 0; i < 64; ++i) {
+      const std::string key = t < 0 ? "shared-" + std::to_string(i)
+                                    : "own-" + std::to_string(t) + "-" + std::to_string(i);
+      if (cache.Find(key) != nullptr) {
+        ++found;
+        total += kOverhead + 2 * key.size() + 5 + body_size;  // the key is also a header value
+      }
+    }
+  }
+  EXPECT_EQ(found, cache.entries());
+  EXPECT_EQ(total, cache.bytes());
+}
+
+TEST(ResponseCacheTest, ConcurrentStoreAndFindOneShard) {
+  const std::uint64_t max = 40 * Cost("shared-00", std::string(64, 'z'));
+  ResponseCache cache(max);
+  ASSERT_EQ(cache.shards(), 1u);
+  StoreAndFindFromThreads(cache, 64, max);
   EXPECT_LE(cache.entries(), 40u);
+}
+
+TEST(ResponseCacheTest, ConcurrentStoreAndFindShards) {
+  const std::uint64_t max = 8ull << 20;
+  ResponseCache cache(max);
+  ASSERT_EQ(cache.shards(), 8u);
+  StoreAndFindFromThreads(cache, 32 * 1024, max);
 }
 
 }  // namespace
