@@ -130,6 +130,11 @@ StatusOr<CorsRules> CorsRules::Build(const registry::CorsPolicy& policy) {
       continue;
     }
     OriginParts parts;
+    if (text == "null") {
+      return InvalidArgument("cors.allow_origins[" + std::to_string(i) +
+                             "]: the \"null\" origin (sandboxed frames, file: pages) is never "
+                             "allowed");
+    }
     if (!SplitOrigin(text, /*pattern=*/true, &parts)) {
       return InvalidArgument("cors.allow_origins[" + std::to_string(i) + "]: \"" + text +
                              "\" is not \"*\", scheme://host[:port] or scheme://*.domain[:port]");
