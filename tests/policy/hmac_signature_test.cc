@@ -57,6 +57,21 @@ SignedRequest Good() {
   return r;
 }
 
+// RFC 4231 test case 2, and the empty string's SHA-256: the digest helpers themselves.
+TEST(HmacSignatureTest, DigestHelpersMatchKnownVectors) {
+  EXPECT_EQ(HexLower(DigestBytes(HmacSha256("Jefe", "what do ya want for nothing?"))),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(HexLower(DigestBytes(Sha256(""))), kEmptySha);
+  std::string bytes;
+  EXPECT_TRUE(HexDecode("00ffA0", &bytes));
+  EXPECT_EQ(bytes, std::string("\x00\xff\xa0", 3));
+  EXPECT_FALSE(HexDecode("0", &bytes));
+  EXPECT_FALSE(HexDecode("0g", &bytes));
+  EXPECT_TRUE(ConstantTimeEqual("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEqual("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEqual("abc", "abcd"));
+}
+
 TEST(HmacSignatureTest, WorkedExampleMatchesOpenssl) {
   EXPECT_EQ(HexLower(DigestBytes(Sha256(kBody))), kBodySha);
   EXPECT_EQ(HmacVerifier::Sign(kSecret, "POST", kTarget, kDate, kBodySha), kSignature);
