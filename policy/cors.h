@@ -18,7 +18,7 @@ class CorsRules {
  public:
   // InvalidArgument naming "cors.allow_origins[0]" for an origin that is not "*",
   // "scheme://host[:port]" or "scheme://*.domain[:port]" ("scheme://" may be left out: any
-  // scheme then matches); methods and headers must be tokens.
+  // scheme then matches; "null" is refused); methods and headers must be tokens.
   static StatusOr<CorsRules> Build(const registry::CorsPolicy& policy);
 
   // Whether `origin` (the Origin header) is allowed: exact match (scheme and host compared
