@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
+#include <new>
 #include <vector>
 
 namespace portico::policy {
@@ -51,14 +53,20 @@ struct Entry {
 };
 
 // A fixed array of entries with an open-addressing index (linear probing, backward-shift
-// deletion) and an intrusive LRU list; all sized once, so Take never allocates.
-class Shard {
+// deletion) and an intrusive LRU list; all sized once, so Take never allocates. The arrays
+// belong to LocalBuckets. Aligned so that two shards' mutexes never share a cache line.
+class alignas(64) Shard {
  public:
-  explicit Shard(std::uint32_t capacity)
+  // `index` holds 2 * capacity rounded up to a power of two slots, all zero.
+  Shard(Entry* entries, std::uint32_t* index, std::uint32_t capacity)
       : capacity_(capacity),
-        entries_(capacity),
-        index_(std::bit_ceil(std::size_t{capacity} * 2)),
-        mask_(index_.size() - 1) {}
+        entries_(entries),
+        index_(index),
+        mask_(IndexSize(capacity) - 1) {}
+
+  static std::size_t IndexSize(std::uint32_t capacity) {
+    return std::bit_ceil(std::size_t{capacity} * 2);
+  }
 
   // The entry of `hash`, created (full) if absent, evicting the least recently used when the
   // shard is full; moved to the front of the LRU list. `fresh` says it was created.
@@ -134,8 +142,8 @@ class Shard {
   }
 
   const std::uint32_t capacity_;
-  std::vector<Entry> entries_;
-  std::vector<std::uint32_t> index_;  // entry + 1; 0 = free
+  Entry* const entries_;
+  std::uint32_t* const index_;  // entry + 1; 0 = free
   const std::size_t mask_;
   std::uint32_t used_ = 0;
   std::uint32_t head_ = kNil, tail_ = kNil;
@@ -155,10 +163,18 @@ RateSpec RateSpec::Of(const registry::RateLimitPolicy& policy) {
   return spec;
 }
 
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
 struct LocalBuckets::Impl {
   RateSpec spec;
   double per_ns = 1e9;
   int shard_shift = 64;  // shard = hash >> shard_shift (64: one shard)
+  // calloc'd in one block each: a large block comes as fresh zero pages, so memory becomes
+  // resident only as keys arrive (40 bytes a key at most).
+  std::unique_ptr<Entry[], FreeDeleter> entries;
+  std::unique_ptr<std::uint32_t[], FreeDeleter> index;
   std::vector<std::unique_ptr<Shard>> shards;
 };
 
@@ -174,7 +190,17 @@ LocalBuckets::LocalBuckets(RateSpec spec, std::size_t max_keys) : impl_(std::mak
   while (shards < 16 && max_keys / (shards * 2) >= 64) shards *= 2;
   impl_->shard_shift = 64 - std::countr_zero(shards);
   const auto per_shard = static_cast<std::uint32_t>((max_keys + shards - 1) / shards);
-  for (std::size_t i = 0; i < shards; ++i) impl_->shards.push_back(std::make_unique<Shard>(per_shard));
+  const std::size_t index_size = Shard::IndexSize(per_shard);
+  // Entry is an implicit-lifetime aggregate: calloc'd memory holds valid (zero) entries.
+  impl_->entries.reset(static_cast<Entry*>(std::calloc(shards * per_shard, sizeof(Entry))));
+  impl_->index.reset(
+      static_cast<std::uint32_t*>(std::calloc(shards * index_size, sizeof(std::uint32_t))));
+  if (!impl_->entries || !impl_->index) throw std::bad_alloc();
+  for (std::size_t i = 0; i < shards; ++i) {
+    impl_->shards.push_back(std::make_unique<Shard>(impl_->entries.get() + i * per_shard,
+                                                    impl_->index.get() + i * index_size,
+                                                    per_shard));
+  }
 }
 
 LocalBuckets::~LocalBuckets() = default;
