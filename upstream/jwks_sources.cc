@@ -197,23 +197,38 @@ class JwksUrlSource::Fetch : public std::enable_shared_from_this<Fetch> {
                       });
   }
 
+  // The header first, its Content-Length checked here: Boost 1.74's parser drops its own
+  // body_limit error when body bytes arrive with the header in eager mode (async_read).
   void Receive() {
     parser_.emplace();
-    parser_->body_limit(policy::kMaxJwksBytes);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                       if (ec == http::error::body_limit) {
-                         return self->Finish(Unavailable("reply larger than 1 MiB"));
-                       }
-                       if (ec) return self->Fail("read", ec);
-                       const auto& reply = self->parser_->get();
-                       if (reply.result() != http::status::ok) {
-                         return self->Finish(Unavailable(
-                             "HTTP " + std::to_string(reply.result_int()) + " (200 expected)"));
-                       }
-                       self->Finish(std::move(self->parser_->get().body()));
-                     });
+    parser_->body_limit(policy::kMaxJwksBytes);  // still bounds chunked and to-EOF bodies
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+          if (ec == http::error::body_limit) return self->TooLarge();
+          if (ec) return self->Fail("read", ec);
+          const boost::optional<std::uint64_t> length = self->parser_->content_length();
+          if (length && *length > policy::kMaxJwksBytes) return self->TooLarge();
+          http::async_read(self->stream_, self->buffer_, *self->parser_,
+                           [self](boost::system::error_code ec, std::size_t) {
+                             if (ec == http::error::body_limit) return self->TooLarge();
+                             if (ec) return self->Fail("read", ec);
+                             self->OnReply();
+                           });
+        });
   }
+
+  void OnReply() {
+    auto& reply = parser_->get();
+    if (reply.body().size() > policy::kMaxJwksBytes) return TooLarge();
+    if (reply.result() != http::status::ok) {
+      return Finish(
+          Unavailable("HTTP " + std::to_string(reply.result_int()) + " (200 expected)"));
+    }
+    Finish(std::move(reply.body()));
+  }
+
+  void TooLarge() { Finish(Unavailable("reply larger than 1 MiB")); }
 
   void Abort() {
     boost::system::error_code ignored;
