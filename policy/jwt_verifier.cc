@@ -76,10 +76,11 @@ struct JwtVerifier::Impl {
     double valid_from = 0;   // nbf - leeway, in seconds since the epoch
     double valid_until = 0;  // exp + leeway
   };
+  // Slots are allocated at a shard's first store: a verifier that sees few tokens stays small.
   struct Shard {
     std::mutex mu;
     std::shared_ptr<const JwkSet> keys;  // the set the slots were verified with
-    std::array<Slot, kSlotsPerShard> slots;
+    std::unique_ptr<std::array<Slot, kSlotsPerShard>> slots;
   };
   mutable std::array<Shard, kCacheShards> shards;
 
@@ -228,16 +229,19 @@ StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Verify(
   const bool cacheable = token.size() <= kMaxCachedTokenBytes;
   const std::size_t hash = std::hash<std::string_view>{}(token);
   Impl::Shard& shard = impl_->shards[hash % kCacheShards];
-  Impl::Slot* slot = &shard.slots[(hash / kCacheShards) % kSlotsPerShard];
+  const std::size_t index = (hash / kCacheShards) % kSlotsPerShard;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(shard.mu);
     if (shard.keys != set) {  // keys changed: nothing verified with the old set holds
-      for (Impl::Slot& s : shard.slots) s = Impl::Slot{};
+      shard.slots.reset();
       shard.keys = set;
     }
-    if (slot->result && slot->hash == hash && slot->token == token &&
-        now_s >= slot->valid_from && now_s < slot->valid_until) {
-      return slot->result;
+    if (shard.slots) {
+      const Impl::Slot& slot = (*shard.slots)[index];
+      if (slot.result && slot.hash == hash && slot.token == token && now_s >= slot.valid_from &&
+          now_s < slot.valid_until) {
+        return slot.result;
+      }
     }
   }
 
@@ -247,11 +251,13 @@ StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Verify(
   if (cacheable && result.ok()) {
     std::lock_guard<std::mutex> lock(shard.mu);
     if (shard.keys == set) {
-      slot->hash = hash;
-      slot->token.assign(token);
-      slot->result = *result;
-      slot->valid_from = valid_from;
-      slot->valid_until = valid_until;
+      if (!shard.slots) shard.slots = std::make_unique<std::array<Impl::Slot, kSlotsPerShard>>();
+      Impl::Slot& slot = (*shard.slots)[index];
+      slot.hash = hash;
+      slot.token.assign(token);
+      slot.result = *result;
+      slot.valid_from = valid_from;
+      slot.valid_until = valid_until;
     }
   }
   return result;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <optional>
 
 #include <boost/asio/connect.hpp>
@@ -377,22 +379,42 @@ void JwksUrlSource::Arm(std::chrono::milliseconds after) {
 
 policy::JwksSourceFactory MakeJwksSourceFactory(asio::io_context& control,
                                                 JwksSourceOptions options) {
-  return [&control, options](const registry::JwtPolicy& jwt)
+  struct Live {
+    std::mutex mu;
+    std::map<std::string, std::weak_ptr<policy::JwksSource>> sources;
+  };
+  auto live = std::make_shared<Live>();
+  return [&control, options, live](const registry::JwtPolicy& jwt)
              -> StatusOr<std::shared_ptr<policy::JwksSource>> {
     if (!jwt.jwks_file.empty() && !jwt.jwks_url.empty()) {
       return InvalidArgument("jwt: set jwks_file or jwks_url, not both");
     }
+    if (jwt.jwks_file.empty() && jwt.jwks_url.empty()) {
+      return InvalidArgument("jwt: jwks_file or jwks_url is required");
+    }
+    const std::string key = !jwt.jwks_file.empty()
+                                ? "file " + jwt.jwks_file
+                                : "url " + std::to_string(jwt.jwks_refresh.count()) + " " +
+                                      jwt.jwks_url;
+    std::lock_guard<std::mutex> lock(live->mu);
+    for (auto it = live->sources.begin(); it != live->sources.end();) {
+      it = it->second.expired() ? live->sources.erase(it) : std::next(it);
+    }
+    if (auto it = live->sources.find(key); it != live->sources.end()) {
+      if (auto source = it->second.lock()) return source;
+    }
+    std::shared_ptr<policy::JwksSource> made;
     if (!jwt.jwks_file.empty()) {
       auto source = JwksFileSource::Create(control, jwt.jwks_file, options);
       if (!source.ok()) return source.status();
-      return std::shared_ptr<policy::JwksSource>(*source);
-    }
-    if (!jwt.jwks_url.empty()) {
+      made = *source;
+    } else {
       auto source = JwksUrlSource::Create(control, jwt.jwks_url, jwt.jwks_refresh, options);
       if (!source.ok()) return source.status();
-      return std::shared_ptr<policy::JwksSource>(*source);
+      made = *source;
     }
-    return InvalidArgument("jwt: jwks_file or jwks_url is required");
+    live->sources[key] = made;
+    return made;
   };
 }
 

@@ -121,7 +121,9 @@ class JwksUrlSource final : public policy::JwksSource,
 
 // The factory policies compile with: jwks_file -> JwksFileSource, jwks_url -> JwksUrlSource
 // (refresh = jwt.jwks_refresh). InvalidArgument when both or neither are set, and what Create
-// returns.
+// returns. While a source made for the same file (or the same URL and refresh) is alive, it is
+// returned again: a recompiled snapshot keeps its keys (a URL its fetched set) instead of
+// starting over. The returned function is thread-safe.
 policy::JwksSourceFactory MakeJwksSourceFactory(boost::asio::io_context& control,
                                                 JwksSourceOptions options = {});
 

@@ -307,6 +307,10 @@ TEST_F(JwksSourcesTest, FactoryPicksTheSourceAndRefusesBadConfigs) {
   auto file = factory(jwt);
   ASSERT_TRUE(file.ok()) << file.status().message();
   EXPECT_TRUE(HasKid((*file)->Current(), "a"));
+  // While it lives, the same file gives the same source (a recompiled snapshot keeps it).
+  auto again = factory(jwt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), file->get());
 
   jwt.jwks_file.clear();
   jwt.jwks_url = "http://id.example/jwks";
