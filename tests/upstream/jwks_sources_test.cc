@@ -68,10 +68,11 @@ class HttpsServer {
     thread_.join();
   }
 
-  void Serve(unsigned status, std::string body) {
+  void Serve(unsigned status, std::string body, bool chunked = false) {
     std::lock_guard<std::mutex> lock(mu_);
     status_ = status;
     body_ = std::move(body);
+    chunked_ = chunked;
   }
   int requests() const { return requests_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/jwks.json"; }
@@ -98,10 +99,11 @@ class HttpsServer {
         std::lock_guard<std::mutex> lock(mu_);
         response.result(status_);
         response.body() = body_;
+        response.version(11);
+        response.set(http::field::content_type, "application/json");
+        response.prepare_payload();
+        if (chunked_) response.chunked(true);
       }
-      response.version(11);
-      response.set(http::field::content_type, "application/json");
-      response.prepare_payload();
       http::write(stream, response, ec);
       stream.shutdown(ec);
     }
@@ -117,6 +119,7 @@ class HttpsServer {
   std::mutex mu_;
   unsigned status_ = 503;
   std::string body_;
+  bool chunked_ = false;
 };
 
 class JwksSourcesTest : public ::testing::Test {
@@ -239,7 +242,14 @@ TEST_F(JwksSourcesTest, UrlIsFetchedRefreshedAndKeepsTheLastGoodSetOnFailure) {
     return (*source)->stats().last_error ==
            "jwks_url \"" + server.url() + "\": reply larger than 1 MiB";
   })) << (*source)->stats().last_error;
-  EXPECT_TRUE(HasKid((*source)->Current(), "b"));
+  server.Serve(200, JwksOf({&a}).dump(), /*chunked=*/true);  // chunked bodies are read too
+  ASSERT_TRUE(WaitUntil([&] { return HasKid((*source)->Current(), "a"); }));
+  const std::uint64_t failures = (*source)->stats().failures;
+  server.Serve(200, std::string(2 * 1024 * 1024, ' '), /*chunked=*/true);  // no length known
+  ASSERT_TRUE(WaitUntil([&] { return (*source)->stats().failures > failures; }));
+  EXPECT_EQ((*source)->stats().last_error,
+            "jwks_url \"" + server.url() + "\": reply larger than 1 MiB");
+  EXPECT_TRUE(HasKid((*source)->Current(), "a"));
 }
 
 TEST_F(JwksSourcesTest, UrlWithAnUntrustedCertificateNeverLoads) {
