@@ -20,8 +20,6 @@ constexpr std::size_t kCacheShards = 16;
 constexpr std::size_t kSlotsPerShard = 256;
 constexpr std::size_t kMaxCachedTokenBytes = 2048;
 
-Status Reject(std::string message) { return Status(Code::kUnauthenticated, std::move(message)); }
-
 double SecondsOf(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
@@ -98,7 +96,7 @@ StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Impl::Check(
   const std::size_t dot1 = token.find('.');
   const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
-    return Reject("token is not a compact JWS (three dot-separated parts)");
+    return Unauthenticated("token is not a compact JWS (three dot-separated parts)");
   }
   const std::string_view header_part = token.substr(0, dot1);
   const std::string_view payload_part = token.substr(dot1 + 1, dot2 - dot1 - 1);
@@ -107,21 +105,21 @@ StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Impl::Check(
 
   bool base64_ok = false;
   const nlohmann::json header = DecodeObject(header_part, &base64_ok);
-  if (!base64_ok) return Reject("token header is not base64url");
-  if (!header.is_object()) return Reject("token header is not a JSON object");
+  if (!base64_ok) return Unauthenticated("token header is not base64url");
+  if (!header.is_object()) return Unauthenticated("token header is not a JSON object");
   auto alg_it = header.find("alg");
-  if (alg_it == header.end() || !alg_it->is_string()) return Reject("token header has no alg");
+  if (alg_it == header.end() || !alg_it->is_string()) return Unauthenticated("token header has no alg");
   const std::string& alg_name = alg_it->get_ref<const std::string&>();
-  if (alg_name == "none") return Reject("alg \"none\" is not accepted");
+  if (alg_name == "none") return Unauthenticated("alg \"none\" is not accepted");
   const std::optional<JwsAlg> alg = ParseJwsAlg(alg_name);
-  if (!alg) return Reject("alg " + BoundedQuote(alg_name) + " is not supported");
-  if (header.contains("crit")) return Reject("token header \"crit\" is not supported");
+  if (!alg) return Unauthenticated("alg " + BoundedQuote(alg_name) + " is not supported");
+  if (header.contains("crit")) return Unauthenticated("token header \"crit\" is not supported");
   auto kid_it = header.find("kid");
-  if (kid_it != header.end() && !kid_it->is_string()) return Reject("kid is not a string");
+  if (kid_it != header.end() && !kid_it->is_string()) return Unauthenticated("kid is not a string");
 
   std::string signature;
   if (!DecodeBase64Url(signature_part, &signature)) {
-    return Reject("token signature is not base64url");
+    return Unauthenticated("token signature is not base64url");
   }
 
   // kid picks the key; without one, every key of a fitting type is tried.
@@ -141,40 +139,40 @@ StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Impl::Check(
     }
   }
   if (kid_it != header.end() && !kid_known) {
-    return Reject("unknown kid " + BoundedQuote(kid_it->get_ref<const std::string&>()));
+    return Unauthenticated("unknown kid " + BoundedQuote(kid_it->get_ref<const std::string&>()));
   }
   if (!any_fits) {
-    return Reject("no key fits alg " + BoundedQuote(alg_name) +
+    return Unauthenticated("no key fits alg " + BoundedQuote(alg_name) +
                   (kid_it != header.end()
                        ? " and kid " + BoundedQuote(kid_it->get_ref<const std::string&>())
                        : ""));
   }
-  if (!verified) return Reject("signature does not verify");
+  if (!verified) return Unauthenticated("signature does not verify");
 
   nlohmann::json claims = DecodeObject(payload_part, &base64_ok);
-  if (!base64_ok) return Reject("token payload is not base64url");
-  if (!claims.is_object()) return Reject("token payload is not a JSON object");
+  if (!base64_ok) return Unauthenticated("token payload is not base64url");
+  if (!claims.is_object()) return Unauthenticated("token payload is not a JSON object");
 
   const double leeway = std::chrono::duration<double>(policy.leeway).count();
   std::optional<double> exp, nbf;
-  if (!NumericDate(claims, "exp", &exp)) return Reject("exp is not a number");
-  if (!NumericDate(claims, "nbf", &nbf)) return Reject("nbf is not a number");
+  if (!NumericDate(claims, "exp", &exp)) return Unauthenticated("exp is not a number");
+  if (!NumericDate(claims, "nbf", &nbf)) return Unauthenticated("nbf is not a number");
   *valid_until = exp ? *exp + leeway : std::numeric_limits<double>::infinity();
   *valid_from = nbf ? *nbf - leeway : -std::numeric_limits<double>::infinity();
-  if (now >= *valid_until) return Reject("token expired");
-  if (now < *valid_from) return Reject("token not yet valid");
+  if (now >= *valid_until) return Unauthenticated("token expired");
+  if (now < *valid_from) return Unauthenticated("token not yet valid");
 
   if (!policy.issuer.empty()) {
     auto iss = claims.find("iss");
-    if (iss == claims.end() || !iss->is_string()) return Reject("token has no iss");
+    if (iss == claims.end() || !iss->is_string()) return Unauthenticated("token has no iss");
     if (iss->get_ref<const std::string&>() != policy.issuer) {
-      return Reject("issuer " + BoundedQuote(iss->get_ref<const std::string&>()) +
+      return Unauthenticated("issuer " + BoundedQuote(iss->get_ref<const std::string&>()) +
                     " not accepted");
     }
   }
   if (!policy.audiences.empty()) {
     auto aud = claims.find("aud");
-    if (aud == claims.end()) return Reject("token has no aud");
+    if (aud == claims.end()) return Unauthenticated("token has no aud");
     auto accepted = [&](const nlohmann::json& value) {
       if (!value.is_string()) return false;
       for (const std::string& want : policy.audiences) {
@@ -186,12 +184,12 @@ StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Impl::Check(
     if (aud->is_array()) {
       for (const nlohmann::json& one : *aud) ok = ok || accepted(one);
     }
-    if (!ok) return Reject("audience not accepted");
+    if (!ok) return Unauthenticated("audience not accepted");
   }
 
   auto token_out = std::make_shared<VerifiedToken>();
   if (auto sub = claims.find("sub"); sub != claims.end()) {
-    if (!sub->is_string()) return Reject("sub is not a string");
+    if (!sub->is_string()) return Unauthenticated("sub is not a string");
     token_out->subject = sub->get<std::string>();
   }
   if (auto scope = claims.find("scope"); scope != claims.end() && scope->is_string()) {
@@ -220,10 +218,10 @@ JwtVerifier::~JwtVerifier() = default;
 
 StatusOr<std::shared_ptr<const VerifiedToken>> JwtVerifier::Verify(
     std::string_view token, std::chrono::system_clock::time_point now) const {
-  if (token.empty()) return Reject("empty token");
-  if (token.size() > kMaxTokenBytes) return Reject("token larger than 8 KiB");
+  if (token.empty()) return Unauthenticated("empty token");
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("token larger than 8 KiB");
   std::shared_ptr<const JwkSet> set = impl_->keys ? impl_->keys->Current() : nullptr;
-  if (!set) return Reject("no JWKS loaded yet");
+  if (!set) return Unauthenticated("no JWKS loaded yet");
   const double now_s = SecondsOf(now);
 
   const bool cacheable = token.size() <= kMaxCachedTokenBytes;
