@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -114,9 +115,12 @@ void JwksFileSource::Check() {
   if (set.ok()) {
     set_ = *set;
     ++stats_.loads;
+    std::cerr << "portico: jwks_file \"" << path_ << "\" reloaded (" << set_->keys().size()
+              << " keys)\n";
   } else {
     ++stats_.failures;
     stats_.last_error = FileError(path_, set.status().message());
+    std::cerr << "portico: " << stats_.last_error << "; the last good key set stays\n";
   }
 }
 
@@ -361,10 +365,14 @@ void JwksUrlSource::OnFetched(StatusOr<std::string> body) {
     if (set.ok()) {
       set_ = *set;
       ++stats_.loads;
+      if (failing_) std::cerr << "portico: jwks_url \"" << target_->url << "\" fetched again\n";
     } else {
       ++stats_.failures;
       stats_.last_error = "jwks_url \"" + target_->url + "\": " + set.status().message();
+      // Logged once per run of failures, not at every retry.
+      if (!failing_) std::cerr << "portico: " << stats_.last_error << " (retrying)\n";
     }
+    failing_ = !set.ok();
   }
   Arm(set.ok() ? refresh_ : std::min(refresh_, options_.retry_interval));
 }

@@ -1,6 +1,7 @@
 // Where JWT verifiers get their keys (policy::JwksSource, policy/jwt_verifier.h): a JWKS file
 // reloaded when it changes, or an https:// URL fetched and refreshed. Both keep the last good
-// key set when a reload or fetch fails, and count failures.
+// key set when a reload or fetch fails, count failures and log them to stderr (a URL once per
+// run of failures).
 //
 // Both do their I/O on the `control` io_context only (a timer there; io threads call nothing
 // but Current(), a locked shared_ptr copy). The control io_context must outlive every source it
@@ -114,6 +115,7 @@ class JwksUrlSource final : public policy::JwksSource,
   const JwksSourceOptions options_;
   boost::asio::steady_timer timer_;  // used on the control thread only
   std::weak_ptr<Fetch> fetch_;       // the one in flight
+  bool failing_ = false;             // control thread: the last fetch failed (logged once)
   mutable std::mutex mu_;
   std::shared_ptr<const policy::JwkSet> set_;
   JwksSourceStats stats_;

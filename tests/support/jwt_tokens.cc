@@ -210,7 +210,7 @@ nlohmann::json JwksOf(const std::vector<const TestKey*>& keys) {
   return {{"keys", list}};
 }
 
-TestCert MakeSelfSignedCert() {
+TestCert MakeSelfSignedCert(const std::string& subject_alt_name) {
   std::shared_ptr<EVP_PKEY> key = Own(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   X509* cert = X509_new();
   Require(cert != nullptr, "X509_new");
@@ -230,7 +230,7 @@ TestCert MakeSelfSignedCert() {
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
                             std::pair{NID_key_usage, "critical,digitalSignature,keyCertSign"},
-                            std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
+                            std::pair{NID_subject_alt_name, subject_alt_name.c_str()},
                             std::pair{NID_subject_key_identifier, "hash"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
     Require(ext != nullptr && X509_add_ext(cert, ext, -1) == 1, value);

@@ -43,12 +43,12 @@ nlohmann::json JwksOf(const std::vector<const TestKey*>& keys);
 
 std::string Base64UrlEncode(std::string_view bytes);
 
-// A self-signed P-256 certificate (CA:TRUE, subjectAltName IP:127.0.0.1 and DNS:localhost,
+// A self-signed P-256 certificate (CA:TRUE, the subjectAltName given in OpenSSL's syntax,
 // valid 2000..2100) and its private key, both PEM: trust the certificate itself as the CA.
 struct TestCert {
   std::string cert_pem;
   std::string key_pem;
 };
-TestCert MakeSelfSignedCert();
+TestCert MakeSelfSignedCert(const std::string& subject_alt_name = "IP:127.0.0.1,DNS:localhost");
 
 }  // namespace portico::testing

@@ -271,13 +271,19 @@ TEST_F(JwksSourcesTest, UrlWithAnUntrustedCertificateNeverLoads) {
   EXPECT_EQ(verifier.Verify(testing::SignJwt(a, {}, {{"sub", "u"}})).status().message(),
             "no JWKS loaded yet");
 
-  // The host name is checked too: the certificate names 127.0.0.1 and localhost, not this.
-  auto wrong_name = JwksUrlSource::Create(
-      control_, "https://127.0.0.2:" + std::to_string(server.port()) + "/jwks.json",
-      milliseconds(100), Fast(WriteCa(cert.cert_pem)));
+  // The name is checked too: a certificate the CA file trusts, but for another name.
+  const testing::TestCert elsewhere = testing::MakeSelfSignedCert("DNS:jwks.test");
+  HttpsServer misnamed(elsewhere);
+  misnamed.Serve(200, JwksOf({&a}).dump());
+  auto wrong_name = JwksUrlSource::Create(control_, misnamed.url(), milliseconds(100),
+                                          Fast(WriteCa(elsewhere.cert_pem)));
   ASSERT_TRUE(wrong_name.ok());
   ASSERT_TRUE(WaitUntil([&] { return (*wrong_name)->stats().failures >= 1; }));
   EXPECT_EQ((*wrong_name)->Current(), nullptr);
+  EXPECT_NE((*wrong_name)->stats().last_error.find("certificate verify failed"),
+            std::string::npos)
+      << (*wrong_name)->stats().last_error;
+  EXPECT_EQ(misnamed.requests(), 0);
 }
 
 TEST_F(JwksSourcesTest, UrlFetchTimesOutAndDestructionMidFetchIsClean) {
