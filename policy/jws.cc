@@ -24,14 +24,23 @@ constexpr std::array<AlgInfo, 13> kAlgs{{
     {"EdDSA", JwsAlg::kEdDSA},
 }};
 
+// Fetched once: OpenSSL 3 looks a legacy EVP_sha256() up in the provider at every init.
+const EVP_MD* Fetched(const char* name, const EVP_MD* fallback) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);  // kept for the process's life
+  return md != nullptr ? md : fallback;
+}
+
 const EVP_MD* Digest(JwsAlg alg) {
+  static const EVP_MD* const sha256 = Fetched("SHA256", EVP_sha256());
+  static const EVP_MD* const sha384 = Fetched("SHA384", EVP_sha384());
+  static const EVP_MD* const sha512 = Fetched("SHA512", EVP_sha512());
   switch (alg) {
     case JwsAlg::kRS256: case JwsAlg::kPS256: case JwsAlg::kES256: case JwsAlg::kHS256:
-      return EVP_sha256();
+      return sha256;
     case JwsAlg::kRS384: case JwsAlg::kPS384: case JwsAlg::kES384: case JwsAlg::kHS384:
-      return EVP_sha384();
+      return sha384;
     case JwsAlg::kRS512: case JwsAlg::kPS512: case JwsAlg::kES512: case JwsAlg::kHS512:
-      return EVP_sha512();
+      return sha512;
     case JwsAlg::kEdDSA:
       return nullptr;
   }
