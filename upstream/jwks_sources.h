@@ -61,6 +61,7 @@ class JwksFileSource final : public policy::JwksSource,
   std::shared_ptr<const policy::JwkSet> Current() const override;
   JwksSourceStats stats() const;
 
+  // What change detection compares (an implementation detail, public for the .cc's helper).
   struct Stamp {
     bool operator==(const Stamp&) const = default;
     std::int64_t mtime_ns = 0;
