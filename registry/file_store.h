@@ -53,8 +53,7 @@ class FileStore final : public Store {
   Status SavePolicies(const std::vector<PolicyConfig>& policies) override;
 
  private:
-  Status WriteAtomically(std::string_view file_name, std::string_view payload,
-                         mode_t mode = 0644);
+  Status WriteAtomically(std::string_view file_name, std::string_view payload, mode_t mode = 0644);
 
   std::filesystem::path dir_;
 };

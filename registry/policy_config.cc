@@ -75,8 +75,7 @@ class Checker {
   }
   void LowerToken(const std::string& value, const std::string& key, std::string_view what) {
     Bad(!IsLowerToken(value), key,
-        "must be " + std::string(what) + " in lower case such as \"x-user\", got " +
-            Quoted(value));
+        "must be " + std::string(what) + " in lower case such as \"x-user\", got " + Quoted(value));
   }
   void LowerTokens(const std::vector<std::string>& values, const std::string& key) {
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -117,8 +116,7 @@ void CheckMatch(const PolicyMatch& m, Checker& c) {
 void CheckJwt(const JwtPolicy& j, Checker& c) {
   c.Bad(j.jwks_file.empty() == j.jwks_url.empty(), "jwt",
         "must set exactly one of \"jwks_file\" and \"jwks_url\"");
-  c.Bad(!j.jwks_url.empty() &&
-            (!j.jwks_url.starts_with("https://") || j.jwks_url.size() == 8),
+  c.Bad(!j.jwks_url.empty() && (!j.jwks_url.starts_with("https://") || j.jwks_url.size() == 8),
         "jwt.jwks_url", "must be an https:// URL, got " + Quoted(j.jwks_url));
   c.NonEmpty(j.audiences, "jwt.audiences");
   c.NotNegative(j.leeway, "jwt.leeway");
@@ -183,8 +181,7 @@ void CheckRateLimit(const RateLimitPolicy& r, Checker& c) {
   if (key.starts_with("header:")) {
     c.LowerToken(key.substr(7), "rate_limit.key", "\"header:\" and a header name");
   } else {
-    c.Bad(key != "ip" && key != "api_key" && key != "jwt_sub" && key != "global",
-          "rate_limit.key",
+    c.Bad(key != "ip" && key != "api_key" && key != "jwt_sub" && key != "global", "rate_limit.key",
           "must be \"ip\", \"api_key\", \"jwt_sub\", \"global\" or \"header:<name>\", got " +
               Quoted(key));
   }
@@ -345,7 +342,8 @@ Status ValidatePolicy(const PolicyConfig& policy) {
   }
   std::string key;
   if (Status s = CheckPolicy(policy, &key); !s.ok()) {
-    return PolicyError(policy.name, key.empty() ? s.message() : "key " + KeyMessage(key, s.message()));
+    return PolicyError(policy.name,
+                       key.empty() ? s.message() : "key " + KeyMessage(key, s.message()));
   }
   return OkStatus();
 }

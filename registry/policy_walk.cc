@@ -128,49 +128,49 @@ class Walker {
   }
 
   bool Jwt(const Json& value, JwtPolicy* out) {
-    return Object(
-        value, "jwt",
-        {"issuer", "audiences", "jwks_file", "jwks_url", "leeway", "jwks_refresh",
-         "forward_claims"},
-        [&](const std::string& name, const Json& v, const std::string& path) {
-          if (name == "issuer") return String(v, path, &out->issuer);
-          if (name == "audiences") return Strings(v, path, &out->audiences);
-          if (name == "jwks_file") return String(v, path, &out->jwks_file);
-          if (name == "jwks_url") return String(v, path, &out->jwks_url);
-          if (name == "leeway") return Duration(v, path, &out->leeway);
-          if (name == "jwks_refresh") return Duration(v, path, &out->jwks_refresh);
-          if (!v.is_object()) return WrongType(path, "an object of claim: metadata key");
-          out->forward_claims.clear();
-          for (const auto& [claim, key] : v.items()) {
-            std::string metadata;
-            if (!LowerString(key, path + "." + claim, &metadata)) return false;
-            out->forward_claims[claim] = std::move(metadata);
-          }
-          return true;
-        });
+    return Object(value, "jwt",
+                  {"issuer", "audiences", "jwks_file", "jwks_url", "leeway", "jwks_refresh",
+                   "forward_claims"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    if (name == "issuer") return String(v, path, &out->issuer);
+                    if (name == "audiences") return Strings(v, path, &out->audiences);
+                    if (name == "jwks_file") return String(v, path, &out->jwks_file);
+                    if (name == "jwks_url") return String(v, path, &out->jwks_url);
+                    if (name == "leeway") return Duration(v, path, &out->leeway);
+                    if (name == "jwks_refresh") return Duration(v, path, &out->jwks_refresh);
+                    if (!v.is_object()) return WrongType(path, "an object of claim: metadata key");
+                    out->forward_claims.clear();
+                    for (const auto& [claim, key] : v.items()) {
+                      std::string metadata;
+                      if (!LowerString(key, path + "." + claim, &metadata)) return false;
+                      out->forward_claims[claim] = std::move(metadata);
+                    }
+                    return true;
+                  });
   }
 
   bool ApiKey(const Json& value, ApiKeyPolicy* out) {
-    return Object(
-        value, "api_key", {"header", "query", "keys", "forward_as"},
-        [&](const std::string& name, const Json& v, const std::string& path) {
-          if (name == "header") return LowerString(v, path, &out->header);
-          if (name == "query") return String(v, path, &out->query);
-          if (name == "forward_as") return LowerString(v, path, &out->forward_as);
-          if (!v.is_array()) return WrongType(path, "an array of {\"key_sha256\", \"id\"}");
-          out->keys.clear();
-          for (std::size_t i = 0; i < v.size(); ++i) {
-            ApiKeyEntry entry;
-            const bool ok = Object(v[i], Element(path, i), {"key_sha256", "id"},
-                                   [&](const std::string& n, const Json& x, const std::string& p) {
-                                     if (n == "id") return String(x, p, &entry.id);
-                                     return LowerString(x, p, &entry.key_sha256);
-                                   });
-            if (!ok) return false;
-            out->keys.push_back(std::move(entry));
-          }
-          return true;
-        });
+    return Object(value, "api_key", {"header", "query", "keys", "forward_as"},
+                  [&](const std::string& name, const Json& v, const std::string& path) {
+                    if (name == "header") return LowerString(v, path, &out->header);
+                    if (name == "query") return String(v, path, &out->query);
+                    if (name == "forward_as") return LowerString(v, path, &out->forward_as);
+                    if (!v.is_array())
+                      return WrongType(path, "an array of {\"key_sha256\", \"id\"}");
+                    out->keys.clear();
+                    for (std::size_t i = 0; i < v.size(); ++i) {
+                      ApiKeyEntry entry;
+                      const bool ok =
+                          Object(v[i], Element(path, i), {"key_sha256", "id"},
+                                 [&](const std::string& n, const Json& x, const std::string& p) {
+                                   if (n == "id") return String(x, p, &entry.id);
+                                   return LowerString(x, p, &entry.key_sha256);
+                                 });
+                      if (!ok) return false;
+                      out->keys.push_back(std::move(entry));
+                    }
+                    return true;
+                  });
   }
 
   bool Hmac(const Json& value, HmacPolicy* out) {

@@ -25,7 +25,7 @@ struct PolicyWalkError {
     kInvalidPolicy,  // the whole policy is wrong (its name, no kind set); message says how
   };
   Kind kind = Kind::kInvalidPolicy;
-  std::string key;      // path inside the policy: "rate_limit.key", "hmac.keys[0].secret"
+  std::string key;  // path inside the policy: "rate_limit.key", "hmac.keys[0].secret"
   std::string message;
 };
 

@@ -45,8 +45,7 @@ std::shared_ptr<const BackendTable> WithReflectedServices(
 
 }  // namespace
 
-Registry::Registry(Store* store, BackendTransportFactory factory,
-                   PolicyIndexBuilder policy_builder)
+Registry::Registry(Store* store, BackendTransportFactory factory, PolicyIndexBuilder policy_builder)
     : store_(store), transports_(std::move(factory)), policy_builder_(std::move(policy_builder)) {
   auto empty = std::make_shared<Snapshot>();
   empty->catalog = Catalog::Build({}).value();

@@ -3,8 +3,8 @@
 // tears a request and never blocks the data path.
 //
 // Thread safety: Current() is safe from any thread and never waits for writers. Changes
-// (Register*, Remove*, PutBackend, PutPolicy) are serialized by an internal mutex; each one validates a
-// whole new snapshot first, persists it, and only then publishes it (all or nothing).
+// (Register*, Remove*, PutBackend, PutPolicy) are serialized by an internal mutex; each one
+// validates a whole new snapshot first, persists it, and only then publishes it (all or nothing).
 // Ownership: the Store is borrowed and must outlive the Registry.
 #pragma once
 
@@ -130,8 +130,8 @@ class Registry {
   };
 
   Status InitLocked(const FileList& config_files, const std::vector<BackendConfig>& backends,
-                    const std::vector<PolicyConfig>& policies,
-                    std::vector<std::string>* overridden, bool describe);
+                    const std::vector<PolicyConfig>& policies, std::vector<std::string>* overridden,
+                    bool describe);
   // Validates a new snapshot (rebuilding the catalog only when files changed, the policy index
   // always), persists what changed unless !persist, then publishes. `reflected` null: the
   // reflected sets stay (less those of backends gone or no longer reflecting). Requires mu_.

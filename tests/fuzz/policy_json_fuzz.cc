@@ -29,9 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       portico::registry::PolicyFromJson(nlohmann::json::parse(text), "");
   FUZZ_CHECK(back.ok(), text + ": " + back.status().message());
   FUZZ_CHECK(*back == *policy, "round trip changed " + text);
-  const bool redacted_ok = portico::registry::PolicyFromJson(
-                               portico::registry::PolicyToJson(*policy, true), "")
-                               .ok();
+  const bool redacted_ok =
+      portico::registry::PolicyFromJson(portico::registry::PolicyToJson(*policy, true), "").ok();
   FUZZ_CHECK(redacted_ok == !policy->hmac.has_value(), "a redacted secret was accepted: " + text);
   return 0;
 }

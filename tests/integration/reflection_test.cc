@@ -93,7 +93,7 @@ TEST_F(ReflectionTest, RoutesComeFromTheBackendWithoutAnyUpload) {
                             {"grpc_method", "/portico.test.v1.TestService/GetItem"},
                             {"backend", "test"},
                             {"streaming", "unary"},
-{"policies", json::object()}}));
+                            {"policies", json::object()}}));
 }
 
 TEST_F(ReflectionTest, RefreshPicksUpAServiceTheBackendAdded) {
@@ -140,7 +140,7 @@ TEST_F(ReflectionTest, AFailedRefreshKeepsTheLastGoodSetAndShowsTheError) {
                             {"backend", "test"},
                             {"body", "*"},
                             {"streaming", "unary"},
-{"policies", json::object()}}));
+                            {"policies", json::object()}}));
 
   // Back up: the next refresh clears the error.
   TestBackendOptions options;

@@ -99,11 +99,11 @@ TEST(PolicyConfigTest, DesignExampleParses) {
 }
 
 TEST(PolicyConfigTest, HeaderNamesAreStoredLowerCase) {
-  StatusOr<PolicyConfig> p = PolicyFromJson(
-      Json::parse(R"({"rate_limit": {"rate": 1, "key": "header:X-Tenant"},
+  StatusOr<PolicyConfig> p =
+      PolicyFromJson(Json::parse(R"({"rate_limit": {"rate": 1, "key": "header:X-Tenant"},
                       "cors": {"allow_origins": ["*"], "allow_headers": ["Authorization"]},
                       "cache": {"vary": ["Accept"]}})"),
-      "p");
+                     "p");
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ(p->rate_limit->key, "header:x-tenant");
   EXPECT_EQ(p->cors->allow_headers, std::vector<std::string>{"authorization"});
@@ -178,8 +178,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{R"({"api_key": {"header": "x key", "keys": []}})",
                   R"(key "api_key.header" must be a header name)"},
         ErrorCase{R"({"hmac": {"keys": []}})", R"(key "hmac.keys" must not be empty)"},
-        ErrorCase{R"({"hmac": {"keys": [{"id": "a", "secret": "<redacted>"}]}})",
-                  R"(key "hmac.keys[0].secret" is "<redacted>", as GET shows it: send the real secret)"},
+        ErrorCase{
+            R"({"hmac": {"keys": [{"id": "a", "secret": "<redacted>"}]}})",
+            R"(key "hmac.keys[0].secret" is "<redacted>", as GET shows it: send the real secret)"},
         ErrorCase{R"({"hmac": {"keys": [{"id": "a", "secret": ""}]}})",
                   R"(key "hmac.keys[0].secret" must not be empty)"},
         ErrorCase{R"({"hmac": {"keys": [{"id": "a", "secret": "x"}, {"id": "a", "secret": "y"}]}})",
@@ -193,7 +194,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{R"({"rate_limit": {"per": "1s"}})", R"(key "rate_limit.rate" is required)"},
         ErrorCase{R"({"rate_limit": {"rate": "5"}})",
                   R"(key "rate_limit.rate" must be a number > 0)"},
-        ErrorCase{R"({"rate_limit": {"rate": 0}})", R"(key "rate_limit.rate" must be a number > 0)"},
+        ErrorCase{R"({"rate_limit": {"rate": 0}})",
+                  R"(key "rate_limit.rate" must be a number > 0)"},
         ErrorCase{R"({"rate_limit": {"rate": -1.5}})", R"(key "rate_limit.rate" must be)"},
         ErrorCase{R"({"rate_limit": {"rate": 1, "per": "0s"}})",
                   R"(key "rate_limit.per" must be positive)"},
@@ -251,7 +253,8 @@ TEST(PolicyConfigTest, ValidatePolicyChecksWhatJsonCannotSay) {
               HasSubstr(R"(policy "v": key "jwt.leeway" must not be negative)"));
   p.jwt.reset();
   p.max_concurrency = 0;
-  EXPECT_THAT(ValidatePolicy(p).message(), HasSubstr(R"(key "max_concurrency" must be at least 1)"));
+  EXPECT_THAT(ValidatePolicy(p).message(),
+              HasSubstr(R"(key "max_concurrency" must be at least 1)"));
   p.max_concurrency.reset();
   p.rate_limit.emplace().rate = 1;
   p.rate_limit->burst = 1000000001;

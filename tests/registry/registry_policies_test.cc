@@ -101,7 +101,8 @@ class RegistryPoliciesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::mt19937_64 random{std::random_device{}()};
-    dir_ = std::filesystem::temp_directory_path() / ("portico-policies-" + std::to_string(random()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("portico-policies-" + std::to_string(random()));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -195,8 +196,7 @@ message Req { string name = 1; }
 service Hello {
   rpc Say(Req) returns (Req) { option (google.api.http) = { get: "/v1/say/{name}" }; }
 }
-)"}})
-                  .ok());
+)"}}).ok());
   EXPECT_EQ(builder.calls, 3);
   EXPECT_GT(Index(*registry.Current()).routes, 0u);  // compiled against the new catalog
   EXPECT_EQ(Index(*registry.Current()).routes, registry.Current()->catalog->routes().size());
