@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "registry/backend_walk.h"
+#include "registry/policy_walk.h"
 
 namespace portico::gateway {
 namespace {
@@ -282,6 +283,45 @@ registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& 
   Fail(path, error.message);
 }
 
+// A policy: the admin API's walker (WalkPolicy) over the YAML as JSON, its errors named by
+// config key path.
+registry::PolicyConfig ParsePolicy(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) Fail(path, "expected a mapping");
+  nlohmann::json json = YamlToJson(node, path);
+  // rate_limit.rate is a JSON number; YamlToJson keeps a plain "2.5" as a string.
+  if (auto limit = json.find("rate_limit"); limit != json.end() && limit->is_object()) {
+    if (auto value = limit->find("rate");
+        value != limit->end() && value->is_string() &&
+        IsPlainScalar(node["rate_limit"]["rate"], "tag:yaml.org,2002:float")) {
+      const std::string& text = value->get_ref<const std::string&>();
+      double number = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+      if (!text.empty() && error == std::errc() && end == text.data() + text.size()) {
+        *value = number;
+      }
+    }
+  }
+  registry::PolicyConfig policy;
+  registry::PolicyWalkError error;
+  if (registry::WalkPolicy(json, "", &policy, &error)) return policy;
+  using Kind = registry::PolicyWalkError::Kind;
+  const std::string key = error.key.empty() ? path : path + "." + error.key;
+  switch (error.kind) {
+    case Kind::kUnknownKey:
+      throw ConfigError("unknown config key " + Quote(key));
+    case Kind::kWrongType:
+      Fail(key, "expected " + InYamlTerms(error.key, error.message));
+    case Kind::kInvalidValue:
+      Fail(key, error.message);
+    case Kind::kNotAnObject:
+      Fail(path, "expected a mapping");
+    case Kind::kNameMismatch:  // no name is given, so cannot happen
+    case Kind::kInvalidPolicy:
+      break;
+  }
+  Fail(path, error.message);
+}
+
 DescriptorSource ParseDescriptorSource(const YAML::Node& node, const std::string& path) {
   DescriptorSource source;
   ParseMapping(node, path,
@@ -415,6 +455,27 @@ Config ParseRoot(const YAML::Node& root) {
             }
           }
         }},
+       {"policies",
+        [&](const YAML::Node& v, const std::string& p) {
+          if (!v.IsSequence()) Fail(p, "expected a list");
+          std::set<std::string> names;
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string element = Element(p, i);
+            config.policies.push_back(ParsePolicy(v[i], element));
+            if (!names.insert(config.policies.back().name).second) {
+              Fail(Child(element, "name"),
+                   "duplicate policy name " + Quote(config.policies.back().name));
+            }
+          }
+        }},
+       {"redis",
+        [&](const YAML::Node& v, const std::string& p) {
+          ParseMapping(v, p,
+                       {{"address", [&](const YAML::Node& a, const std::string& ap) {
+                           config.redis.address = ParseString(a, ap);
+                           CheckAddress(config.redis.address, KeyName(ap), false);
+                         }}});
+        }},
        {"static",
         [&](const YAML::Node& v, const std::string& p) {
           if (!v.IsSequence()) Fail(p, "expected a list");
@@ -463,6 +524,13 @@ Config ParseRoot(const YAML::Node& root) {
                            config.websocket.allowed_origins = ParseStringList(o, op);
                          }}});
         }}});
+  for (std::size_t i = 0; i < config.policies.size(); ++i) {
+    const auto& limit = config.policies[i].rate_limit;
+    if (limit && limit->shared && config.redis.address.empty()) {
+      Fail(Element("policies", i) + ".rate_limit.shared",
+           "true needs redis.address (the buckets are kept in Redis)");
+    }
+  }
   CheckListenersDiffer(config);
   return config;
 }

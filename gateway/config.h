@@ -8,7 +8,9 @@
 // descriptors[].path, backends[].tls.ca_file) are kept as written, i.e. relative to the working
 // directory. A backend's "tls" is true, false or a mapping {ca_file, server_name}. Backends
 // go through the admin API's walker (registry/backend_walk.h), so they take exactly its keys;
-// there a plain YAML integer is a number and a quoted one a string, as in JSON.
+// there a plain YAML integer is a number and a quoted one a string, as in JSON. Policies
+// (DESIGN section 10) go through the admin API's policy walker (registry/policy_walk.h) the same
+// way; rate_limit.rate also takes a plain YAML decimal ("rate: 2.5").
 //
 // Errors are exceptions here, unlike the rest of Portico, because they only happen at
 // start-up, where the answer is to print the message and exit.
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "registry/backend_config.h"
+#include "registry/policy_config.h"
 
 namespace portico::gateway {
 
@@ -75,6 +78,13 @@ struct Config {
   } store;
   std::vector<DescriptorSource> descriptors;
   std::vector<registry::BackendConfig> backends;  // each valid, names unique
+  std::vector<registry::PolicyConfig> policies;   // each valid, names unique
+  // Where rate_limit.shared buckets live (DESIGN section 10).
+  struct Redis {
+    std::string address;  // host:port; "" = no Redis (then no policy may set shared: true)
+
+    bool operator==(const Redis&) const = default;
+  } redis;
   std::vector<StaticMount> static_mounts;         // YAML key "static"; prefixes unique
   bool strict = false;                            // unknown JSON fields / query params are 400
   int threads = 0;  // io threads; 0 = hardware_concurrency; at most 1024

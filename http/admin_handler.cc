@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/policy_admin.h"
 #include "http/reflection_admin.h"
 #include "http/rest_handler.h"
 #include "http/status_reply.h"
@@ -135,6 +136,7 @@ Response AdminHandler::Handle(const Request& request) const {
   };
   constexpr std::string_view kDescriptors = "/admin/descriptors";
   constexpr std::string_view kBackends = "/admin/backends";
+  constexpr std::string_view kPolicies = "/admin/policies";
 
   if (path == "/admin/healthz") {
     if (method != bhttp::verb::get) return not_allowed("GET");
@@ -176,6 +178,27 @@ Response AdminHandler::Handle(const Request& request) const {
     if (method == bhttp::verb::get) return GetBackend(name);
     if (method == bhttp::verb::delete_) return DeleteBackend(name);
     return not_allowed("GET, PUT, DELETE");
+  }
+  if (path == kPolicies) {
+    if (method != bhttp::verb::get) return not_allowed("GET");
+    return Json(200, ListPolicies(*registry_.Current()));
+  }
+  if (path.size() > kPolicies.size() + 1 && path.starts_with(kPolicies) &&
+      path[kPolicies.size()] == '/') {
+    const std::string name = path.substr(kPolicies.size() + 1);
+    StatusOr<json> reply = Status(Code::kInternal, "unreachable");
+    if (method == bhttp::verb::put) {
+      reply = PutPolicy(registry_, name, request.body());
+    } else if (method == bhttp::verb::get) {
+      reply = GetPolicy(*registry_.Current(), name);
+    } else if (method == bhttp::verb::delete_) {
+      Status s = registry_.RemovePolicy(name);
+      reply = s.ok() ? StatusOr<json>(json{{"deleted", name}}) : StatusOr<json>(s);
+    } else {
+      return not_allowed("GET, PUT, DELETE");
+    }
+    if (!reply.ok()) return AdminError(reply.status());
+    return Json(200, *reply);
   }
   return AdminError(NotFound("no admin route " + path));
 }
@@ -294,7 +317,9 @@ Response AdminHandler::DeleteBackend(const std::string& name) const {
 Response AdminHandler::ListRoutes() const {
   auto snapshot = registry_.Current();
   json routes = json::array();
-  for (const auto& route : snapshot->catalog->routes()) {
+  const auto& all = snapshot->catalog->routes();
+  for (std::size_t index = 0; index < all.size(); ++index) {
+    const auto& route = all[index];
     const auto& binding = route.plan.binding();
     const auto* backend =
         snapshot->backends->ForService(route.method->descriptor->service()->full_name());
@@ -306,6 +331,7 @@ Response AdminHandler::ListRoutes() const {
     if (!binding.response_body.empty()) r["response_body"] = binding.response_body;
     const bool cs = route.method->client_streaming, ss = route.method->server_streaming;
     r["streaming"] = cs && ss ? "bidi" : cs ? "client" : ss ? "server" : "unary";
+    r["policies"] = RoutePolicies(*snapshot, index);
     routes.push_back(std::move(r));
   }
   return Json(200, {{"routes", routes}});

@@ -1,4 +1,5 @@
-// The admin API of DESIGN section 4 (descriptors, backends, routes, health, metrics) on its own
+// The admin API of DESIGN section 4 (descriptors, backends, policies (http/policy_admin.h),
+// routes, health, metrics) on its own
 // listener. Synchronous: each call is a plain function of the request; registry changes are
 // serialized inside the Registry. The gateway runs the admin listener on its own thread
 // (gateway/app.h), so an upload's compile, catalog build and fsync never stall the data plane.

@@ -36,6 +36,11 @@ std::string RangeText(UintRange r);  // "1..64"
 Status OutOfRange(UintRange r, const std::string& value);
 bool InRange(std::uint64_t value, UintRange r);
 bool IsSrv(std::string_view address);  // "dns+srv://..."
+// A backend's or policy's name: 1..128 characters of [A-Za-z0-9._-]. InvalidArgument whose
+// message follows "backend \"x\": " ("the name may only contain ...").
+Status CheckName(std::string_view name);
+// An RFC 9110 token in lower case: how Portico keys headers and metadata.
+bool IsLowerToken(std::string_view text);
 // One field of hash_key ("header", "path_var", "metadata"), as stored (lower-cased names).
 Status CheckHashKeyField(std::string_view field, std::string_view value);
 Status CheckEtcdEndpoint(std::string_view endpoint);  // host:port with a port 1..65535

@@ -278,6 +278,20 @@ bool IsSrvName(std::string_view name) {
 
 bool IsSrv(std::string_view address) { return address.starts_with(kSrvScheme); }
 
+Status CheckName(std::string_view name) {
+  if (name.empty()) return InvalidArgument("the name must not be empty");
+  if (name.size() > kMaxNameLength) {
+    return InvalidArgument("the name is longer than " + std::to_string(kMaxNameLength) +
+                           " characters");
+  }
+  for (char c : name) {
+    if (!IsNameChar(c)) {
+      return InvalidArgument("the name may only contain letters, digits, '.', '_' and '-'");
+    }
+  }
+  return OkStatus();
+}
+
 // One field of hash_key, as stored (header and metadata lower-cased).
 Status CheckHashKeyField(std::string_view field, std::string_view value) {
   if (field == "path_var") {
@@ -436,14 +450,8 @@ using backend_checks::KeyMessage;
 Status ValidateBackend(const BackendConfig& backend) {
   const std::string& name = backend.name;
   if (name.empty()) return InvalidArgument("backend name must not be empty");
-  if (name.size() > kMaxNameLength) {
-    return BackendError(
-        name, "the name is longer than " + std::to_string(kMaxNameLength) + " characters");
-  }
-  for (char c : name) {
-    if (!IsNameChar(c)) {
-      return BackendError(name, "the name may only contain letters, digits, '.', '_' and '-'");
-    }
+  if (Status status = backend_checks::CheckName(name); !status.ok()) {
+    return BackendError(name, status.message());
   }
 
   // With discovery.etcd the endpoints may all come from etcd.

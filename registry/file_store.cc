@@ -203,6 +203,27 @@ StatusOr<std::vector<BackendConfig>> ParseBackends(std::string_view payload,
   return backends;
 }
 
+StatusOr<std::vector<PolicyConfig>> ParsePolicies(std::string_view payload,
+                                                  const std::filesystem::path& path) {
+  const nlohmann::json json = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Corrupt(path, "the payload is not valid JSON");
+  const auto list = json.is_object() ? json.find("policies") : json.end();
+  if (!json.is_object() || json.size() != 1 || list == json.end() || !list->is_array()) {
+    return Corrupt(path, "expected {\"policies\": [...]}");
+  }
+  std::vector<PolicyConfig> policies;
+  std::set<std::string> names;
+  for (const nlohmann::json& item : *list) {
+    StatusOr<PolicyConfig> policy = PolicyFromJson(item, "");
+    if (!policy.ok()) return Corrupt(path, policy.status().message());
+    if (!names.insert(policy->name).second) {
+      return Corrupt(path, "policy \"" + policy->name + "\" is listed twice");
+    }
+    policies.push_back(std::move(policy).value());
+  }
+  return policies;
+}
+
 // Creates `dir` and any missing parents, then fsyncs the parent of every directory created so
 // that the new entries survive a crash too.
 Status CreateDirectories(const std::filesystem::path& dir) {
@@ -256,6 +277,17 @@ StatusOr<StoredState> FileStore::Load() {
     if (!parsed.ok()) return parsed.status();
     state.backends = std::move(parsed).value();
   }
+
+  const std::filesystem::path policies_path = dir_ / kPoliciesFile;
+  StatusOr<std::optional<std::string>> policies = ReadWholeFile(policies_path);
+  if (!policies.ok()) return policies.status();
+  if (policies->has_value()) {
+    StatusOr<std::string_view> payload = Unframe(**policies, policies_path);
+    if (!payload.ok()) return payload.status();
+    StatusOr<std::vector<PolicyConfig>> parsed = ParsePolicies(*payload, policies_path);
+    if (!parsed.ok()) return parsed.status();
+    state.policies = std::move(parsed).value();
+  }
   return state;
 }
 
@@ -290,22 +322,42 @@ Status FileStore::SaveBackends(const std::vector<BackendConfig>& backends) {
   return WriteAtomically(kBackendsFile, payload);
 }
 
-Status FileStore::WriteAtomically(std::string_view file_name, std::string_view payload) {
+Status FileStore::SavePolicies(const std::vector<PolicyConfig>& policies) {
+  nlohmann::json list = nlohmann::json::array();
+  std::set<std::string_view> names;
+  for (const PolicyConfig& policy : policies) {
+    if (Status status = ValidatePolicy(policy); !status.ok()) return status;
+    if (!names.insert(policy.name).second) {
+      return InvalidArgument("policy \"" + policy.name + "\" is listed twice");
+    }
+    list.push_back(PolicyToJson(policy, /*redact_secrets=*/false));
+  }
+  const nlohmann::json document = {{"policies", std::move(list)}};
+  // Secrets may be any bytes; `replace` only guarantees dump() cannot throw.
+  const std::string payload =
+      document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // HMAC secrets are in the clear: readable by the gateway's user only.
+  return WriteAtomically(kPoliciesFile, payload, 0600);
+}
+
+Status FileStore::WriteAtomically(std::string_view file_name, std::string_view payload,
+                                  mode_t mode) {
   if (Status status = CreateDirectories(dir_); !status.ok()) return status;
 
   // A crash may have left either temporary behind; this save is the "next save" that removes
   // them. Failure here is not fatal: the open below reports a real problem.
-  for (std::string_view name : {kDescriptorsFile, kBackendsFile}) {
+  for (std::string_view name : {kDescriptorsFile, kBackendsFile, kPoliciesFile}) {
     const std::filesystem::path leftover = dir_ / (std::string(name) + ".tmp");
     ::unlink(leftover.c_str());
   }
 
   const std::filesystem::path target = dir_ / file_name;
+  // Created afresh (any leftover was unlinked above), so `mode` (less the umask) is its mode.
   const std::filesystem::path temp = dir_ / (std::string(file_name) + ".tmp");
   const std::string header = std::string(kMagic) + " " + std::string(kVersion) + " " +
                              std::to_string(payload.size()) + " " + Hex64(Fnv1a64(payload)) + "\n";
   Status status = [&]() -> Status {
-    UniqueFd fd(OpenRetrying(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    UniqueFd fd(OpenRetrying(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (fd.get() < 0) return IoError("cannot create", temp, errno);
     if (Status s = WriteAll(fd.get(), header, temp); !s.ok()) return s;
     if (Status s = WriteAll(fd.get(), payload, temp); !s.ok()) return s;

@@ -1,7 +1,9 @@
-// FileStore: the embedded Store, two files in one directory.
+// FileStore: the embedded Store, three files in one directory.
 //
 //   <dir>/descriptors.pb   a serialized google.protobuf.FileDescriptorSet
 //   <dir>/backends.json    {"backends": [BackendToJson(...), ...]}
+//   <dir>/policies.json    {"policies": [PolicyToJson(...), ...]}, secrets in the clear, so the
+//                          file is written with mode 0600 (the others 0644)
 //
 // Each file starts with one header line, "portico-store v1 <payload bytes> <fnv1a-64 hex>\n",
 // followed by the payload, so that a torn or corrupted file is reported by Load (DataLoss)
@@ -16,6 +18,8 @@
 // directory; do not.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string_view>
 #include <vector>
@@ -28,6 +32,7 @@ class FileStore final : public Store {
  public:
   static constexpr std::string_view kDescriptorsFile = "descriptors.pb";
   static constexpr std::string_view kBackendsFile = "backends.json";
+  static constexpr std::string_view kPoliciesFile = "policies.json";
 
   explicit FileStore(std::filesystem::path dir);
 
@@ -43,9 +48,12 @@ class FileStore final : public Store {
   // InvalidArgument if a backend fails ValidateBackend or two share a name (nothing written);
   // Internal naming the path for I/O errors, with the previous file left intact.
   Status SaveBackends(const std::vector<BackendConfig>& backends) override;
+  // InvalidArgument if a policy fails ValidatePolicy or two share a name (nothing written);
+  // Internal naming the path for I/O errors, with the previous file left intact.
+  Status SavePolicies(const std::vector<PolicyConfig>& policies) override;
 
  private:
-  Status WriteAtomically(std::string_view file_name, std::string_view payload);
+  Status WriteAtomically(std::string_view file_name, std::string_view payload, mode_t mode = 0644);
 
   std::filesystem::path dir_;
 };

@@ -45,11 +45,13 @@ std::shared_ptr<const BackendTable> WithReflectedServices(
 
 }  // namespace
 
-Registry::Registry(Store* store, BackendTransportFactory factory)
-    : store_(store), transports_(std::move(factory)) {
+Registry::Registry(Store* store, BackendTransportFactory factory, PolicyIndexBuilder policy_builder)
+    : store_(store), transports_(std::move(factory)), policy_builder_(std::move(policy_builder)) {
   auto empty = std::make_shared<Snapshot>();
   empty->catalog = Catalog::Build({}).value();
   empty->backends = std::make_shared<BackendTable>();
+  empty->policy_configs = std::make_shared<const std::vector<PolicyConfig>>();
+  empty->stored_policies = std::make_shared<const std::set<std::string, std::less<>>>();
   current_.store(std::move(empty));
 }
 
@@ -57,22 +59,52 @@ Status Registry::Init(const FileList& config_files,
                       const std::vector<BackendConfig>& config_backends,
                       std::vector<std::string>* overridden) {
   std::lock_guard lock(mu_);
+  return InitLocked(config_files, config_backends, {}, overridden, /*describe=*/false);
+}
+
+Status Registry::Init(const FileList& config_files,
+                      const std::vector<BackendConfig>& config_backends,
+                      const std::vector<PolicyConfig>& config_policies,
+                      std::vector<std::string>* overridden) {
+  std::lock_guard lock(mu_);
+  return InitLocked(config_files, config_backends, config_policies, overridden,
+                    /*describe=*/true);
+}
+
+Status Registry::InitLocked(const FileList& config_files,
+                            const std::vector<BackendConfig>& config_backends,
+                            const std::vector<PolicyConfig>& config_policies,
+                            std::vector<std::string>* overridden, bool describe) {
   Files files;
   Backends backends;
+  Policies policies;
   for (const auto& f : config_files) {
     if (!IsCarriedFile(f.name())) files[f.name()] = FileEntry{f, false};
   }
   for (const auto& b : config_backends) backends[b.name] = BackendEntry{b, false};
+  for (const auto& p : config_policies) {
+    if (Status s = ValidatePolicy(p); !s.ok()) return s;
+    policies[p.name] = PolicyEntry{p, false};
+  }
   if (store_ != nullptr) {
     auto state = store_->Load();
     if (!state.ok()) return state.status();
     for (const auto& f : state->descriptors.file()) files[f.name()] = FileEntry{f, true};
     for (const auto& b : state->backends) {
-      if (overridden != nullptr && backends.count(b.name)) overridden->push_back(b.name);
+      if (overridden != nullptr && backends.count(b.name)) {
+        overridden->push_back(describe ? "backend " + QuoteValue(b.name) : b.name);
+      }
       backends[b.name] = BackendEntry{b, true};
     }
+    for (const auto& p : state->policies) {
+      if (overridden != nullptr && policies.count(p.name)) {
+        overridden->push_back("policy " + QuoteValue(p.name));
+      }
+      policies[p.name] = PolicyEntry{p, true};
+    }
   }
-  return Commit(std::move(files), std::move(backends), true, true, /*persist=*/false);
+  return Commit(std::move(files), std::move(backends), std::move(policies),
+                Changed{true, true, true}, /*persist=*/false);
 }
 
 FileList Registry::KnownFilesLocked() const {
@@ -92,7 +124,7 @@ StatusOr<UploadResult> Registry::RegisterFiles(FileList files) {
     next[name] = FileEntry{std::move(f), true};
   }
   if (result.files.empty()) return InvalidArgument("no files to register (only carried files)");
-  Status s = Commit(std::move(next), backends_, true, false);
+  Status s = Commit(std::move(next), backends_, policies_, Changed{.files = true});
   if (!s.ok()) return s;
   const auto& catalog = *current_.load()->catalog;
   for (const auto& name : result.files) {
@@ -127,7 +159,7 @@ Status Registry::RemoveFile(const std::string& name) {
   }
   Files next = files_;
   next.erase(name);
-  return Commit(std::move(next), backends_, true, false);
+  return Commit(std::move(next), backends_, policies_, Changed{.files = true});
 }
 
 Status Registry::PutBackend(BackendConfig config) {
@@ -137,7 +169,7 @@ Status Registry::PutBackend(BackendConfig config) {
   Backends next = backends_;
   const std::string name = config.name;  // before the move: `=` evaluates its right side first
   next[name] = BackendEntry{std::move(config), true};
-  return Commit(files_, std::move(next), false, true);
+  return Commit(files_, std::move(next), policies_, Changed{.backends = true});
 }
 
 Status Registry::RemoveBackend(const std::string& name) {
@@ -145,7 +177,24 @@ Status Registry::RemoveBackend(const std::string& name) {
   if (!backends_.count(name)) return NotFound("no backend \"" + name + "\"");
   Backends next = backends_;
   next.erase(name);
-  return Commit(files_, std::move(next), false, true);
+  return Commit(files_, std::move(next), policies_, Changed{.backends = true});
+}
+
+Status Registry::PutPolicy(PolicyConfig config) {
+  if (Status v = ValidatePolicy(config); !v.ok()) return v;
+  std::lock_guard lock(mu_);
+  Policies next = policies_;
+  const std::string name = config.name;  // before the move: `=` evaluates its right side first
+  next[name] = PolicyEntry{std::move(config), true};
+  return Commit(files_, backends_, std::move(next), Changed{.policies = true});
+}
+
+Status Registry::RemovePolicy(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (!policies_.count(name)) return NotFound("no policy " + QuoteValue(name));
+  Policies next = policies_;
+  next.erase(name);
+  return Commit(files_, backends_, std::move(next), Changed{.policies = true});
 }
 
 StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileList files,
@@ -159,7 +208,7 @@ StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileLi
   Reflections next = reflected_;
   next[backend] = std::make_shared<const ReflectedSet>(
       ReflectedSet{std::move(files), std::move(services)});
-  Status s = Commit(files_, backends_, false, false, /*persist=*/false, &next);
+  Status s = Commit(files_, backends_, policies_, Changed{}, /*persist=*/false, &next);
   if (!s.ok()) return s;
   UploadResult result;
   for (const auto& [name, from] : EffectiveReflectedFiles(files_, reflected_)) {
@@ -171,8 +220,10 @@ StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileLi
   return result;
 }
 
-Status Registry::Commit(Files files, Backends backends, bool files_changed, bool backends_changed,
+Status Registry::Commit(Files files, Backends backends, Policies policies, Changed changed,
                         bool persist, Reflections* reflected) {
+  const bool files_changed = changed.files;
+  const bool backends_changed = changed.backends;
   Reflections next_reflected = reflected != nullptr ? std::move(*reflected) : reflected_;
   bool reflected_changed = reflected != nullptr;
   for (auto it = next_reflected.begin(); it != next_reflected.end();) {
@@ -209,6 +260,21 @@ Status Registry::Commit(Files files, Backends backends, bool files_changed, bool
   if (!table.ok()) return table.status();
   snapshot->backends = WithReflectedServices(std::move(*table), next_reflected);
 
+  auto policy_configs = std::make_shared<std::vector<PolicyConfig>>();
+  auto stored_policies = std::make_shared<std::set<std::string, std::less<>>>();
+  for (const auto& [name, entry] : policies) {
+    policy_configs->push_back(entry.config);
+    if (entry.persisted) stored_policies->insert(name);
+  }
+  // Routes and backends decide what a policy covers, so every change compiles them again.
+  if (policy_builder_) {
+    auto index = policy_builder_(*snapshot->catalog, *snapshot->backends, *policy_configs);
+    if (!index.ok()) return index.status();
+    snapshot->policies = std::move(*index);
+  }
+  snapshot->policy_configs = std::move(policy_configs);
+  snapshot->stored_policies = std::move(stored_policies);
+
   if (store_ != nullptr && persist && files_changed) {
     google::protobuf::FileDescriptorSet set;
     for (const auto& [name, entry] : files) {
@@ -225,8 +291,17 @@ Status Registry::Commit(Files files, Backends backends, bool files_changed, bool
     Status s = store_->SaveBackends(persisted);
     if (!s.ok()) return s;
   }
+  if (store_ != nullptr && persist && changed.policies) {
+    std::vector<PolicyConfig> persisted;
+    for (const auto& [name, entry] : policies) {
+      if (entry.persisted) persisted.push_back(entry.config);
+    }
+    Status s = store_->SavePolicies(persisted);
+    if (!s.ok()) return s;
+  }
   files_ = std::move(files);
   backends_ = std::move(backends);
+  policies_ = std::move(policies);
   reflected_ = std::move(next_reflected);
   transports_.Retain(*snapshot->backends);
   current_.store(std::move(snapshot));

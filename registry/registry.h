@@ -3,8 +3,8 @@
 // tears a request and never blocks the data path.
 //
 // Thread safety: Current() is safe from any thread and never waits for writers. Changes
-// (Register*, Remove*, PutBackend) are serialized by an internal mutex; each one validates a
-// whole new snapshot first, persists it, and only then publishes it (all or nothing).
+// (Register*, Remove*, PutBackend, PutPolicy) are serialized by an internal mutex; each one
+// validates a whole new snapshot first, persists it, and only then publishes it (all or nothing).
 // Ownership: the Store is borrowed and must outlive the Registry.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "registry/backends.h"
 #include "registry/catalog.h"
 #include "registry/descriptor_compiler.h"
+#include "registry/policy_config.h"
 #include "registry/policy_index.h"
 #include "registry/store.h"
 
@@ -28,8 +30,14 @@ namespace portico::registry {
 struct Snapshot {
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const BackendTable> backends;
-  std::shared_ptr<const PolicyIndex> policies;  // null: no policy builder (no policies)
   std::uint64_t generation = 0;
+  // The compiled policies (policy_index.h); null when the Registry was given no builder.
+  std::shared_ptr<const PolicyIndex> policies;
+  // Every policy in force (config file and store), sorted by name; never null.
+  std::shared_ptr<const std::vector<PolicyConfig>> policy_configs;
+  // The names in policy_configs that came from the store (PUT /admin/policies); the others are
+  // the config file's. Never null.
+  std::shared_ptr<const std::set<std::string, std::less<>>> stored_policies;
 };
 
 struct UploadResult {
@@ -41,13 +49,22 @@ class Registry {
  public:
   // store may be null: nothing is persisted. factory creates the transport of a backend;
   // a backend whose config an update leaves alone keeps its transport (BackendTransports).
-  Registry(Store* store, BackendTransportFactory factory);
+  // policy_builder compiles each new snapshot's policies (policy_index.h), under the writer
+  // mutex, on every change (files, backends and policies all change what a policy covers); its
+  // failure fails the change. Empty: no index, Snapshot::policies stays null.
+  Registry(Store* store, BackendTransportFactory factory,
+           PolicyIndexBuilder policy_builder = nullptr);
 
   // Start-up: files and backends from the config file (not persisted), then everything the
   // store holds (a stored entry replaces a config entry of the same name; their names are
   // appended to *overridden when given, for the caller to log). DataLoss from a corrupt store
-  // is returned as is: the caller must not start.
+  // is returned as is: the caller must not start. No config policies; the store's are loaded.
   Status Init(const FileList& config_files, const std::vector<BackendConfig>& config_backends,
+              std::vector<std::string>* overridden = nullptr);
+  // The same with the config file's policies (each valid, names unique). Here each entry of
+  // *overridden says what it is: `backend "orders"`, `policy "orders-auth"`.
+  Status Init(const FileList& config_files, const std::vector<BackendConfig>& config_backends,
+              const std::vector<PolicyConfig>& config_policies,
               std::vector<std::string>* overridden = nullptr);
 
   std::shared_ptr<const Snapshot> Current() const { return current_.load(); }
@@ -62,6 +79,13 @@ class Registry {
 
   Status PutBackend(BackendConfig config);
   Status RemoveBackend(const std::string& name);  // NotFound when absent
+
+  // Adds or replaces (by name) a policy, persisted. InvalidArgument from ValidatePolicy or from
+  // the policy builder (naming the policy and key); nothing changes then.
+  Status PutPolicy(PolicyConfig config);
+  // NotFound when absent. A config file's policy can be removed too, like a backend: it is gone
+  // until the next start, which reads the config file again.
+  Status RemovePolicy(const std::string& name);
 
   // What a `reflection: true` backend serves, as read by server reflection
   // (upstream/reflection_client.h): replaces that backend's previous reflected set, all or
@@ -86,27 +110,43 @@ class Registry {
     BackendConfig config;
     bool persisted = false;
   };
+  struct PolicyEntry {
+    PolicyConfig config;
+    bool persisted = false;
+  };
   struct ReflectedSet {
     FileList files;
     std::vector<std::string> services;
   };
   using Files = std::map<std::string, FileEntry>;
   using Backends = std::map<std::string, BackendEntry>;
+  using Policies = std::map<std::string, PolicyEntry>;
   using Reflections = std::map<std::string, std::shared_ptr<const ReflectedSet>>;
+  // What a commit changed: what it persists.
+  struct Changed {
+    bool files = false;
+    bool backends = false;
+    bool policies = false;
+  };
 
-  // Validates a new snapshot (rebuilding the catalog only when files changed), persists what
-  // changed unless !persist, then publishes. `reflected` null: the reflected sets stay (less
-  // those of backends gone or no longer reflecting). Requires mu_.
-  Status Commit(Files files, Backends backends, bool files_changed, bool backends_changed,
+  Status InitLocked(const FileList& config_files, const std::vector<BackendConfig>& backends,
+                    const std::vector<PolicyConfig>& policies, std::vector<std::string>* overridden,
+                    bool describe);
+  // Validates a new snapshot (rebuilding the catalog only when files changed, the policy index
+  // always), persists what changed unless !persist, then publishes. `reflected` null: the
+  // reflected sets stay (less those of backends gone or no longer reflecting). Requires mu_.
+  Status Commit(Files files, Backends backends, Policies policies, Changed changed,
                 bool persist = true, Reflections* reflected = nullptr);
   // Carried files plus every registered file: what new sources may import. Requires mu_.
   FileList KnownFilesLocked() const;
 
   Store* store_;
   BackendTransports transports_;
+  PolicyIndexBuilder policy_builder_;
   mutable std::mutex mu_;
   Files files_;
   Backends backends_;
+  Policies policies_;
   Reflections reflected_;  // by backend name
   std::atomic<std::shared_ptr<const Snapshot>> current_;
 };

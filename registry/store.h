@@ -1,4 +1,5 @@
-// Durable storage for what users register at run time: uploaded descriptor files and backends.
+// Durable storage for what users register at run time: uploaded descriptor files, backends and
+// policies.
 // Implementations: FileStore (embedded default, file_store.h); an etcd store may follow.
 // Thread safety: implementations are NOT required to be thread-safe; Registry serializes
 // every call under its writer mutex.
@@ -9,6 +10,7 @@
 #include <google/protobuf/descriptor.pb.h>
 
 #include "registry/backend_config.h"
+#include "registry/policy_config.h"
 #include "transcoder/status.h"
 
 namespace portico::registry {
@@ -16,6 +18,7 @@ namespace portico::registry {
 struct StoredState {
   google::protobuf::FileDescriptorSet descriptors;  // user files only, in dependency order
   std::vector<BackendConfig> backends;
+  std::vector<PolicyConfig> policies;  // secrets as they were put, never redacted
 };
 
 class Store {
@@ -28,6 +31,7 @@ class Store {
   // Each save replaces the previous content atomically (all or nothing, durable on return).
   virtual Status SaveDescriptors(const google::protobuf::FileDescriptorSet& files) = 0;
   virtual Status SaveBackends(const std::vector<BackendConfig>& backends) = 0;
+  virtual Status SavePolicies(const std::vector<PolicyConfig>& policies) = 0;
 };
 
 }  // namespace portico::registry

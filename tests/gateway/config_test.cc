@@ -772,6 +772,90 @@ INSTANTIATE_TEST_SUITE_P(
                   "config key \"backends[0].tls.server_name\": must be a host name such as "
                   "\"api.example.com\", got \"\""}));
 
+// --- policies and redis ------------------------------------------------------------------------
+
+constexpr char kPolicyYaml[] = R"(
+redis: { address: "127.0.0.1:6379" }
+policies:
+  - name: orders-auth
+    match: { path_prefix: /v1/orders, methods: ["orders.v1.*"], backend: orders }
+    jwt: { issuer: https://id.example, audiences: [orders], jwks_file: jwks.json, jwks_url: "",
+           leeway: 30s, forward_claims: { sub: x-user-id } }
+    api_key: { header: X-API-Key, query: api_key,
+               keys: [{ key_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
+                        id: partner-a }] }
+    ip: { allow: [10.0.0.0/8], deny: [], trusted_proxies: [127.0.0.1/32] }
+    rbac: { require_scopes: [orders.read], require_claims: { role: [admin, ops] } }
+    rate_limit: { rate: 100, per: 1s, burst: 200, key: header:X-Tenant, shared: true }
+    cors: { allow_origins: [https://app.example], allow_methods: [GET, POST],
+            allow_headers: [authorization], expose_headers: [], allow_credentials: false,
+            max_age: 600s }
+    cache: { ttl: 30s }
+    max_concurrency: 100
+  - name: slow
+    rate_limit:
+      rate: 0.5
+      per: 1m
+)";
+
+TEST(ConfigTest, PoliciesTakeTheAdminApisShape) {
+  const Config c = ParseConfig(kPolicyYaml);
+  EXPECT_EQ(c.redis.address, "127.0.0.1:6379");
+  ASSERT_EQ(c.policies.size(), 2u);
+  const registry::PolicyConfig& p = c.policies[0];
+  EXPECT_EQ(p.name, "orders-auth");
+  EXPECT_EQ(p.match.methods, std::vector<std::string>{"orders.v1.*"});
+  EXPECT_EQ(p.jwt->forward_claims.at("sub"), "x-user-id");
+  EXPECT_EQ(p.api_key->header, "x-api-key");
+  EXPECT_EQ(p.rate_limit->rate, 100.0);
+  EXPECT_EQ(p.rate_limit->key, "header:x-tenant");
+  EXPECT_TRUE(p.rate_limit->shared);
+  EXPECT_EQ(p.cors->max_age, milliseconds(600000));
+  EXPECT_EQ(p.max_concurrency, 100u);
+  EXPECT_EQ(c.policies[1].rate_limit->rate, 0.5);  // a plain YAML decimal is a number
+  EXPECT_EQ(c.policies[1].rate_limit->per, milliseconds(60000));
+  // The same policy through the admin API's JSON is the same value.
+  EXPECT_EQ(*registry::PolicyFromJson(registry::PolicyToJson(p), ""), p);
+  EXPECT_EQ(Config().redis, Config::Redis{});
+  EXPECT_TRUE(ParseConfig("policies: []\n").policies.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"policies: {name: a}\n", "config key \"policies\": expected a list"},
+        ErrorCase{"policies: [x]\n", "config key \"policies[0]\": expected a mapping"},
+        ErrorCase{"policies: [{name: a, jwt: {isuer: x, jwks_file: f}}]\n",
+                  "unknown config key \"policies[0].jwt.isuer\""},
+        ErrorCase{"policies: [{name: a, cache: {}, bogus: 1}]\n",
+                  "unknown config key \"policies[0].bogus\""},
+        ErrorCase{"policies: [{name: a}]\n",
+                  "config key \"policies[0]\": sets no kind: set at least one of jwt, api_key, "
+                  "hmac, ip, rbac, rate_limit, cors, cache and max_concurrency"},
+        ErrorCase{"policies: [{name: a, rate_limit: {rate: '5'}}]\n",
+                  "config key \"policies[0].rate_limit.rate\": expected a number > 0"},
+        ErrorCase{"policies: [{name: a, rate_limit: {rate: 5, key: user}}]\n",
+                  "config key \"policies[0].rate_limit.key\": must be \"ip\", \"api_key\", "
+                  "\"jwt_sub\", \"global\" or \"header:<name>\", got \"user\""},
+        ErrorCase{"policies: [{name: a, cors: {allow_origins: x}}]\n",
+                  "config key \"policies[0].cors.allow_origins\": expected a list of strings"},
+        ErrorCase{"policies: [{name: a, max_concurrency: 0}]\n",
+                  "config key \"policies[0].max_concurrency\": must be 1..4294967295, got 0"},
+        ErrorCase{"policies: [{name: a, cache: {}}, {name: a, cache: {}}]\n",
+                  "config key \"policies[1].name\": duplicate policy name \"a\""},
+        ErrorCase{"policies: [{name: 'a b', cache: {}}]\n",
+                  "config key \"policies[0]\": the name may only contain letters, digits, "
+                  "'.', '_' and '-'"},
+        ErrorCase{"policies: [{name: a, rate_limit: {rate: 1, shared: true}}]\n",
+                  "config key \"policies[0].rate_limit.shared\": true needs redis.address (the "
+                  "buckets are kept in Redis)"},
+        ErrorCase{"redis: {address: nope}\n",
+                  "config key \"redis.address\": invalid address \"nope\": expected host:port"},
+        ErrorCase{"redis: {address: 'h:0'}\n",
+                  "config key \"redis.address\": invalid address \"h:0\": the port must be "
+                  "1..65535"},
+        ErrorCase{"redis: {adress: 'h:1'}\n", "unknown config key \"redis.adress\""}));
+
 // --- Files ---------------------------------------------------------------------------------------
 
 class ConfigFileTest : public ::testing::Test {

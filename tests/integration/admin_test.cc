@@ -54,7 +54,8 @@ TEST_F(AdminTest, UploadSourceAsTextMakesRoutesAppearAtOnce) {
                                     {"path", "/v1/shelves/{shelf}/items/{item}"},
                                     {"grpc_method", "/portico.test.v1.TestService/GetItem"},
                                     {"backend", nullptr},
-                                    {"streaming", "unary"}}));
+                                    {"streaming", "unary"},
+                                    {"policies", json::object()}}));
   // Routed, but no backend yet: 503, not 404.
   EXPECT_EQ(Get("/v1/shelves/a/items/b").status, 503);
   ASSERT_EQ(Admin("PUT", "/admin/backends/test",

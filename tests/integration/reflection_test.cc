@@ -92,7 +92,8 @@ TEST_F(ReflectionTest, RoutesComeFromTheBackendWithoutAnyUpload) {
                             {"path", "/v1/shelves/{shelf}/items/{item}"},
                             {"grpc_method", "/portico.test.v1.TestService/GetItem"},
                             {"backend", "test"},
-                            {"streaming", "unary"}}));
+                            {"streaming", "unary"},
+                            {"policies", json::object()}}));
 }
 
 TEST_F(ReflectionTest, RefreshPicksUpAServiceTheBackendAdded) {
@@ -138,7 +139,8 @@ TEST_F(ReflectionTest, AFailedRefreshKeepsTheLastGoodSetAndShowsTheError) {
                             {"grpc_method", "/portico.test.v1.TestService/Echo"},
                             {"backend", "test"},
                             {"body", "*"},
-                            {"streaming", "unary"}}));
+                            {"streaming", "unary"},
+                            {"policies", json::object()}}));
 
   // Back up: the next refresh clears the error.
   TestBackendOptions options;

@@ -390,5 +390,70 @@ TEST_F(FileStoreTest, RelativeDirectory) {
   EXPECT_TRUE(fs::exists(root_ / "rel" / "data" / "backends.json"));
 }
 
+std::vector<PolicyConfig> SamplePolicies() {
+  PolicyConfig limit;
+  limit.name = "limit";
+  limit.rate_limit.emplace().rate = 2.5;
+  PolicyConfig signed_requests;
+  signed_requests.name = "signed";
+  signed_requests.hmac.emplace().keys = {{"k1", "s3cret"}};
+  return {limit, signed_requests};
+}
+
+TEST_F(FileStoreTest, PoliciesRoundTripWithSecretsInAnOwnerOnlyFile) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SavePolicies(SamplePolicies()).ok());
+  StatusOr<StoredState> state = store.Load();
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  EXPECT_EQ(state->policies, SamplePolicies());
+  EXPECT_TRUE(state->backends.empty());
+  const std::string text = ReadFile(dir_ / "policies.json");
+  EXPECT_NE(text.find("\"secret\": \"s3cret\""), std::string::npos) << text;
+  const fs::perms perms = fs::status(dir_ / "policies.json").permissions();
+  EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+  // Saving again replaces; an empty list is an empty state.
+  ASSERT_TRUE(store.SavePolicies({}).ok());
+  EXPECT_TRUE(store.Load()->policies.empty());
+}
+
+TEST_F(FileStoreTest, MissingPoliciesFileIsNoPolicies) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SaveBackends(SampleBackends()).ok());
+  StatusOr<StoredState> state = store.Load();
+  ASSERT_TRUE(state.ok());
+  EXPECT_TRUE(state->policies.empty());
+}
+
+TEST_F(FileStoreTest, CorruptPoliciesAreDataLoss) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SavePolicies(SamplePolicies()).ok());
+  std::string text = ReadFile(dir_ / "policies.json");
+  text.back() = 'x';
+  WriteFile(dir_ / "policies.json", text);
+  EXPECT_EQ(store.Load().status().code(), Code::kDataLoss);
+  for (const std::string payload :
+       {"[]", "{\"policies\": {}}", "{\"policies\": [{\"name\": \"p\"}]}",
+        "{\"policies\": [{\"name\": \"p\", \"cache\": {}}, {\"name\": \"p\", \"cache\": {}}]}"}) {
+    WriteFile(dir_ / "policies.json", Frame(payload));
+    StatusOr<StoredState> state = store.Load();
+    EXPECT_EQ(state.status().code(), Code::kDataLoss) << payload;
+    EXPECT_NE(state.status().message().find("policies.json"), std::string::npos);
+  }
+}
+
+TEST_F(FileStoreTest, InvalidPoliciesAreRejectedBeforeWriting) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SavePolicies(SamplePolicies()).ok());
+  const std::string old = ReadFile(dir_ / "policies.json");
+  std::vector<PolicyConfig> bad = SamplePolicies();
+  bad[0].rate_limit->rate = 0;
+  EXPECT_EQ(store.SavePolicies(bad).code(), Code::kInvalidArgument);
+  std::vector<PolicyConfig> twice = SamplePolicies();
+  twice[1].name = "limit";
+  Status status = store.SavePolicies(twice);
+  EXPECT_EQ(status.message(), "policy \"limit\" is listed twice");
+  EXPECT_EQ(ReadFile(dir_ / "policies.json"), old);
+}
+
 }  // namespace
 }  // namespace portico::registry
