@@ -244,14 +244,12 @@ TEST_F(PoliciesTest, ErrorsAreNeverCached) {
 TEST_F(PoliciesTest, MaxConcurrencyRefusesAtOnceBeyondTheLimit) {
   PutPolicy("one", {{"match", {{"path_prefix", "/v1/sleep"}}}, {"max_concurrency", 1}});
   auto slow = std::async(std::launch::async, [&] { return Post("/v1/sleep", R"({"ms":1500})"); });
-  // Wait until the slow call holds the place.
-  HttpReply r;
-  for (int i = 0; i < 200; ++i) {
-    r = Post("/v1/sleep", R"({"ms":0})");
-    if (r.status == 503) break;
-    std::this_thread::sleep_for(10ms);
+  // Probe only once the slow call holds the place (a probe first would take it itself).
+  for (int i = 0; i < 500 && Metric("portico_http_requests_in_flight") != "1"; ++i) {
+    std::this_thread::sleep_for(5ms);
   }
-  EXPECT_EQ(r.status, 503);
+  auto r = Post("/v1/sleep", R"({"ms":0})");
+  EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.json()["code"], 14);
   EXPECT_EQ(slow.get().status, 200);
   EXPECT_EQ(Post("/v1/sleep", R"({"ms":0})").status, 200);  // the place is free again
