@@ -103,8 +103,9 @@ void App::Start() {
   Status s = registry_->Init(config_files, config_.backends, config_.policies, &overridden);
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
   for (const auto& entry : overridden) {  // `backend "orders"`, `policy "orders-auth"`
+    const std::string kind = entry.substr(0, entry.find(' '));
     std::cerr << "portico: " << entry << " from the store (" << config_.store.dir
-              << ") overrides the config file's entry of that name\n";
+              << ") overrides the config file's " << kind << " of that name\n";
   }
 
   http::ServerOptions options;

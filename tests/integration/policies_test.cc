@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "policy/hmac_signature.h"
+#include "registry/policy_config.h"
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/ws_client.h"
 
@@ -70,6 +71,29 @@ TEST_F(PoliciesTest, RoutesShowThePoliciesInForce) {
     }
   }
   EXPECT_TRUE(saw_echo && saw_other) << routes.dump();
+}
+
+TEST_F(PoliciesTest, ConfigFilePoliciesApplyAndAStoredOneOfTheSameNameWins) {
+  auto policy = registry::PolicyFromJson(
+      {{"match", {{"path_prefix", "/v1/echo"}}}, {"max_concurrency", 1},
+       {"api_key", {{"keys", {{{"key_sha256", Sha256Hex("from-config")}, {"id", "c"}}}}}}},
+      "edge");
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  StopGateway();
+  config_.policies = {*policy};
+  StartGateway();
+  EXPECT_EQ(Post("/v1/echo", "{}").status, 401);
+  EXPECT_EQ(Post("/v1/echo", "{}", {{"X-API-Key", "from-config"}}).status, 200);
+  auto listed = Admin("GET", "/admin/policies/edge").json();
+  EXPECT_EQ(listed["source"], "config") << listed.dump();
+  // The admin API replaces it (persisted), and the stored one still wins after a restart.
+  PutPolicy("edge", {{"api_key", {{"keys", {{{"key_sha256", Sha256Hex("from-store")},
+                                            {"id", "s"}}}}}}});
+  StopGateway();
+  StartGateway();
+  EXPECT_EQ(Post("/v1/echo", "{}", {{"X-API-Key", "from-config"}}).status, 401);
+  EXPECT_EQ(Post("/v1/echo", "{}", {{"X-API-Key", "from-store"}}).status, 200);
+  EXPECT_EQ(Admin("GET", "/admin/policies/edge").json()["source"], "store");
 }
 
 TEST_F(PoliciesTest, ApiKeysGuardRoutesAndTheirIdReachesTheBackend) {
