@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
+#include "policy/digest.h"
 #include "policy/hmac_signature.h"
 #include "registry/policy_config.h"
 #include "tests/support/gateway_fixture.h"
@@ -18,20 +18,13 @@ namespace portico::testing {
 namespace {
 
 using nlohmann::json;
+
+// Lower-case hex SHA-256 of `text`, as api_key.keys[].key_sha256 holds it.
+std::string Sha256Hex(std::string_view text) {
+  return policy::HexLower(policy::DigestBytes(policy::Sha256(text)));
+}
 using namespace std::chrono_literals;
 
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[32];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
 
 class PoliciesTest : public GatewayTest {
  protected:

@@ -3,20 +3,22 @@
 #include <future>
 #include <thread>
 
-#include <openssl/evp.h>
-
 #include <gtest/gtest.h>
 
+#include "policy/digest.h"
 #include "tests/policy/policy_test_util.h"
 
 namespace portico::testing {
 namespace {
 
 using nlohmann::json;
-using Outcome = policy::Admission::Outcome;
 
 // Lower-case hex SHA-256 of `text`, as api_key.keys[].key_sha256 holds it.
-std::string Sha256Hex(std::string_view text);
+std::string Sha256Hex(std::string_view text) {
+  return policy::HexLower(policy::DigestBytes(policy::Sha256(text)));
+}
+
+using Outcome = policy::Admission::Outcome;
 
 TEST(ChainTest, ARouteWithoutPoliciesIsAdmittedAsIs) {
   policy::RoutePolicies none;
@@ -237,18 +239,6 @@ TEST(ChainTest, SharedLimitsAskTheStoreAndFallBackToLocalBuckets) {
   EXPECT_EQ(counters.shared_fallbacks(), 1u);
 }
 
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[32];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
 
 }  // namespace
 }  // namespace portico::testing
