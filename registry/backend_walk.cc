@@ -9,99 +9,25 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/backend_checks.h"
+#include "registry/json_walk.h"
 
 namespace portico::registry {
 
 using namespace backend_checks;  // NOLINT(google-build-using-namespace): the shared checks
-using Json = nlohmann::json;
 
 namespace {
 
-using Kind = BackendWalkError::Kind;
-
 // What a key of the wrong type should have been, in the admin API's JSON terms (the config
 // file's parser says "mapping" and "list" instead).
-constexpr std::string_view kDurationType = "a duration string such as \"30s\"";
 constexpr std::string_view kEndpointType = "a string or an object with \"address\" and \"weight\"";
 constexpr std::string_view kHashKeyType =
     "an object with one of \"header\", \"path_var\" or \"metadata\"";
 
-std::string Element(const std::string& key, std::size_t index) {
-  return key + "[" + std::to_string(index) + "]";
-}
-
-// Reads JSON values into a BackendConfig, recording the first problem in *error.
-class Walker {
+// Reads JSON values into a BackendConfig, recording the first problem in *error; the primitive
+// readers (String, Uint, Object, ...) are json_walk.h's.
+class Walker : public JsonWalker<BackendWalkError> {
  public:
-  explicit Walker(BackendWalkError* error) : error_(error) {}
-
-  bool Fail(Kind kind, std::string key, std::string message = "") {
-    *error_ = BackendWalkError{kind, std::move(key), std::move(message)};
-    return false;
-  }
-  bool WrongType(std::string key, std::string_view expected) {
-    return Fail(Kind::kWrongType, std::move(key), std::string(expected));
-  }
-  bool Invalid(std::string key, const Status& status) {
-    return Fail(Kind::kInvalidValue, std::move(key), status.message());
-  }
-
-  bool String(const Json& value, const std::string& key, std::string* out) {
-    if (!value.is_string()) return WrongType(key, "a string");
-    *out = value.get_ref<const std::string&>();
-    return true;
-  }
-
-  bool Strings(const Json& value, const std::string& key, std::vector<std::string>* out) {
-    if (!value.is_array()) return WrongType(key, "an array of strings");
-    out->clear();
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      std::string item;
-      if (!String(value[i], Element(key, i), &item)) return false;
-      out->push_back(std::move(item));
-    }
-    return true;
-  }
-
-  bool Bool(const Json& value, const std::string& key, bool* out) {
-    if (!value.is_boolean()) return WrongType(key, "true or false");
-    *out = value.get<bool>();
-    return true;
-  }
-
-  bool Duration(const Json& value, const std::string& key, std::chrono::milliseconds* out) {
-    if (!value.is_string()) return WrongType(key, kDurationType);
-    StatusOr<std::chrono::milliseconds> duration =
-        ParseDuration(value.get_ref<const std::string&>());
-    if (!duration.ok()) return Invalid(key, duration.status());
-    *out = *duration;
-    return true;
-  }
-
-  bool Uint(const Json& value, const std::string& key, UintRange range, std::uint32_t* out) {
-    if (!value.is_number_integer()) return WrongType(key, "an integer " + RangeText(range));
-    const bool negative = !value.is_number_unsigned() && value.get<std::int64_t>() < 0;
-    const std::uint64_t number = negative ? 0 : value.get<std::uint64_t>();
-    if (negative || !InRange(number, range)) return Invalid(key, OutOfRange(range, value.dump()));
-    *out = static_cast<std::uint32_t>(number);
-    return true;
-  }
-
-  // Calls visit(name, value, "key.name") for each key of the object `value`; a name not in
-  // `known` is an unknown key.
-  template <typename Visit>
-  bool Object(const Json& value, const std::string& key, std::string_view expected,
-              std::initializer_list<std::string_view> known, Visit visit) {
-    if (!value.is_object()) return WrongType(key, expected);
-    for (const auto& [name, item] : value.items()) {
-      const std::string path = key + "." + name;
-      bool is_known = false;
-      for (std::string_view k : known) is_known = is_known || k == name;
-      if (!is_known) return Fail(Kind::kUnknownKey, path);
-      if (!visit(name, item, path)) return false;
-    }
-    return true;
-  }
+  using JsonWalker::JsonWalker;
 
   bool Endpoints(const Json& value, std::vector<EndpointConfig>* out) {
     if (!value.is_array()) return WrongType("endpoints", "an array");
@@ -142,10 +68,7 @@ class Walker {
                            [&](const std::string& name, const Json& v, const std::string& path) {
                              std::string text;
                              if (!String(v, path, &text)) return false;
-                             if (name != "path_var") {
-                               for (char& c : text)
-                                 c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-                             }
+                             if (name != "path_var") text = Lower(std::move(text));
                              if (Status s = CheckHashKeyField(name, text); !s.ok())
                                return Invalid(path, s);
                              (name == "header"     ? out->header
@@ -264,17 +187,7 @@ class Walker {
   }
 
   bool Backend(const Json& json, std::string name, BackendConfig* out) {
-    if (!json.is_object()) return Fail(Kind::kNotAnObject, "");
-    // "name" first, so that every later message names the backend.
-    if (auto it = json.find("name"); it != json.end()) {
-      if (!it->is_string()) return WrongType("name", "a string");
-      const std::string& json_name = it->get_ref<const std::string&>();
-      if (name.empty()) {
-        name = json_name;
-      } else if (json_name != name) {
-        return Fail(Kind::kNameMismatch, "name", json_name);
-      }
-    }
+    if (!Name(json, &name)) return false;
     BackendConfig b;
     b.name = std::move(name);
     for (const auto& [key, value] : json.items()) {
@@ -329,9 +242,6 @@ class Walker {
     *out = std::move(b);
     return true;
   }
-
- private:
-  BackendWalkError* error_;
 };
 
 }  // namespace

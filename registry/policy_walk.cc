@@ -14,107 +14,26 @@
 
 #include "registry/backend_checks.h"
 #include "registry/backend_config.h"
+#include "registry/json_walk.h"
 
 namespace portico::registry {
 namespace {
 
-using Json = nlohmann::json;
-using Kind = PolicyWalkError::Kind;
-using backend_checks::InRange;
-using backend_checks::OutOfRange;
-using backend_checks::RangeText;
 using backend_checks::UintRange;
 
-constexpr std::string_view kDurationType = "a duration string such as \"30s\"";
 constexpr UintRange kBurstRange{0, 1000000000};
 constexpr UintRange kMaxConcurrencyRange{1, std::numeric_limits<std::uint32_t>::max()};
 constexpr UintRange kMaxBytesRange{1, std::numeric_limits<std::uint64_t>::max()};
 
-std::string Element(const std::string& key, std::size_t index) {
-  return key + "[" + std::to_string(index) + "]";
-}
-
-// Header names and metadata keys are case-insensitive on the wire and stored lower-case.
-std::string Lower(std::string text) {
-  for (char& c : text) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return text;
-}
-
-// Reads JSON values into a PolicyConfig, recording the first problem in *error.
-class Walker {
+// Reads JSON values into a PolicyConfig, recording the first problem in *error; the primitive
+// readers (String, Uint, Object, ...) are json_walk.h's.
+class Walker : public JsonWalker<PolicyWalkError> {
  public:
-  explicit Walker(PolicyWalkError* error) : error_(error) {}
+  using JsonWalker::JsonWalker;
 
-  bool Fail(Kind kind, std::string key, std::string message = "") {
-    *error_ = PolicyWalkError{kind, std::move(key), std::move(message)};
-    return false;
-  }
-  bool WrongType(std::string key, std::string_view expected) {
-    return Fail(Kind::kWrongType, std::move(key), std::string(expected));
-  }
-
-  bool String(const Json& value, const std::string& key, std::string* out) {
-    if (!value.is_string()) return WrongType(key, "a string");
-    *out = value.get_ref<const std::string&>();
-    return true;
-  }
   bool LowerString(const Json& value, const std::string& key, std::string* out) {
     if (!String(value, key, out)) return false;
     *out = Lower(std::move(*out));
-    return true;
-  }
-
-  bool Strings(const Json& value, const std::string& key, std::vector<std::string>* out,
-               bool lower = false) {
-    if (!value.is_array()) return WrongType(key, "an array of strings");
-    out->clear();
-    for (std::size_t i = 0; i < value.size(); ++i) {
-      std::string item;
-      if (!String(value[i], Element(key, i), &item)) return false;
-      out->push_back(lower ? Lower(std::move(item)) : std::move(item));
-    }
-    return true;
-  }
-
-  bool Bool(const Json& value, const std::string& key, bool* out) {
-    if (!value.is_boolean()) return WrongType(key, "true or false");
-    *out = value.get<bool>();
-    return true;
-  }
-
-  bool Duration(const Json& value, const std::string& key, std::chrono::milliseconds* out) {
-    if (!value.is_string()) return WrongType(key, kDurationType);
-    StatusOr<std::chrono::milliseconds> d = ParseDuration(value.get_ref<const std::string&>());
-    if (!d.ok()) return Fail(Kind::kInvalidValue, key, d.status().message());
-    *out = *d;
-    return true;
-  }
-
-  template <typename T>
-  bool Uint(const Json& value, const std::string& key, UintRange range, T* out) {
-    if (!value.is_number_integer()) return WrongType(key, "an integer " + RangeText(range));
-    const bool negative = !value.is_number_unsigned() && value.get<std::int64_t>() < 0;
-    const std::uint64_t number = negative ? 0 : value.get<std::uint64_t>();
-    if (negative || !InRange(number, range)) {
-      return Fail(Kind::kInvalidValue, key, OutOfRange(range, value.dump()).message());
-    }
-    *out = static_cast<T>(number);
-    return true;
-  }
-
-  // Calls visit(name, value, "key.name") for each key of the object `value`; a name not in
-  // `known` is an unknown key.
-  template <typename Visit>
-  bool Object(const Json& value, const std::string& key,
-              std::initializer_list<std::string_view> known, Visit visit) {
-    if (!value.is_object()) return WrongType(key, "an object");
-    for (const auto& [name, item] : value.items()) {
-      const std::string path = key + "." + name;
-      bool is_known = false;
-      for (std::string_view k : known) is_known = is_known || k == name;
-      if (!is_known) return Fail(Kind::kUnknownKey, path);
-      if (!visit(name, item, path)) return false;
-    }
     return true;
   }
 
@@ -271,17 +190,7 @@ class Walker {
   }
 
   bool Policy(const Json& json, std::string name, PolicyConfig* out) {
-    if (!json.is_object()) return Fail(Kind::kNotAnObject, "");
-    // "name" first, so that every later message names the policy.
-    if (auto it = json.find("name"); it != json.end()) {
-      if (!it->is_string()) return WrongType("name", "a string");
-      const std::string& json_name = it->get_ref<const std::string&>();
-      if (name.empty()) {
-        name = json_name;
-      } else if (json_name != name) {
-        return Fail(Kind::kNameMismatch, "name", json_name);
-      }
-    }
+    if (!Name(json, &name)) return false;
     PolicyConfig p;
     p.name = std::move(name);
     bool has_rate = false;
@@ -325,9 +234,6 @@ class Walker {
     *out = std::move(p);
     return true;
   }
-
- private:
-  PolicyWalkError* error_;
 };
 
 }  // namespace
