@@ -1,6 +1,5 @@
 #include "policy/chain.h"
 
-#include <cmath>
 #include <sstream>
 
 #include "policy/rbac.h"
