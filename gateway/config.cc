@@ -258,14 +258,11 @@ std::string InYamlTerms(const std::string& key, std::string expected) {
   return expected;
 }
 
-// A backend: the admin API's walker (WalkBackend) over the YAML as JSON, its errors named by
-// config key path.
-registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) Fail(path, "expected a mapping");
-  registry::BackendConfig backend;
-  registry::BackendWalkError error;
-  if (registry::WalkBackend(YamlToJson(node, path), "", &backend, &error)) return backend;
-  using Kind = registry::BackendWalkError::Kind;
+// Throws the ConfigError of a walker's error (registry::BackendWalkError, PolicyWalkError),
+// named by config key path.
+template <typename WalkError>
+[[noreturn]] void FailWalk(const WalkError& error, const std::string& path) {
+  using Kind = typename WalkError::Kind;
   const std::string key = error.key.empty() ? path : path + "." + error.key;
   switch (error.kind) {
     case Kind::kUnknownKey:
@@ -276,11 +273,20 @@ registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& 
       Fail(key, error.message);
     case Kind::kNotAnObject:
       Fail(path, "expected a mapping");
-    case Kind::kNameMismatch:  // no name is given, so cannot happen
-    case Kind::kInvalidBackend:
+    default:  // a name mismatch (no name is given, so none), or the whole entry's own check
       break;
   }
   Fail(path, error.message);
+}
+
+// A backend: the admin API's walker (WalkBackend) over the YAML as JSON, its errors named by
+// config key path.
+registry::BackendConfig ParseBackend(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) Fail(path, "expected a mapping");
+  registry::BackendConfig backend;
+  registry::BackendWalkError error;
+  if (registry::WalkBackend(YamlToJson(node, path), "", &backend, &error)) return backend;
+  FailWalk(error, path);
 }
 
 // A policy: the admin API's walker (WalkPolicy) over the YAML as JSON, its errors named by
@@ -304,22 +310,7 @@ registry::PolicyConfig ParsePolicy(const YAML::Node& node, const std::string& pa
   registry::PolicyConfig policy;
   registry::PolicyWalkError error;
   if (registry::WalkPolicy(json, "", &policy, &error)) return policy;
-  using Kind = registry::PolicyWalkError::Kind;
-  const std::string key = error.key.empty() ? path : path + "." + error.key;
-  switch (error.kind) {
-    case Kind::kUnknownKey:
-      throw ConfigError("unknown config key " + Quote(key));
-    case Kind::kWrongType:
-      Fail(key, "expected " + InYamlTerms(error.key, error.message));
-    case Kind::kInvalidValue:
-      Fail(key, error.message);
-    case Kind::kNotAnObject:
-      Fail(path, "expected a mapping");
-    case Kind::kNameMismatch:  // no name is given, so cannot happen
-    case Kind::kInvalidPolicy:
-      break;
-  }
-  Fail(path, error.message);
+  FailWalk(error, path);
 }
 
 DescriptorSource ParseDescriptorSource(const YAML::Node& node, const std::string& path) {
