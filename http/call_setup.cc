@@ -5,6 +5,7 @@
 #include "http/grpc_metadata.h"
 #include "http/status_reply.h"
 #include "policy/chain.h"
+#include "policy/header_tokens.h"
 #include "transcoder/utf8.h"
 
 namespace portico::http {
@@ -80,14 +81,6 @@ Resolution ResolveUpgrade(std::shared_ptr<const registry::Snapshot> snapshot, st
   return MethodNotAllowed(catalog, path,
                           "a WebSocket upgrade takes only a GET or POST rule, and " +
                               std::string(path) + " has none (use /package.Service/Method)");
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 }  // namespace
@@ -252,7 +245,7 @@ Status CheckOrigin(const Request& request, const std::vector<std::string>& allow
   std::string_view trimmed = origin;
   if (trimmed.back() == '/') trimmed.remove_suffix(1);
   for (const auto& allowed : allowed_origins) {
-    if (allowed == "*" || Lower(allowed) == Lower(trimmed)) return OkStatus();
+    if (allowed == "*" || policy::AsciiLowered(allowed) == policy::AsciiLowered(trimmed)) return OkStatus();
   }
   return Status(Code::kPermissionDenied,
                 "WebSocket origin " + registry::QuoteValue(origin) +

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "policy/header_tokens.h"
 #include "transcoder/base64.h"
 
 namespace portico::http {
@@ -26,12 +27,6 @@ bool PrintableValue(std::string_view v) {
   return true;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -46,7 +41,7 @@ void Add(registry::Metadata* md, std::string key, std::string_view value) {
 
 bool AddClientMetadata(std::string_view key, std::string_view value, registry::Metadata* md) {
   const std::size_t before = md->size();
-  Add(md, Lower(key), value);
+  Add(md, policy::AsciiLowered(key), value);
   return md->size() != before;
 }
 
@@ -55,7 +50,7 @@ registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer)
   constexpr std::string_view kPrefix = "grpc-metadata-";
   std::string forwarded_for;
   for (const auto& field : request) {
-    const std::string name = Lower(field.name_string());
+    const std::string name = policy::AsciiLowered(field.name_string());
     const std::string_view value(field.value().data(), field.value().size());
     if (name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0) {
       Add(&md, name.substr(kPrefix.size()), value);

@@ -3,19 +3,12 @@
 #include "http/grpc_metadata.h"
 #include "http/http_stream.h"
 #include "http/policy_gate.h"
+#include "policy/header_tokens.h"
 #include "policy/response_cache.h"
 
 namespace portico::http {
 namespace bhttp = boost::beast::http;
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Keeps a 200 reply in the route's cache: its body, Content-Type and reply metadata.
 void StoreReply(const policy::CompiledPolicy& cache, std::string key, const Response& response) {
@@ -36,7 +29,7 @@ void StoreReply(const policy::CompiledPolicy& cache, std::string key, const Resp
 
 std::optional<Status> UnservedProtocol(const Request& request, bool raw_body) {
   const auto header = request[bhttp::field::content_type];
-  const std::string type = Lower(std::string_view(header.data(), header.size()));
+  const std::string type = policy::AsciiLowered(std::string_view(header.data(), header.size()));
   const std::string media = type.substr(0, type.find(';'));
   auto starts = [&media](std::string_view prefix) { return media.rfind(prefix, 0) == 0; };
   std::string protocol;

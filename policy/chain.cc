@@ -2,28 +2,15 @@
 
 #include <sstream>
 
+#include "policy/header_tokens.h"
 #include "policy/rbac.h"
 #include "registry/backend_config.h"
 
 namespace portico::policy {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
 // "host[:port]" split at the port's colon (IPv6 hosts are bracketed); port "" when absent.
@@ -132,14 +119,14 @@ std::string BucketKey(const registry::RateLimitPolicy& limit, const std::string&
 bool SameHost(std::string_view origin, std::string_view host) {
   const auto sep = origin.find("://");
   if (sep == std::string_view::npos) return false;
-  const std::string scheme = Lower(origin.substr(0, sep));
+  const std::string scheme = AsciiLowered(origin.substr(0, sep));
   std::string_view authority = origin.substr(sep + 3);
   if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
   auto [origin_name, origin_port] = SplitAuthority(authority);
   const std::string_view default_port = scheme == "http" ? "80" : scheme == "https" ? "443" : "";
   if (origin_port.empty()) origin_port = default_port;
   const auto [host_name, host_port] = SplitAuthority(host);
-  if (origin_name.empty() || Lower(origin_name) != Lower(host_name)) return false;
+  if (origin_name.empty() || AsciiLowered(origin_name) != AsciiLowered(host_name)) return false;
   // A Host without a port is the scheme's default one.
   return host_port.empty() ? !origin_port.empty() && origin_port == default_port
                            : origin_port == host_port;

@@ -94,12 +94,6 @@ int DefaultPort(std::string_view scheme) {
   return 0;  // an unknown scheme without a port: only matches one without a port
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = AsciiLower(c);
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) {
@@ -140,9 +134,9 @@ StatusOr<CorsRules> CorsRules::Build(const registry::CorsPolicy& policy) {
                              "\" is not \"*\", scheme://host[:port] or scheme://*.domain[:port]");
     }
     OriginPattern p;
-    p.scheme = Lower(parts.scheme);
+    p.scheme = AsciiLowered(parts.scheme);
     p.subdomains = parts.host.substr(0, 2) == "*.";
-    p.host = Lower(p.subdomains ? parts.host.substr(2) : parts.host);
+    p.host = AsciiLowered(p.subdomains ? parts.host.substr(2) : parts.host);
     p.port = parts.port >= 0 ? parts.port : p.scheme.empty() ? -1 : DefaultPort(p.scheme);
     rules.origins_.push_back(std::move(p));
   }
@@ -154,7 +148,7 @@ StatusOr<CorsRules> CorsRules::Build(const registry::CorsPolicy& policy) {
       return InvalidArgument("cors.allow_headers[" + std::to_string(i) + "]: \"" +
                              policy.allow_headers[i] + "\" is not a token");
     } else {
-      rules.headers_.push_back(Lower(policy.allow_headers[i]));
+      rules.headers_.push_back(AsciiLowered(policy.allow_headers[i]));
     }
   }
   if (Status s = CheckTokens(policy.expose_headers, "cors.expose_headers"); !s.ok()) return s;

@@ -1,8 +1,9 @@
 // Small helpers over HTTP header text shared by the guards (X-Forwarded-For hops, CORS header
-// lists): optional-whitespace trimming, tokens, ASCII case folding. Pure; thread-safe.
+// lists) and the front doors (header and media-type names): optional-whitespace trimming, tokens, ASCII case folding. Pure; thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace portico::policy {
@@ -14,6 +15,12 @@ inline std::string_view TrimOws(std::string_view s) {
 }
 
 inline char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+inline std::string AsciiLowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
 
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
