@@ -22,8 +22,8 @@ constexpr std::uint32_t kNil = 0xffffffffu;
 // and the low bits (the slot) are well mixed.
 std::uint64_t HashKey(std::string_view key) {
   std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : key) {
-    h ^= c;
+  for (const char c : key) {
+    h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ull;
   }
   h ^= h >> 30;
