@@ -9,8 +9,7 @@
 // ("aggregate \"dashboard\": calls.recs.request.name: {user.nme}: users.v1.User has no field
 // \"nme\"").
 //
-// WORK IN PROGRESS (issue 11): declared here so the execution (http/aggregate_handler) and the
-// registry wiring can be written against it; not built yet.
+// Issue 11 in progress: built and unit-tested; not yet wired into the registry's snapshots.
 //
 // Thread safety: an AggregateTable is immutable once built and read by every io thread.
 #pragma once
@@ -18,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +34,8 @@ struct AggregateRef {
   Source source = Source::kPathVariable;
   std::string name;               // the variable / query parameter; for kCallResult unused
   int call = -1;                  // kCallResult: index of the call in AggregatePlan::calls
-  std::vector<std::string> path;  // JSON field path inside the result or the item
+  std::vector<std::string> path;  // field path inside the result or the item, as json_names
+                                  // (the ref may use proto names; the rendered reply has these)
 };
 
 // One "{ref}" in a request template: the JSON pointer where it goes, and whether it is the
