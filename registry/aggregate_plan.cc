@@ -168,7 +168,7 @@ struct Walker {
       AggregateSubstitution sub;
       sub.pointer = pointer;
       sub.whole_value = open == 0 && close + 1 == text.size();
-      if (!sub.whole_value) sub.text = text;
+      sub.ref_text = ref_text;
       auto ref = Resolve(segments, ref_text, Where(tokens));
       if (!ref.ok()) return ref.status();
       sub.ref = std::move(ref->first);

@@ -44,7 +44,7 @@ struct AggregateSubstitution {
   std::string pointer;  // RFC 6901, into the request template
   AggregateRef ref;
   bool whole_value = true;
-  std::string text;     // !whole_value: the template string, "{ref}" included
+  std::string ref_text;  // "{user.name}", as written
 };
 
 struct AggregateCallPlan {

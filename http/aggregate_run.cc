@@ -1,0 +1,295 @@
+#include "http/aggregate_run.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+namespace portico::http {
+namespace {
+
+using nlohmann::json;
+
+// The value at `path` (json names) inside `root`; null when any step is absent (proto3 JSON
+// leaves default values out).
+json Navigate(const json& root, const std::vector<std::string>& path) {
+  const json* at = &root;
+  for (const auto& key : path) {
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(key);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return *at;
+}
+
+std::string AsText(const json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json StatusObject(const Status& s) { return {{"code", static_cast<int>(s.code())}, {"message", s.message()}}; }
+
+}  // namespace
+
+struct AggregateRun::Part {
+  enum class State { kWaiting, kRunning, kDone, kFailed };
+  State state = State::kWaiting;
+  Status status;  // kFailed
+  json result;    // kDone
+  std::vector<std::shared_ptr<registry::CallHandle>> handles;
+  bool for_each = false;
+  std::size_t expected = 0;  // for_each: elements
+  std::size_t received = 0;
+  std::vector<json> items;
+};
+
+// A call ready to go out (issued outside the lock: a transport may answer inline).
+struct Send {
+  std::size_t part;
+  std::size_t element;
+  registry::CallSpec spec;
+  std::string wire;
+  registry::BackendTransport* transport;
+};
+
+AggregateRun::AggregateRun(AggregateInputs inputs, std::function<void(AggregateOutcome)> done)
+    : in_(std::move(inputs)),
+      done_(std::move(done)),
+      deadline_(std::chrono::system_clock::now() + in_.plan->config.timeout),
+      parts_(in_.plan->calls.size()) {}
+
+std::shared_ptr<AggregateRun> AggregateRun::Start(AggregateInputs inputs,
+                                                  std::function<void(AggregateOutcome)> done) {
+  auto run = std::make_shared<AggregateRun>(std::move(inputs), std::move(done));
+  run->Launch();
+  return run;
+}
+
+void AggregateRun::Cancel() {
+  std::vector<std::shared_ptr<registry::CallHandle>> handles;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& part : parts_) {
+      for (auto& h : part.handles) handles.push_back(h);
+    }
+  }
+  for (auto& h : handles) h->Cancel();
+}
+
+StatusOr<std::string> AggregateRun::RequestJson(std::size_t index, const json* item) const {
+  const registry::AggregateCallPlan& call = in_.plan->calls[index];
+  json request = call.request_template;
+  try {
+    for (const auto& sub : call.substitutions) {
+      json value;
+      switch (sub.ref.source) {
+        case registry::AggregateRef::Source::kPathVariable:
+          for (const auto& b : in_.bindings) {
+            std::string joined;
+            for (const auto& s : b.field_path) joined += (joined.empty() ? "" : ".") + s;
+            if (joined == sub.ref.name) value = b.value;
+          }
+          break;
+        case registry::AggregateRef::Source::kQuery:
+          for (const auto& [k, v] : in_.query) {
+            if (k == sub.ref.name) {
+              value = v;
+              break;
+            }
+          }
+          break;
+        case registry::AggregateRef::Source::kCallResult:
+          value = Navigate(parts_[static_cast<std::size_t>(sub.ref.call)].result, sub.ref.path);
+          break;
+        case registry::AggregateRef::Source::kItem:
+          value = item != nullptr ? Navigate(*item, sub.ref.path) : json();
+          break;
+      }
+      const json::json_pointer pointer(sub.pointer);
+      if (sub.whole_value) {
+        request[pointer] = std::move(value);
+      } else {
+        std::string text = request[pointer].is_string() ? request[pointer].get<std::string>() : "";
+        const auto at = text.find(sub.ref_text);
+        if (at != std::string::npos) text.replace(at, sub.ref_text.size(), AsText(value));
+        request[pointer] = std::move(text);
+      }
+    }
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string("cannot build the request: ") + e.what());
+  }
+  std::string wire;
+  Status s = in_.snapshot->catalog->codec().JsonToWire(
+      *call.method->descriptor->input_type(), request.dump(), transcoder::JsonParseFlags{}, &wire);
+  if (!s.ok()) return Status(Code::kInvalidArgument, "request of \"" + call.name + "\": " + s.message());
+  return wire;
+}
+
+void AggregateRun::Launch() {
+  std::vector<Send> sends;
+  std::optional<AggregateOutcome> outcome;
+  {
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    const auto& calls = in_.plan->calls;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      Part& part = parts_[i];
+      if (part.state != Part::State::kWaiting) continue;
+      bool ready = true;
+      for (int dep : calls[i].depends_on) {
+        const Part& d = parts_[static_cast<std::size_t>(dep)];
+        if (d.state == Part::State::kFailed) {
+          part.state = Part::State::kFailed;
+          part.status = Status(Code::kAborted, "skipped: it needs \"" +
+                                                   calls[static_cast<std::size_t>(dep)].name +
+                                                   "\", which failed");
+          ready = false;
+          break;
+        }
+        if (d.state != Part::State::kDone) ready = false;
+      }
+      if (!ready || part.state != Part::State::kWaiting) continue;
+      // Ready: one request, or one per element.
+      std::vector<json> elements;
+      const json* list = nullptr;
+      json list_value;
+      if (calls[i].for_each) {
+        list_value = Navigate(parts_[static_cast<std::size_t>(calls[i].for_each->call)].result,
+                              calls[i].for_each->path);
+        if (list_value.is_array()) list = &list_value;
+        part.for_each = true;
+        part.expected = list ? list->size() : 0;
+        if (part.expected > in_.plan->config.max_fan_out) {
+          part.state = Part::State::kFailed;
+          part.status = Status(Code::kResourceExhausted,
+                               "for_each over " + std::to_string(part.expected) +
+                                   " elements; max_fan_out is " +
+                                   std::to_string(in_.plan->config.max_fan_out));
+          continue;
+        }
+        if (part.expected == 0) {
+          part.state = Part::State::kDone;
+          part.result = json::array();
+          continue;
+        }
+        part.items.assign(part.expected, json());
+      }
+      const std::string& service = calls[i].method->descriptor->service()->full_name();
+      const registry::Backend* backend = in_.snapshot->backends->ForService(service);
+      if (backend == nullptr) {
+        part.state = Part::State::kFailed;
+        part.status = Unavailable("no backend serves " + service);
+        continue;
+      }
+      const auto now = std::chrono::system_clock::now();
+      const auto deadline = std::min(deadline_, now + calls[i].timeout);
+      const std::size_t count = part.for_each ? part.expected : 1;
+      part.state = Part::State::kRunning;
+      for (std::size_t e = 0; e < count; ++e) {
+        auto wire = RequestJson(i, list != nullptr ? &(*list)[e] : nullptr);
+        if (!wire.ok()) {
+          part.state = Part::State::kFailed;
+          part.status = wire.status();
+          break;
+        }
+        registry::CallSpec spec;
+        spec.method = calls[i].method->path;
+        spec.metadata = in_.metadata;
+        spec.deadline = deadline;
+        sends.push_back(Send{i, e, std::move(spec), std::move(*wire), &backend->transport()});
+      }
+      if (part.state == Part::State::kFailed) {
+        std::erase_if(sends, [i](const Send& s) { return s.part == i; });
+      }
+    }
+    if (sends.empty()) {
+      bool settled = true;
+      for (const Part& p : parts_) settled = settled && (p.state == Part::State::kDone ||
+                                                         p.state == Part::State::kFailed);
+      if (settled || (in_.plan->config.on_error == "fail" &&
+                      std::any_of(parts_.begin(), parts_.end(), [](const Part& p) {
+                        return p.state == Part::State::kFailed;
+                      }))) {
+        finished_ = true;
+        outcome = Outcome();
+      }
+    }
+  }
+  if (outcome) return done_(std::move(*outcome));
+  auto self = shared_from_this();
+  for (auto& send : sends) {
+    auto handle = send.transport->CallUnary(
+        std::move(send.spec), std::move(send.wire),
+        [self, part = send.part, element = send.element](registry::UnaryResult result) {
+          self->OnReply(part, element, std::move(result));
+        });
+    std::lock_guard lock(mu_);
+    parts_[send.part].handles.push_back(std::move(handle));
+  }
+}
+
+void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::UnaryResult result) {
+  std::vector<std::shared_ptr<registry::CallHandle>> cancel;
+  {
+    std::lock_guard lock(mu_);
+    Part& part = parts_[index];
+    if (finished_ || part.state != Part::State::kRunning) return;
+    if (result.status.code != Code::kOk) {
+      part.state = Part::State::kFailed;
+      part.status = Status(result.status.code, result.status.message);
+      cancel = part.handles;  // the other elements of a for_each are not needed any more
+    } else {
+      std::string text;
+      Status s = in_.snapshot->catalog->codec().WireToJson(
+          *in_.plan->calls[index].method->descriptor->output_type(), result.response, &text);
+      json value = s.ok() ? json::parse(text, nullptr, false) : json();
+      if (!s.ok() || value.is_discarded()) {
+        part.state = Part::State::kFailed;
+        part.status = s.ok() ? Internal("unreadable reply") : s;
+      } else if (part.for_each) {
+        part.items[element] = std::move(value);
+        if (++part.received == part.expected) {
+          part.state = Part::State::kDone;
+          part.result = json(std::move(part.items));
+        }
+      } else {
+        part.state = Part::State::kDone;
+        part.result = std::move(value);
+      }
+    }
+    if (part.state == Part::State::kFailed && in_.plan->config.on_error == "fail") {
+      for (auto& p : parts_) {
+        for (auto& h : p.handles) cancel.push_back(h);
+      }
+    }
+  }
+  for (auto& h : cancel) h->Cancel();
+  Launch();
+}
+
+AggregateOutcome AggregateRun::Outcome() const {
+  const auto& calls = in_.plan->calls;
+  if (in_.plan->config.on_error == "fail") {
+    // The first failure in the plan's order (skips only follow from failures).
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      if (parts_[i].state == Part::State::kFailed &&
+          parts_[i].status.code() != Code::kAborted) {
+        return AggregateOutcome{parts_[i].status, ""};
+      }
+    }
+  }
+  json reply = json::object();
+  json errors = json::object();
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    if (parts_[i].state == Part::State::kDone) {
+      reply[calls[i].name] = parts_[i].result;
+    } else {
+      errors[calls[i].name] = StatusObject(parts_[i].status);
+    }
+  }
+  if (!errors.empty()) reply["errors"] = std::move(errors);
+  return AggregateOutcome{OkStatus(), reply.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+}  // namespace portico::http
