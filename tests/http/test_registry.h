@@ -40,7 +40,8 @@ struct FakeUnary final : registry::CallHandle {
   registry::CallSpec spec;
   std::string request;
   std::function<void(registry::UnaryResult)> done;
-  void Cancel() override {}
+  bool cancelled = false;
+  void Cancel() override { cancelled = true; }
 };
 
 // Remembers every call; completes none (the test does, through the recorded callbacks).
