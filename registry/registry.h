@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "registry/backend_config.h"
+#include "registry/aggregate_plan.h"
 #include "registry/backends.h"
 #include "registry/catalog.h"
 #include "registry/descriptor_compiler.h"
@@ -31,6 +32,9 @@ struct Snapshot {
   std::shared_ptr<const Catalog> catalog;
   std::shared_ptr<const BackendTable> backends;
   std::uint64_t generation = 0;
+  // The aggregates' plans (aggregate_plan.h), rebuilt with every catalog or aggregate change;
+  // null when there are none.
+  std::shared_ptr<const AggregateTable> aggregates;
   // The compiled policies (policy_index.h); null when the Registry was given no builder.
   std::shared_ptr<const PolicyIndex> policies;
   // Every policy in force (config file and store), sorted by name; never null.
