@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "registry/backend_walk.h"
+#include "registry/aggregate_walk.h"
 #include "registry/policy_walk.h"
 
 namespace portico::gateway {
@@ -258,7 +259,8 @@ std::string InYamlTerms(const std::string& key, std::string expected) {
   return expected;
 }
 
-// Throws the ConfigError of a walker's error (registry::BackendWalkError, PolicyWalkError),
+// Throws the ConfigError of a walker's error (registry::BackendWalkError, PolicyWalkError,
+// AggregateWalkError),
 // named by config key path.
 template <typename WalkError>
 [[noreturn]] void FailWalk(const WalkError& error, const std::string& path) {
@@ -310,6 +312,17 @@ registry::PolicyConfig ParsePolicy(const YAML::Node& node, const std::string& pa
   registry::PolicyConfig policy;
   registry::PolicyWalkError error;
   if (registry::WalkPolicy(json, "", &policy, &error)) return policy;
+  FailWalk(error, path);
+}
+
+// An aggregate: the admin API's walker (WalkAggregate) over the YAML as JSON, its errors named
+// by config key path. A request's plain YAML decimal stays a string, which proto3 JSON accepts
+// for any number field.
+registry::AggregateConfig ParseAggregate(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) Fail(path, "expected a mapping");
+  registry::AggregateConfig aggregate;
+  registry::AggregateWalkError error;
+  if (registry::WalkAggregate(YamlToJson(node, path), "", &aggregate, &error)) return aggregate;
   FailWalk(error, path);
 }
 
@@ -456,6 +469,19 @@ Config ParseRoot(const YAML::Node& root) {
             if (!names.insert(config.policies.back().name).second) {
               Fail(Child(element, "name"),
                    "duplicate policy name " + Quote(config.policies.back().name));
+            }
+          }
+        }},
+       {"aggregates",
+        [&](const YAML::Node& v, const std::string& p) {
+          if (!v.IsSequence()) Fail(p, "expected a list");
+          std::set<std::string> names;
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string element = Element(p, i);
+            config.aggregates.push_back(ParseAggregate(v[i], element));
+            if (!names.insert(config.aggregates.back().name).second) {
+              Fail(Child(element, "name"),
+                   "duplicate aggregate name " + Quote(config.aggregates.back().name));
             }
           }
         }},

@@ -10,7 +10,8 @@
 // go through the admin API's walker (registry/backend_walk.h), so they take exactly its keys;
 // there a plain YAML integer is a number and a quoted one a string, as in JSON. Policies
 // (DESIGN section 10) go through the admin API's policy walker (registry/policy_walk.h) the same
-// way; rate_limit.rate also takes a plain YAML decimal ("rate: 2.5").
+// way; rate_limit.rate also takes a plain YAML decimal ("rate: 2.5"). Aggregates (DESIGN
+// section 11) go through registry/aggregate_walk.h likewise.
 //
 // Errors are exceptions here, unlike the rest of Portico, because they only happen at
 // start-up, where the answer is to print the message and exit.
@@ -24,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "registry/aggregate_config.h"
 #include "registry/backend_config.h"
 #include "registry/policy_config.h"
 
@@ -79,6 +81,7 @@ struct Config {
   std::vector<DescriptorSource> descriptors;
   std::vector<registry::BackendConfig> backends;  // each valid, names unique
   std::vector<registry::PolicyConfig> policies;   // each valid, names unique
+  std::vector<registry::AggregateConfig> aggregates;  // each valid (shape only), names unique
   // Where rate_limit.shared buckets live (DESIGN section 10).
   struct Redis {
     std::string address;  // host:port; "" = no Redis (then no policy may set shared: true)

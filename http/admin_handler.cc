@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/aggregate_admin.h"
 #include "http/policy_admin.h"
 #include "http/reflection_admin.h"
 #include "http/rest_handler.h"
@@ -137,6 +138,29 @@ Response AdminHandler::Handle(const Request& request) const {
   constexpr std::string_view kDescriptors = "/admin/descriptors";
   constexpr std::string_view kBackends = "/admin/backends";
   constexpr std::string_view kPolicies = "/admin/policies";
+  constexpr std::string_view kAggregates = "/admin/aggregates";
+  // "<prefix>/{name}": the name, else "".
+  auto entry_name = [&](std::string_view prefix) {
+    const bool is_entry = path.size() > prefix.size() + 1 && path.starts_with(prefix) &&
+                          path[prefix.size()] == '/';
+    return is_entry ? path.substr(prefix.size() + 1) : std::string();
+  };
+  // PUT, GET and DELETE of a named policy or aggregate: one shape of replies for both.
+  auto named_entry = [&](const std::string& name, auto put, auto get, auto remove) -> auto {
+    StatusOr<json> reply = Status(Code::kInternal, "unreachable");
+    if (method == bhttp::verb::put) {
+      reply = put(name);
+    } else if (method == bhttp::verb::get) {
+      reply = get(name);
+    } else if (method == bhttp::verb::delete_) {
+      Status s = remove(name);
+      reply = s.ok() ? StatusOr<json>(json{{"deleted", name}}) : StatusOr<json>(s);
+    } else {
+      return not_allowed("GET, PUT, DELETE");
+    }
+    if (!reply.ok()) return AdminError(reply.status());
+    return Json(200, *reply);
+  };
 
   if (path == "/admin/healthz") {
     if (method != bhttp::verb::get) return not_allowed("GET");
@@ -183,22 +207,21 @@ Response AdminHandler::Handle(const Request& request) const {
     if (method != bhttp::verb::get) return not_allowed("GET");
     return Json(200, ListPolicies(*registry_.Current()));
   }
-  if (path.size() > kPolicies.size() + 1 && path.starts_with(kPolicies) &&
-      path[kPolicies.size()] == '/') {
-    const std::string name = path.substr(kPolicies.size() + 1);
-    StatusOr<json> reply = Status(Code::kInternal, "unreachable");
-    if (method == bhttp::verb::put) {
-      reply = PutPolicy(registry_, name, request.body());
-    } else if (method == bhttp::verb::get) {
-      reply = GetPolicy(*registry_.Current(), name);
-    } else if (method == bhttp::verb::delete_) {
-      Status s = registry_.RemovePolicy(name);
-      reply = s.ok() ? StatusOr<json>(json{{"deleted", name}}) : StatusOr<json>(s);
-    } else {
-      return not_allowed("GET, PUT, DELETE");
-    }
-    if (!reply.ok()) return AdminError(reply.status());
-    return Json(200, *reply);
+  if (std::string name = entry_name(kPolicies); !name.empty()) {
+    return named_entry(
+        name, [&](const std::string& n) { return PutPolicy(registry_, n, request.body()); },
+        [&](const std::string& n) { return GetPolicy(*registry_.Current(), n); },
+        [&](const std::string& n) { return registry_.RemovePolicy(n); });
+  }
+  if (path == kAggregates) {
+    if (method != bhttp::verb::get) return not_allowed("GET");
+    return Json(200, ListAggregates(*registry_.Current()));
+  }
+  if (std::string name = entry_name(kAggregates); !name.empty()) {
+    return named_entry(
+        name, [&](const std::string& n) { return PutAggregate(registry_, n, request.body()); },
+        [&](const std::string& n) { return GetAggregate(*registry_.Current(), n); },
+        [&](const std::string& n) { return registry_.RemoveAggregate(n); });
   }
   return AdminError(NotFound("no admin route " + path));
 }

@@ -203,25 +203,41 @@ StatusOr<std::vector<BackendConfig>> ParseBackends(std::string_view payload,
   return backends;
 }
 
-StatusOr<std::vector<PolicyConfig>> ParsePolicies(std::string_view payload,
-                                                  const std::filesystem::path& path) {
+// {"<list_key>": [...]} of items read by from_json(item, ""), names unique (policies and
+// aggregates; `what` names one in messages).
+template <typename T, typename FromJson>
+StatusOr<std::vector<T>> ParseNamedList(std::string_view payload,
+                                        const std::filesystem::path& path,
+                                        const std::string& list_key, std::string_view what,
+                                        FromJson from_json) {
   const nlohmann::json json = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return Corrupt(path, "the payload is not valid JSON");
-  const auto list = json.is_object() ? json.find("policies") : json.end();
+  const auto list = json.is_object() ? json.find(list_key) : json.end();
   if (!json.is_object() || json.size() != 1 || list == json.end() || !list->is_array()) {
-    return Corrupt(path, "expected {\"policies\": [...]}");
+    return Corrupt(path, "expected {\"" + list_key + "\": [...]}");
   }
-  std::vector<PolicyConfig> policies;
+  std::vector<T> items;
   std::set<std::string> names;
   for (const nlohmann::json& item : *list) {
-    StatusOr<PolicyConfig> policy = PolicyFromJson(item, "");
-    if (!policy.ok()) return Corrupt(path, policy.status().message());
-    if (!names.insert(policy->name).second) {
-      return Corrupt(path, "policy \"" + policy->name + "\" is listed twice");
+    StatusOr<T> parsed = from_json(item, "");
+    if (!parsed.ok()) return Corrupt(path, parsed.status().message());
+    if (!names.insert(parsed->name).second) {
+      return Corrupt(path, std::string(what) + " \"" + parsed->name + "\" is listed twice");
     }
-    policies.push_back(std::move(policy).value());
+    items.push_back(std::move(parsed).value());
   }
-  return policies;
+  return items;
+}
+
+StatusOr<std::vector<PolicyConfig>> ParsePolicies(std::string_view payload,
+                                                  const std::filesystem::path& path) {
+  return ParseNamedList<PolicyConfig>(payload, path, "policies", "policy", PolicyFromJson);
+}
+
+StatusOr<std::vector<AggregateConfig>> ParseAggregates(std::string_view payload,
+                                                       const std::filesystem::path& path) {
+  return ParseNamedList<AggregateConfig>(payload, path, "aggregates", "aggregate",
+                                         AggregateFromJson);
 }
 
 // Creates `dir` and any missing parents, then fsyncs the parent of every directory created so
@@ -288,6 +304,17 @@ StatusOr<StoredState> FileStore::Load() {
     if (!parsed.ok()) return parsed.status();
     state.policies = std::move(parsed).value();
   }
+
+  const std::filesystem::path aggregates_path = dir_ / kAggregatesFile;
+  StatusOr<std::optional<std::string>> aggregates = ReadWholeFile(aggregates_path);
+  if (!aggregates.ok()) return aggregates.status();
+  if (aggregates->has_value()) {
+    StatusOr<std::string_view> payload = Unframe(**aggregates, aggregates_path);
+    if (!payload.ok()) return payload.status();
+    StatusOr<std::vector<AggregateConfig>> parsed = ParseAggregates(*payload, aggregates_path);
+    if (!parsed.ok()) return parsed.status();
+    state.aggregates = std::move(parsed).value();
+  }
   return state;
 }
 
@@ -340,13 +367,31 @@ Status FileStore::SavePolicies(const std::vector<PolicyConfig>& policies) {
   return WriteAtomically(kPoliciesFile, payload, 0600);
 }
 
+Status FileStore::SaveAggregates(const std::vector<AggregateConfig>& aggregates) {
+  nlohmann::json list = nlohmann::json::array();
+  std::set<std::string_view> names;
+  for (const AggregateConfig& aggregate : aggregates) {
+    if (Status status = ValidateAggregate(aggregate); !status.ok()) return status;
+    if (!names.insert(aggregate.name).second) {
+      return InvalidArgument("aggregate \"" + aggregate.name + "\" is listed twice");
+    }
+    list.push_back(AggregateToJson(aggregate));
+  }
+  const nlohmann::json document = {{"aggregates", std::move(list)}};
+  // Requests may hold any strings; `replace` only guarantees dump() cannot throw.
+  const std::string payload =
+      document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return WriteAtomically(kAggregatesFile, payload);
+}
+
 Status FileStore::WriteAtomically(std::string_view file_name, std::string_view payload,
                                   mode_t mode) {
   if (Status status = CreateDirectories(dir_); !status.ok()) return status;
 
   // A crash may have left either temporary behind; this save is the "next save" that removes
   // them. Failure here is not fatal: the open below reports a real problem.
-  for (std::string_view name : {kDescriptorsFile, kBackendsFile, kPoliciesFile}) {
+  for (std::string_view name :
+       {kDescriptorsFile, kBackendsFile, kPoliciesFile, kAggregatesFile}) {
     const std::filesystem::path leftover = dir_ / (std::string(name) + ".tmp");
     ::unlink(leftover.c_str());
   }

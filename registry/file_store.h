@@ -1,9 +1,10 @@
-// FileStore: the embedded Store, three files in one directory.
+// FileStore: the embedded Store, four files in one directory.
 //
 //   <dir>/descriptors.pb   a serialized google.protobuf.FileDescriptorSet
 //   <dir>/backends.json    {"backends": [BackendToJson(...), ...]}
 //   <dir>/policies.json    {"policies": [PolicyToJson(...), ...]}, secrets in the clear, so the
 //                          file is written with mode 0600 (the others 0644)
+//   <dir>/aggregates.json  {"aggregates": [AggregateToJson(...), ...]}
 //
 // Each file starts with one header line, "portico-store v1 <payload bytes> <fnv1a-64 hex>\n",
 // followed by the payload, so that a torn or corrupted file is reported by Load (DataLoss)
@@ -33,6 +34,7 @@ class FileStore final : public Store {
   static constexpr std::string_view kDescriptorsFile = "descriptors.pb";
   static constexpr std::string_view kBackendsFile = "backends.json";
   static constexpr std::string_view kPoliciesFile = "policies.json";
+  static constexpr std::string_view kAggregatesFile = "aggregates.json";
 
   explicit FileStore(std::filesystem::path dir);
 
@@ -51,6 +53,9 @@ class FileStore final : public Store {
   // InvalidArgument if a policy fails ValidatePolicy or two share a name (nothing written);
   // Internal naming the path for I/O errors, with the previous file left intact.
   Status SavePolicies(const std::vector<PolicyConfig>& policies) override;
+  // InvalidArgument if an aggregate fails ValidateAggregate or two share a name (nothing
+  // written); Internal naming the path for I/O errors, with the previous file left intact.
+  Status SaveAggregates(const std::vector<AggregateConfig>& aggregates) override;
 
  private:
   Status WriteAtomically(std::string_view file_name, std::string_view payload, mode_t mode = 0644);

@@ -52,6 +52,8 @@ Registry::Registry(Store* store, BackendTransportFactory factory, PolicyIndexBui
   empty->backends = std::make_shared<BackendTable>();
   empty->policy_configs = std::make_shared<const std::vector<PolicyConfig>>();
   empty->stored_policies = std::make_shared<const std::set<std::string, std::less<>>>();
+  empty->aggregate_configs = std::make_shared<const std::vector<AggregateConfig>>();
+  empty->stored_aggregates = std::make_shared<const std::set<std::string, std::less<>>>();
   current_.store(std::move(empty));
 }
 
@@ -59,7 +61,7 @@ Status Registry::Init(const FileList& config_files,
                       const std::vector<BackendConfig>& config_backends,
                       std::vector<std::string>* overridden) {
   std::lock_guard lock(mu_);
-  return InitLocked(config_files, config_backends, {}, overridden, /*describe=*/false);
+  return InitLocked(config_files, config_backends, {}, {}, overridden, /*describe=*/false);
 }
 
 Status Registry::Init(const FileList& config_files,
@@ -67,17 +69,29 @@ Status Registry::Init(const FileList& config_files,
                       const std::vector<PolicyConfig>& config_policies,
                       std::vector<std::string>* overridden) {
   std::lock_guard lock(mu_);
-  return InitLocked(config_files, config_backends, config_policies, overridden,
+  return InitLocked(config_files, config_backends, config_policies, {}, overridden,
                     /*describe=*/true);
+}
+
+Status Registry::Init(const FileList& config_files,
+                      const std::vector<BackendConfig>& config_backends,
+                      const std::vector<PolicyConfig>& config_policies,
+                      const std::vector<AggregateConfig>& config_aggregates,
+                      std::vector<std::string>* overridden) {
+  std::lock_guard lock(mu_);
+  return InitLocked(config_files, config_backends, config_policies, config_aggregates,
+                    overridden, /*describe=*/true);
 }
 
 Status Registry::InitLocked(const FileList& config_files,
                             const std::vector<BackendConfig>& config_backends,
                             const std::vector<PolicyConfig>& config_policies,
+                            const std::vector<AggregateConfig>& config_aggregates,
                             std::vector<std::string>* overridden, bool describe) {
   Files files;
   Backends backends;
   Policies policies;
+  Aggregates aggregates;
   for (const auto& f : config_files) {
     if (!IsCarriedFile(f.name())) files[f.name()] = FileEntry{f, false};
   }
@@ -85,6 +99,10 @@ Status Registry::InitLocked(const FileList& config_files,
   for (const auto& p : config_policies) {
     if (Status s = ValidatePolicy(p); !s.ok()) return s;
     policies[p.name] = PolicyEntry{p, false};
+  }
+  for (const auto& a : config_aggregates) {
+    if (Status s = ValidateAggregate(a); !s.ok()) return s;
+    aggregates[a.name] = AggregateEntry{a, false};
   }
   if (store_ != nullptr) {
     auto state = store_->Load();
@@ -102,9 +120,15 @@ Status Registry::InitLocked(const FileList& config_files,
       }
       policies[p.name] = PolicyEntry{p, true};
     }
+    for (const auto& a : state->aggregates) {
+      if (overridden != nullptr && aggregates.count(a.name)) {
+        overridden->push_back("aggregate " + QuoteValue(a.name));
+      }
+      aggregates[a.name] = AggregateEntry{a, true};
+    }
   }
-  return Commit(std::move(files), std::move(backends), std::move(policies),
-                Changed{true, true, true}, /*persist=*/false);
+  return Commit(std::move(files), std::move(backends), std::move(policies), std::move(aggregates),
+                Changed{true, true, true, true}, /*persist=*/false);
 }
 
 FileList Registry::KnownFilesLocked() const {
@@ -124,7 +148,7 @@ StatusOr<UploadResult> Registry::RegisterFiles(FileList files) {
     next[name] = FileEntry{std::move(f), true};
   }
   if (result.files.empty()) return InvalidArgument("no files to register (only carried files)");
-  Status s = Commit(std::move(next), backends_, policies_, Changed{.files = true});
+  Status s = Commit(std::move(next), backends_, policies_, aggregates_, Changed{.files = true});
   if (!s.ok()) return s;
   const auto& catalog = *current_.load()->catalog;
   for (const auto& name : result.files) {
@@ -159,7 +183,7 @@ Status Registry::RemoveFile(const std::string& name) {
   }
   Files next = files_;
   next.erase(name);
-  return Commit(std::move(next), backends_, policies_, Changed{.files = true});
+  return Commit(std::move(next), backends_, policies_, aggregates_, Changed{.files = true});
 }
 
 Status Registry::PutBackend(BackendConfig config) {
@@ -169,7 +193,7 @@ Status Registry::PutBackend(BackendConfig config) {
   Backends next = backends_;
   const std::string name = config.name;  // before the move: `=` evaluates its right side first
   next[name] = BackendEntry{std::move(config), true};
-  return Commit(files_, std::move(next), policies_, Changed{.backends = true});
+  return Commit(files_, std::move(next), policies_, aggregates_, Changed{.backends = true});
 }
 
 Status Registry::RemoveBackend(const std::string& name) {
@@ -177,7 +201,7 @@ Status Registry::RemoveBackend(const std::string& name) {
   if (!backends_.count(name)) return NotFound("no backend \"" + name + "\"");
   Backends next = backends_;
   next.erase(name);
-  return Commit(files_, std::move(next), policies_, Changed{.backends = true});
+  return Commit(files_, std::move(next), policies_, aggregates_, Changed{.backends = true});
 }
 
 Status Registry::PutPolicy(PolicyConfig config) {
@@ -186,7 +210,7 @@ Status Registry::PutPolicy(PolicyConfig config) {
   Policies next = policies_;
   const std::string name = config.name;  // before the move: `=` evaluates its right side first
   next[name] = PolicyEntry{std::move(config), true};
-  return Commit(files_, backends_, std::move(next), Changed{.policies = true});
+  return Commit(files_, backends_, std::move(next), aggregates_, Changed{.policies = true});
 }
 
 Status Registry::RemovePolicy(const std::string& name) {
@@ -194,7 +218,24 @@ Status Registry::RemovePolicy(const std::string& name) {
   if (!policies_.count(name)) return NotFound("no policy " + QuoteValue(name));
   Policies next = policies_;
   next.erase(name);
-  return Commit(files_, backends_, std::move(next), Changed{.policies = true});
+  return Commit(files_, backends_, std::move(next), aggregates_, Changed{.policies = true});
+}
+
+Status Registry::PutAggregate(AggregateConfig config) {
+  if (Status v = ValidateAggregate(config); !v.ok()) return v;
+  std::lock_guard lock(mu_);
+  Aggregates next = aggregates_;
+  const std::string name = config.name;  // before the move: `=` evaluates its right side first
+  next[name] = AggregateEntry{std::move(config), true};
+  return Commit(files_, backends_, policies_, std::move(next), Changed{.aggregates = true});
+}
+
+Status Registry::RemoveAggregate(const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (!aggregates_.count(name)) return NotFound("no aggregate " + QuoteValue(name));
+  Aggregates next = aggregates_;
+  next.erase(name);
+  return Commit(files_, backends_, policies_, std::move(next), Changed{.aggregates = true});
 }
 
 StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileList files,
@@ -208,7 +249,7 @@ StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileLi
   Reflections next = reflected_;
   next[backend] = std::make_shared<const ReflectedSet>(
       ReflectedSet{std::move(files), std::move(services)});
-  Status s = Commit(files_, backends_, policies_, Changed{}, /*persist=*/false, &next);
+  Status s = Commit(files_, backends_, policies_, aggregates_, Changed{}, /*persist=*/false, &next);
   if (!s.ok()) return s;
   UploadResult result;
   for (const auto& [name, from] : EffectiveReflectedFiles(files_, reflected_)) {
@@ -220,8 +261,9 @@ StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileLi
   return result;
 }
 
-Status Registry::Commit(Files files, Backends backends, Policies policies, Changed changed,
-                        bool persist, Reflections* reflected) {
+Status Registry::Commit(Files files, Backends backends, Policies policies,
+                        Aggregates aggregates, Changed changed, bool persist,
+                        Reflections* reflected) {
   const bool files_changed = changed.files;
   const bool backends_changed = changed.backends;
   Reflections next_reflected = reflected != nullptr ? std::move(*reflected) : reflected_;
@@ -275,6 +317,18 @@ Status Registry::Commit(Files files, Backends backends, Policies policies, Chang
   snapshot->policy_configs = std::move(policy_configs);
   snapshot->stored_policies = std::move(stored_policies);
 
+  auto aggregate_configs = std::make_shared<std::vector<AggregateConfig>>();
+  auto stored_aggregates = std::make_shared<std::set<std::string, std::less<>>>();
+  for (const auto& [name, entry] : aggregates) {
+    aggregate_configs->push_back(entry.config);
+    if (entry.persisted) stored_aggregates->insert(name);
+  }
+  // The aggregate plans (registry/aggregate_plan.h: methods exist, refs resolve, no cycles)
+  // will be built here from snapshot->catalog on every change, as the policy index is, their
+  // failure failing the change.
+  snapshot->aggregate_configs = std::move(aggregate_configs);
+  snapshot->stored_aggregates = std::move(stored_aggregates);
+
   if (store_ != nullptr && persist && files_changed) {
     google::protobuf::FileDescriptorSet set;
     for (const auto& [name, entry] : files) {
@@ -299,9 +353,18 @@ Status Registry::Commit(Files files, Backends backends, Policies policies, Chang
     Status s = store_->SavePolicies(persisted);
     if (!s.ok()) return s;
   }
+  if (store_ != nullptr && persist && changed.aggregates) {
+    std::vector<AggregateConfig> persisted;
+    for (const auto& [name, entry] : aggregates) {
+      if (entry.persisted) persisted.push_back(entry.config);
+    }
+    Status s = store_->SaveAggregates(persisted);
+    if (!s.ok()) return s;
+  }
   files_ = std::move(files);
   backends_ = std::move(backends);
   policies_ = std::move(policies);
+  aggregates_ = std::move(aggregates);
   reflected_ = std::move(next_reflected);
   transports_.Retain(*snapshot->backends);
   current_.store(std::move(snapshot));

@@ -3,7 +3,7 @@
 // tears a request and never blocks the data path.
 //
 // Thread safety: Current() is safe from any thread and never waits for writers. Changes
-// (Register*, Remove*, PutBackend, PutPolicy) are serialized by an internal mutex; each one
+// (Register*, Remove*, PutBackend, PutPolicy, PutAggregate) are serialized by an internal mutex; each one
 // validates a whole new snapshot first, persists it, and only then publishes it (all or nothing).
 // Ownership: the Store is borrowed and must outlive the Registry.
 #pragma once
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/aggregate_config.h"
 #include "registry/backend_config.h"
 #include "registry/aggregate_plan.h"
 #include "registry/backends.h"
@@ -42,6 +43,12 @@ struct Snapshot {
   // The names in policy_configs that came from the store (PUT /admin/policies); the others are
   // the config file's. Never null.
   std::shared_ptr<const std::set<std::string, std::less<>>> stored_policies;
+  // Every aggregate in force (config file and store), sorted by name; never null. Only their
+  // shape is checked so far (ValidateAggregate); the plans built from the descriptors
+  // (registry/aggregate_plan.h) will sit next to them.
+  std::shared_ptr<const std::vector<AggregateConfig>> aggregate_configs;
+  // The names in aggregate_configs that came from the store (PUT /admin/aggregates). Never null.
+  std::shared_ptr<const std::set<std::string, std::less<>>> stored_aggregates;
 };
 
 struct UploadResult {
@@ -70,6 +77,12 @@ class Registry {
   Status Init(const FileList& config_files, const std::vector<BackendConfig>& config_backends,
               const std::vector<PolicyConfig>& config_policies,
               std::vector<std::string>* overridden = nullptr);
+  // The same with the config file's aggregates too (each valid, names unique); a stored one
+  // replaces it as `aggregate "dashboard"` in *overridden.
+  Status Init(const FileList& config_files, const std::vector<BackendConfig>& config_backends,
+              const std::vector<PolicyConfig>& config_policies,
+              const std::vector<AggregateConfig>& config_aggregates,
+              std::vector<std::string>* overridden = nullptr);
 
   std::shared_ptr<const Snapshot> Current() const { return current_.load(); }
 
@@ -90,6 +103,12 @@ class Registry {
   // NotFound when absent. A config file's policy can be removed too, like a backend: it is gone
   // until the next start, which reads the config file again.
   Status RemovePolicy(const std::string& name);
+
+  // Adds or replaces (by name) an aggregate, persisted. InvalidArgument from ValidateAggregate
+  // (naming the aggregate and key); nothing changes then.
+  Status PutAggregate(AggregateConfig config);
+  // NotFound when absent. A config file's aggregate can be removed too, as a policy can.
+  Status RemoveAggregate(const std::string& name);
 
   // What a `reflection: true` backend serves, as read by server reflection
   // (upstream/reflection_client.h): replaces that backend's previous reflected set, all or
@@ -118,6 +137,10 @@ class Registry {
     PolicyConfig config;
     bool persisted = false;
   };
+  struct AggregateEntry {
+    AggregateConfig config;
+    bool persisted = false;
+  };
   struct ReflectedSet {
     FileList files;
     std::vector<std::string> services;
@@ -125,21 +148,25 @@ class Registry {
   using Files = std::map<std::string, FileEntry>;
   using Backends = std::map<std::string, BackendEntry>;
   using Policies = std::map<std::string, PolicyEntry>;
+  using Aggregates = std::map<std::string, AggregateEntry>;
   using Reflections = std::map<std::string, std::shared_ptr<const ReflectedSet>>;
   // What a commit changed: what it persists.
   struct Changed {
     bool files = false;
     bool backends = false;
     bool policies = false;
+    bool aggregates = false;
   };
 
   Status InitLocked(const FileList& config_files, const std::vector<BackendConfig>& backends,
-                    const std::vector<PolicyConfig>& policies, std::vector<std::string>* overridden,
-                    bool describe);
+                    const std::vector<PolicyConfig>& policies,
+                    const std::vector<AggregateConfig>& aggregates,
+                    std::vector<std::string>* overridden, bool describe);
   // Validates a new snapshot (rebuilding the catalog only when files changed, the policy index
   // always), persists what changed unless !persist, then publishes. `reflected` null: the
   // reflected sets stay (less those of backends gone or no longer reflecting). Requires mu_.
-  Status Commit(Files files, Backends backends, Policies policies, Changed changed,
+  Status Commit(Files files, Backends backends, Policies policies, Aggregates aggregates,
+                Changed changed,
                 bool persist = true, Reflections* reflected = nullptr);
   // Carried files plus every registered file: what new sources may import. Requires mu_.
   FileList KnownFilesLocked() const;
@@ -151,6 +178,7 @@ class Registry {
   Files files_;
   Backends backends_;
   Policies policies_;
+  Aggregates aggregates_;
   Reflections reflected_;  // by backend name
   std::atomic<std::shared_ptr<const Snapshot>> current_;
 };

@@ -1,5 +1,5 @@
 // Durable storage for what users register at run time: uploaded descriptor files, backends and
-// policies.
+// policies, aggregates.
 // Implementations: FileStore (embedded default, file_store.h); an etcd store may follow.
 // Thread safety: implementations are NOT required to be thread-safe; Registry serializes
 // every call under its writer mutex.
@@ -9,6 +9,7 @@
 
 #include <google/protobuf/descriptor.pb.h>
 
+#include "registry/aggregate_config.h"
 #include "registry/backend_config.h"
 #include "registry/policy_config.h"
 #include "transcoder/status.h"
@@ -19,6 +20,7 @@ struct StoredState {
   google::protobuf::FileDescriptorSet descriptors;  // user files only, in dependency order
   std::vector<BackendConfig> backends;
   std::vector<PolicyConfig> policies;  // secrets as they were put, never redacted
+  std::vector<AggregateConfig> aggregates;
 };
 
 class Store {
@@ -32,6 +34,7 @@ class Store {
   virtual Status SaveDescriptors(const google::protobuf::FileDescriptorSet& files) = 0;
   virtual Status SaveBackends(const std::vector<BackendConfig>& backends) = 0;
   virtual Status SavePolicies(const std::vector<PolicyConfig>& policies) = 0;
+  virtual Status SaveAggregates(const std::vector<AggregateConfig>& aggregates) = 0;
 };
 
 }  // namespace portico::registry

@@ -856,6 +856,81 @@ INSTANTIATE_TEST_SUITE_P(
                   "1..65535"},
         ErrorCase{"redis: {adress: 'h:1'}\n", "unknown config key \"redis.adress\""}));
 
+// --- aggregates --------------------------------------------------------------------------------
+
+constexpr char kAggregateYaml[] = R"(
+aggregates:
+  - name: dashboard
+    route: GET /v1/dashboard/{user_id}
+    timeout: 2s
+    on_error: partial
+    max_fan_out: 8
+    calls:
+      user:   { method: users.v1.Users/GetUser,  request: { id: "{user_id}" }, timeout: 500ms,
+                cache: { ttl: 10s } }
+      orders: { method: orders.v1.Orders/List,   request: { user_id: "{user_id}", limit: 5 } }
+      recs:   { method: recs.v1.Recs/ForUser,     request: { name: "{user.name}", deep: true } }
+      items:  { method: orders.v1.Orders/Item, for_each: "{orders.items}",
+                request: { id: "{item.id}" } }
+  - name: minimal
+    route: POST /v1/minimal
+    calls: { one: { method: a.B/C } }
+)";
+
+TEST(ConfigTest, AggregatesTakeTheAdminApisShape) {
+  const Config c = ParseConfig(kAggregateYaml);
+  ASSERT_EQ(c.aggregates.size(), 2u);
+  const registry::AggregateConfig& a = c.aggregates[0];
+  EXPECT_EQ(a.name, "dashboard");
+  EXPECT_EQ(a.http_method, "GET");
+  EXPECT_EQ(a.path, "/v1/dashboard/{user_id}");
+  EXPECT_EQ(a.timeout, milliseconds(2000));
+  EXPECT_EQ(a.max_fan_out, 8u);
+  ASSERT_EQ(a.calls.size(), 4u);
+  EXPECT_EQ(a.calls[0].name, "items");  // sorted by name
+  EXPECT_EQ(a.calls[0].for_each, "{orders.items}");
+  EXPECT_EQ(a.calls[1].request, nlohmann::json::parse(R"({"user_id": "{user_id}", "limit": 5})"));
+  EXPECT_EQ(a.calls[2].request, nlohmann::json::parse(R"({"name": "{user.name}", "deep": true})"));
+  EXPECT_EQ(a.calls[3].timeout, milliseconds(500));
+  EXPECT_EQ(a.calls[3].cache_ttl, milliseconds(10000));
+  EXPECT_EQ(c.aggregates[1].on_error, "partial");  // the default
+  // The same aggregate through the admin API's JSON is the same value.
+  EXPECT_EQ(*registry::AggregateFromJson(registry::AggregateToJson(a), ""), a);
+  EXPECT_TRUE(ParseConfig("aggregates: []\n").aggregates.empty());
+  EXPECT_TRUE(Config().aggregates.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Aggregates, ConfigErrorTest,
+    ::testing::Values(
+        ErrorCase{"aggregates: {name: a}\n", "config key \"aggregates\": expected a list"},
+        ErrorCase{"aggregates: [x]\n", "config key \"aggregates[0]\": expected a mapping"},
+        ErrorCase{"aggregates: [{name: a, route: GET /x, calls: {u: {methd: a.B/C}}}]\n",
+                  "unknown config key \"aggregates[0].calls.u.methd\""},
+        ErrorCase{"aggregates: [{name: a, rout: GET /x}]\n",
+                  "unknown config key \"aggregates[0].rout\""},
+        ErrorCase{"aggregates: [{name: a, route: GET, calls: {u: {method: a.B/C}}}]\n",
+                  "config key \"aggregates[0].route\": must be \"METHOD /path\" such as "
+                  "\"GET /v1/dashboard/{user_id}\", got \"GET\""},
+        ErrorCase{"aggregates: [{name: a, route: GET /x, calls: {u: {method: a.B/C}}, "
+                  "on_error: maybe}]\n",
+                  "config key \"aggregates[0].on_error\": must be \"partial\" or \"fail\", got "
+                  "\"maybe\""},
+        ErrorCase{"aggregates: [{name: a, route: GET /x, calls: {u: {method: a.B/C, "
+                  "request: {id: '{x.}'}}}}]\n",
+                  "config key \"aggregates[0].calls.u.request.id\": must hold only well-formed "
+                  "refs such as \"{user.name}\", got \"{x.}\""},
+        ErrorCase{"aggregates: [{name: a, route: GET /x, calls: {u: {method: a.B/C, "
+                  "timeout: 3}}}]\n",
+                  "config key \"aggregates[0].calls.u.timeout\": expected a duration such as "
+                  "\"30s\""},
+        ErrorCase{"aggregates: [{name: a, route: GET /x, calls: {u: {method: a.B/C}}}, "
+                  "{name: a, route: GET /y, calls: {u: {method: a.B/C}}}]\n",
+                  "config key \"aggregates[1].name\": duplicate aggregate name \"a\""},
+        ErrorCase{"aggregates: [{name: 'a b', route: GET /x, calls: {u: {method: a.B/C}}}]\n",
+                  "config key \"aggregates[0]\": the name may only contain letters, digits, "
+                  "'.', '_' and '-'"}));
+
 // --- Files ---------------------------------------------------------------------------------------
 
 class ConfigFileTest : public ::testing::Test {

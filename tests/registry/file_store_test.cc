@@ -455,5 +455,71 @@ TEST_F(FileStoreTest, InvalidPoliciesAreRejectedBeforeWriting) {
   EXPECT_EQ(ReadFile(dir_ / "policies.json"), old);
 }
 
+std::vector<AggregateConfig> SampleAggregates() {
+  AggregateConfig dashboard;
+  dashboard.name = "dashboard";
+  dashboard.path = "/v1/dashboard/{user_id}";
+  dashboard.calls.resize(2);
+  dashboard.calls[0].name = "recs";
+  dashboard.calls[0].method = "recs.v1.Recs/ForUser";
+  dashboard.calls[0].request = {{"name", "{user.name}"}, {"limit", 5}};
+  dashboard.calls[0].cache_ttl = std::chrono::seconds(10);
+  dashboard.calls[1].name = "user";
+  dashboard.calls[1].method = "users.v1.Users/GetUser";
+  AggregateConfig other = dashboard;
+  other.name = "other";
+  other.on_error = "fail";
+  return {dashboard, other};
+}
+
+TEST_F(FileStoreTest, AggregatesRoundTrip) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SaveAggregates(SampleAggregates()).ok());
+  StatusOr<StoredState> state = store.Load();
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  EXPECT_EQ(state->aggregates, SampleAggregates());
+  EXPECT_TRUE(state->policies.empty());
+  ASSERT_TRUE(store.SaveAggregates({}).ok());
+  EXPECT_TRUE(store.Load()->aggregates.empty());
+}
+
+TEST_F(FileStoreTest, MissingAggregatesFileIsNoAggregates) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SavePolicies(SamplePolicies()).ok());
+  StatusOr<StoredState> state = store.Load();
+  ASSERT_TRUE(state.ok());
+  EXPECT_TRUE(state->aggregates.empty());
+}
+
+TEST_F(FileStoreTest, CorruptAggregatesAreDataLoss) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SaveAggregates(SampleAggregates()).ok());
+  std::string text = ReadFile(dir_ / "aggregates.json");
+  text.back() = 'x';
+  WriteFile(dir_ / "aggregates.json", text);
+  EXPECT_EQ(store.Load().status().code(), Code::kDataLoss);
+  for (const std::string payload :
+       {"[]", "{\"aggregates\": {}}", "{\"aggregates\": [{\"name\": \"a\"}]}",
+        "{\"aggregates\": [], \"x\": 1}"}) {
+    WriteFile(dir_ / "aggregates.json", Frame(payload));
+    StatusOr<StoredState> state = store.Load();
+    EXPECT_EQ(state.status().code(), Code::kDataLoss) << payload;
+    EXPECT_NE(state.status().message().find("aggregates.json"), std::string::npos);
+  }
+}
+
+TEST_F(FileStoreTest, InvalidAggregatesAreRejectedBeforeWriting) {
+  FileStore store(dir_);
+  ASSERT_TRUE(store.SaveAggregates(SampleAggregates()).ok());
+  const std::string old = ReadFile(dir_ / "aggregates.json");
+  std::vector<AggregateConfig> bad = SampleAggregates();
+  bad[0].on_error = "maybe";
+  EXPECT_EQ(store.SaveAggregates(bad).code(), Code::kInvalidArgument);
+  std::vector<AggregateConfig> twice = SampleAggregates();
+  twice[1].name = "dashboard";
+  EXPECT_EQ(store.SaveAggregates(twice).message(), "aggregate \"dashboard\" is listed twice");
+  EXPECT_EQ(ReadFile(dir_ / "aggregates.json"), old);
+}
+
 }  // namespace
 }  // namespace portico::registry
