@@ -100,7 +100,8 @@ void App::Start() {
     for (auto& f : *files) config_files.push_back(std::move(f));
   }
   std::vector<std::string> overridden;
-  Status s = registry_->Init(config_files, config_.backends, config_.policies, &overridden);
+  Status s = registry_->Init(config_files, config_.backends, config_.policies,
+                             config_.aggregates, &overridden);
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
   for (const auto& entry : overridden) {  // `backend "orders"`, `policy "orders-auth"`
     const std::string kind = entry.substr(0, entry.find(' '));

@@ -323,9 +323,13 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
     aggregate_configs->push_back(entry.config);
     if (entry.persisted) stored_aggregates->insert(name);
   }
-  // The aggregate plans (registry/aggregate_plan.h: methods exist, refs resolve, no cycles)
-  // will be built here from snapshot->catalog on every change, as the policy index is, their
-  // failure failing the change.
+  // The aggregate plans (methods exist, refs resolve, no cycles, no route taken twice) follow
+  // the catalog: every change builds them again, and their failure fails the change.
+  if (!aggregate_configs->empty()) {
+    auto plans = BuildAggregateTable(*snapshot->catalog, *aggregate_configs);
+    if (!plans.ok()) return plans.status();
+    snapshot->aggregates = std::move(*plans);
+  }
   snapshot->aggregate_configs = std::move(aggregate_configs);
   snapshot->stored_aggregates = std::move(stored_aggregates);
 
