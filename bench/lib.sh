@@ -5,6 +5,8 @@
 #   wait_port <port> <pid> until something listens on <port>, or <pid> is gone (15 s)
 #   cpu_ticks <pid>       utime + stime of a process, in clock ticks
 #   median                of the numbers on stdin, one per line
+#   ensure_echo_backend   builds ../shared/peers' echo_backend into $OUT unless $BACKEND_BIN exists
+#                         (needs PEERS, OUT, ROOT, BACKEND_BIN and `log`)
 PIDS=()
 bench_cleanup() {
   local rc=$?
@@ -40,3 +42,9 @@ wait_port() {
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ensure_echo_backend() {
+  [[ -x "$BACKEND_BIN" ]] && return 0
+  log ">> building echo_backend into $OUT"
+  make -C "$PEERS/backend" OUT="$OUT" GOOGLEAPIS="$ROOT/proto" -j2 >"$WORK/logs/backend-build.log" 2>&1 ||
+    die "echo_backend build failed (log: $WORK/logs/backend-build.log)"
+}

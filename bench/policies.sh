@@ -45,14 +45,9 @@ die() { log "FATAL: $*"; exit 1; }
 [[ -x "$PORTICO_BIN" ]] || die "no Portico binary at $PORTICO_BIN (cmake --build --preset bench --target portico)"
 command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
 command -v openssl >/dev/null || die "openssl is missing"
-if [[ ! -x "$BACKEND_BIN" ]]; then
-  log ">> building echo_backend into $OUT"
-  make -C "$PEERS/backend" OUT="$OUT" GOOGLEAPIS="$ROOT/proto" -j2 >"$WORK/logs/backend-build.log" 2>&1 ||
-    die "echo_backend build failed (log: $WORK/logs/backend-build.log)"
-fi
-
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
+ensure_echo_backend
 
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 # An RS256 key, its JWKS and a token valid for a day.

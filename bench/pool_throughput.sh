@@ -52,14 +52,9 @@ die() { log "FATAL: $*"; exit 1; }
 
 [[ -x "$PORTICO_BIN" ]] || die "no Portico binary at $PORTICO_BIN (cmake --build --preset bench --target portico)"
 command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
-if [[ ! -x "$BACKEND_BIN" ]]; then
-  log ">> building echo_backend into $OUT"
-  make -C "$PEERS/backend" OUT="$OUT" GOOGLEAPIS="$ROOT/proto" -j2 >"$WORK/logs/backend-build.log" 2>&1 ||
-    die "echo_backend build failed (log: $WORK/logs/backend-build.log)"
-fi
-
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
+ensure_echo_backend
 
 log "# Portico pool benchmark, $(date -u +%FT%TZ), portico $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
 log "# machine: $NCPU cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load average $(cut -d' ' -f1-3 /proc/loadavg)"
