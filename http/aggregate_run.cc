@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/call_setup.h"
+#include "http/policy_gate.h"
+
 namespace portico::http {
 namespace {
 
@@ -38,19 +41,22 @@ struct AggregateRun::Part {
   Status status;  // kFailed
   json result;    // kDone
   std::vector<std::shared_ptr<registry::CallHandle>> handles;
+  std::vector<std::string> cache_keys;  // per element, when the call has a cache
   bool for_each = false;
   std::size_t expected = 0;  // for_each: elements
   std::size_t received = 0;
   std::vector<json> items;
 };
 
-// A call ready to go out (issued outside the lock: a transport may answer inline).
+// A call ready to go out (issued outside the lock: a transport may answer inline), or answered
+// by its cache (`hit`).
 struct Send {
   std::size_t part;
   std::size_t element;
   registry::CallSpec spec;
   std::string wire;
   registry::BackendTransport* transport;
+  std::shared_ptr<const policy::CachedReply> hit;
 };
 
 AggregateRun::AggregateRun(AggregateInputs inputs, std::function<void(AggregateOutcome)> done)
@@ -175,17 +181,32 @@ void AggregateRun::Launch() {
         }
         part.items.assign(part.expected, json());
       }
-      const std::string& service = calls[i].method->descriptor->service()->full_name();
-      const registry::Backend* backend = in_.snapshot->backends->ForService(service);
-      if (backend == nullptr) {
+      if (Status refused = Refused(i); !refused.ok()) {
         part.state = Part::State::kFailed;
-        part.status = Unavailable("no backend serves " + service);
+        part.status = std::move(refused);
         continue;
       }
-      const auto now = std::chrono::system_clock::now();
-      const auto deadline = std::min(deadline_, now + calls[i].timeout);
+      // The call setup of a direct call to the method (backend, deadline rule, idempotency,
+      // hash key), bounded by the call's and the aggregate's deadlines.
+      auto resolved = ResolveMethod(in_.snapshot, calls[i].method->path);
+      if (auto* refusal = std::get_if<Refusal>(&resolved)) {
+        part.state = Part::State::kFailed;
+        part.status = refusal->status;
+        continue;
+      }
+      const CallTarget& target = std::get<CallTarget>(resolved);
+      registry::Metadata metadata = in_.metadata;
+      if (i < in_.admissions.size()) {
+        registry::Metadata admitted = in_.admissions[i].metadata;
+        MergeMetadata(std::move(admitted), &metadata);
+      }
+      registry::CallSpec base = MakeCallSpec(target, std::move(metadata), std::nullopt);
+      base.deadline = std::min({base.deadline, deadline_,
+                                std::chrono::system_clock::now() + calls[i].timeout});
+      policy::ResponseCache* cache = i < in_.caches.size() ? in_.caches[i].get() : nullptr;
       const std::size_t count = part.for_each ? part.expected : 1;
       part.state = Part::State::kRunning;
+      if (cache != nullptr) part.cache_keys.assign(count, std::string());
       for (std::size_t e = 0; e < count; ++e) {
         auto wire = RequestJson(i, list != nullptr ? &(*list)[e] : nullptr);
         if (!wire.ok()) {
@@ -193,11 +214,13 @@ void AggregateRun::Launch() {
           part.status = wire.status();
           break;
         }
-        registry::CallSpec spec;
-        spec.method = calls[i].method->path;
-        spec.metadata = in_.metadata;
-        spec.deadline = deadline;
-        sends.push_back(Send{i, e, std::move(spec), std::move(*wire), &backend->transport()});
+        std::shared_ptr<const policy::CachedReply> hit;
+        if (cache != nullptr) {
+          part.cache_keys[e] = CacheKeyOf(i, *wire);
+          hit = cache->Find(part.cache_keys[e]);
+        }
+        sends.push_back(Send{i, e, hit ? registry::CallSpec{} : base, std::move(*wire),
+                             &target.backend->transport(), std::move(hit)});
       }
       if (part.state == Part::State::kFailed) {
         std::erase_if(sends, [i](const Send& s) { return s.part == i; });
@@ -218,18 +241,53 @@ void AggregateRun::Launch() {
   }
   if (outcome) return done_(std::move(*outcome));
   auto self = shared_from_this();
+  // Backend calls first, then cache hits: a hit may settle the run, which cancels the handles
+  // it knows.
   for (auto& send : sends) {
+    if (send.hit) continue;
     auto handle = send.transport->CallUnary(
         std::move(send.spec), std::move(send.wire),
         [self, part = send.part, element = send.element](registry::UnaryResult result) {
           self->OnReply(part, element, std::move(result));
         });
-    std::lock_guard lock(mu_);
-    parts_[send.part].handles.push_back(std::move(handle));
+    bool late;
+    {
+      std::lock_guard lock(mu_);
+      late = finished_;
+      parts_[send.part].handles.push_back(handle);
+    }
+    if (late) handle->Cancel();  // the run settled (under `fail`) while this call was issued
+  }
+  for (auto& send : sends) {
+    if (!send.hit) continue;
+    registry::UnaryResult result;
+    result.response = send.hit->body;
+    OnReply(send.part, send.element, std::move(result), /*from_cache=*/true);
   }
 }
 
-void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::UnaryResult result) {
+Status AggregateRun::Refused(std::size_t index) const {
+  if (index < in_.admissions.size() && in_.admissions[index].refused) {
+    return *in_.admissions[index].refused;
+  }
+  return OkStatus();
+}
+
+std::string AggregateRun::CacheKeyOf(std::size_t index, std::string_view wire) const {
+  // Keyed by the identity the policies forwarded too: one caller's reply never reaches another
+  // whom the backend would have answered differently.
+  std::vector<std::string_view> vary;
+  if (index < in_.admissions.size()) {
+    for (const auto& [key, value] : in_.admissions[index].metadata) {
+      vary.push_back(key);
+      vary.push_back(value);
+    }
+  }
+  return policy::CacheKey(in_.plan->calls[index].method->path, wire, vary);
+}
+
+void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::UnaryResult result,
+                           bool from_cache) {
   std::vector<std::shared_ptr<registry::CallHandle>> cancel;
   {
     std::lock_guard lock(mu_);
@@ -248,12 +306,14 @@ void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::Una
         part.state = Part::State::kFailed;
         part.status = s.ok() ? Internal("unreadable reply") : s;
       } else if (part.for_each) {
+        KeepInCache(index, element, result.response, from_cache);
         part.items[element] = std::move(value);
         if (++part.received == part.expected) {
           part.state = Part::State::kDone;
           part.result = json(std::move(part.items));
         }
       } else {
+        KeepInCache(index, element, result.response, from_cache);
         part.state = Part::State::kDone;
         part.result = std::move(value);
       }
@@ -266,6 +326,15 @@ void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::Una
   }
   for (auto& h : cancel) h->Cancel();
   Launch();
+}
+
+void AggregateRun::KeepInCache(std::size_t index, std::size_t element, const std::string& wire,
+                               bool from_cache) {
+  if (from_cache || index >= in_.caches.size() || in_.caches[index] == nullptr) return;
+  auto reply = std::make_shared<policy::CachedReply>();
+  reply->body = wire;
+  in_.caches[index]->Store(parts_[index].cache_keys[element], std::move(reply),
+                           *in_.plan->calls[index].cache_ttl);
 }
 
 AggregateOutcome AggregateRun::Outcome() const {

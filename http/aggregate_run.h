@@ -7,8 +7,11 @@
 // naming the dependency). for_each calls run once per element (at most max_fan_out), their
 // results collected in order as an array.
 //
-// Issue 11 in progress: socket-free and unit-tested against fake transports; not yet reached
-// from the REST handler.
+// Each call goes as a direct call to its method would: to the backend serving its service (the
+// upstream picker behind its transport), with the deadline of the one rule (CallDeadline)
+// bounded by the call's and the aggregate's, after its method's policies admitted it
+// (AggregateCallAdmission; http/aggregate_serve.h runs them). A call with a cache answers
+// from it when it can and fills it with its successful replies.
 //
 // Thread safety: transports complete calls on their own threads; the run serializes them under
 // its mutex. `done` runs exactly once, on whichever thread finishes the run (or in Start when
@@ -20,16 +23,27 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "policy/chain.h"
+#include "policy/response_cache.h"
 #include "registry/aggregate_plan.h"
 #include "registry/registry.h"
 #include "transcoder/path_matcher.h"
 #include "transcoder/status.h"
 
 namespace portico::http {
+
+// What a call's policies decided (policy/chain.h), before the run.
+struct AggregateCallAdmission {
+  std::optional<Status> refused;  // the call fails with this, as a failed backend call would
+  registry::Metadata metadata;    // the chain's (forwarded claims, key ids): replaces the
+                                  // client's entries of the same key; part of the cache key
+  std::shared_ptr<policy::ConcurrencyTicket> ticket;  // held for the run's life
+};
 
 struct AggregateInputs {
   std::shared_ptr<const registry::Snapshot> snapshot;
@@ -38,6 +52,8 @@ struct AggregateInputs {
   std::vector<transcoder::VariableBinding> bindings;       // the route's path variables
   std::vector<std::pair<std::string, std::string>> query;  // decoded query parameters
   registry::Metadata metadata;  // validated client metadata, sent with every call
+  std::vector<AggregateCallAdmission> admissions;  // per call (plan order); empty = none
+  std::vector<std::shared_ptr<policy::ResponseCache>> caches;  // per call; empty or null = none
 };
 
 // The outcome: 200 with the merged JSON, or (under `fail`, or for a request that cannot run) the
@@ -61,7 +77,13 @@ class AggregateRun : public std::enable_shared_from_this<AggregateRun> {
   // Starts every call whose inputs are there, skips those whose inputs failed, and answers
   // once every part is settled (or, under `fail`, one failed).
   void Launch();
-  void OnReply(std::size_t index, std::size_t element, registry::UnaryResult result);
+  void OnReply(std::size_t index, std::size_t element, registry::UnaryResult result,
+               bool from_cache = false);
+  Status Refused(std::size_t index) const;  // what the call's policies said (OK: admitted)
+  std::string CacheKeyOf(std::size_t index, std::string_view wire) const;
+  // Keeps a successful reply of call `index` in its cache, if it has one; requires mu_.
+  void KeepInCache(std::size_t index, std::size_t element, const std::string& wire,
+                   bool from_cache);
   AggregateOutcome Outcome() const;  // requires mu_
   // The request of call `index` (for one for_each element `item`) as wire bytes; requires mu_.
   StatusOr<std::string> RequestJson(std::size_t index, const nlohmann::json* item) const;

@@ -1,6 +1,6 @@
 #include "http/rest_handler.h"
 
-#include "http/aggregate_run.h"
+#include "http/aggregate_serve.h"
 #include "http/grpc_metadata.h"
 #include "http/http_stream.h"
 #include "http/policy_gate.h"
@@ -121,7 +121,9 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
   };
   // This request's one view of the registry, whatever changes meanwhile.
   auto snapshot = registry_.Current();
-  if (request.method() == bhttp::verb::options && Preflight(snapshot, request, exchange, start)) {
+  if (request.method() == bhttp::verb::options &&
+      (PreflightAggregate(snapshot, request, exchange, metrics_, start) ||
+       Preflight(snapshot, request, exchange, start))) {
     return;
   }
   if (snapshot->aggregates != nullptr) {
@@ -130,8 +132,8 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
     if (const auto* plan = snapshot->aggregates->Match(
             std::string_view(request.method_string().data(), request.method_string().size()),
             target.substr(0, target.find('?')), &match)) {
-      return ServeAggregate(std::move(snapshot), *plan, std::move(match), request,
-                            std::move(exchange), start);
+      return ServeAggregate(std::move(snapshot), *plan, std::move(match), std::move(request),
+                            std::move(exchange), metrics_, start);
     }
   }
   auto resolved = ResolveRoute(std::move(snapshot), request);
@@ -149,33 +151,6 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
   }
   Serve(std::move(std::get<CallTarget>(resolved)), std::move(request), std::move(exchange),
         /*body_read=*/true, start);
-}
-
-void RestHandler::ServeAggregate(std::shared_ptr<const registry::Snapshot> snapshot,
-                                 const registry::AggregatePlan& plan,
-                                 transcoder::PathMatch match, const Request& request,
-                                 std::shared_ptr<Exchange> exchange,
-                                 std::chrono::steady_clock::time_point start) const {
-  AggregateInputs in;
-  in.table = snapshot->aggregates;
-  in.plan = &plan;
-  in.snapshot = std::move(snapshot);
-  in.bindings = std::move(match.bindings);
-  const std::string_view target(request.target().data(), request.target().size());
-  const auto q = target.find('?');
-  if (q != std::string_view::npos) in.query = transcoder::ParseQueryString(target.substr(q + 1));
-  in.metadata = RequestMetadata(request, exchange->peer());
-  // Aggregate names come from the config, so they may label metrics.
-  const std::string label = "aggregate:" + plan.config.name;
-  auto run = AggregateRun::Start(
-      std::move(in), [exchange, start, label, &metrics = metrics_](AggregateOutcome outcome) {
-        Response response = outcome.status.ok() ? MakeResponse(200, std::move(outcome.json))
-                                                : ErrorReply(outcome.status);
-        metrics.RecordRequest(label, response.result_int(),
-                              std::chrono::steady_clock::now() - start);
-        exchange->Respond(std::move(response));
-      });
-  exchange->OnClientGone([run] { run->Cancel(); });
 }
 
 bool RestHandler::Preflight(const std::shared_ptr<const registry::Snapshot>& snapshot,

@@ -56,12 +56,6 @@ class RestHandler {
  private:
   // Serves a request resolved to `target`; body_read: the body is in `request` (else it
   // streams through the exchange).
-  // A request to an aggregate's route (DESIGN section 11): its calls run (http/aggregate_run.h)
-  // and their replies merged.
-  void ServeAggregate(std::shared_ptr<const registry::Snapshot> snapshot,
-                      const registry::AggregatePlan& plan, transcoder::PathMatch match,
-                      const Request& request, std::shared_ptr<Exchange> exchange,
-                      std::chrono::steady_clock::time_point start) const;
   void Serve(CallTarget target, Request&& request, std::shared_ptr<Exchange> exchange,
              bool body_read, std::chrono::steady_clock::time_point start) const;
 

@@ -9,6 +9,9 @@ namespace {
 
 // How specific a policy's match is; higher wins. Method globs beat backends beat path
 // prefixes beat global, and within a tier the more literal text the more specific.
+// Each aggregate call's cache is bounded on its own (the admin sets ttl, not size).
+constexpr std::uint64_t kPartCacheBytes = 8ull * 1024 * 1024;
+
 struct Rank {
   int tier = 0;        // 3 method, 2 backend, 1 path prefix, 0 global
   std::size_t detail = 0;  // literal characters of the glob, or the prefix's length
@@ -131,6 +134,10 @@ const RoutePolicies& PolicyTable::ForRoute(std::size_t route) const {
   return route < routes_.size() ? routes_[route] : kNone;
 }
 
+const AggregatePolicies* PolicyTable::ForAggregate(std::size_t plan) const {
+  return plan < aggregates_.size() ? &aggregates_[plan] : nullptr;
+}
+
 const PolicyTable* TableOf(const registry::Snapshot& snapshot) {
   // Only PolicyCompiler builds the index of a snapshot (gateway/app.cc injects it).
   return static_cast<const PolicyTable*>(snapshot.policies.get());
@@ -180,7 +187,8 @@ StatusOr<std::shared_ptr<CompiledPolicy>> PolicyCompiler::Compile(
 
 StatusOr<std::shared_ptr<const registry::PolicyIndex>> PolicyCompiler::Build(
     const registry::Catalog& catalog, const registry::BackendTable& backends,
-    const std::vector<registry::PolicyConfig>& policies) {
+    const std::vector<registry::PolicyConfig>& policies,
+    const registry::AggregateTable* aggregates) {
   std::lock_guard lock(mu_);
   // Compile (or keep) every policy first: one that fails fails the whole change.
   std::map<std::string, std::shared_ptr<CompiledPolicy>> compiled;
@@ -195,40 +203,84 @@ StatusOr<std::shared_ptr<const registry::PolicyIndex>> PolicyCompiler::Build(
     compiled.emplace(config.name, std::move(*fresh));
   }
 
+  // The policy of each kind that covers a route most specifically.
+  auto resolve = [&compiled](std::string_view method, std::string_view path_template,
+                             std::string_view backend, bool aggregate) {
+    RoutePolicies out;
+    for (const auto& [name, kind] : Kinds()) {
+      std::optional<Rank> best;
+      for (const auto& [policy_name, policy] : compiled) {  // sorted: ties go to the first
+        if (!Sets(policy->config, kind)) continue;
+        const registry::PolicyMatch& match = policy->config.match;
+        // An aggregate's route is no method and has no backend of its own.
+        if (aggregate && (!match.methods.empty() || !match.backend.empty())) continue;
+        auto rank = Covers(match, method, path_template, backend);
+        if (rank && (!best || *rank > *best)) {
+          best = rank;
+          out.*kind = policy.get();
+        }
+      }
+    }
+    return out;
+  };
+  auto backend_of = [&backends](const registry::MethodInfo& method) {
+    const registry::Backend* backend =
+        backends.ForService(method.descriptor->service()->full_name());
+    return backend != nullptr ? std::string_view(backend->config().name) : std::string_view();
+  };
+
   std::vector<RoutePolicies> routes(catalog.routes().size());
   if (!compiled.empty()) {
     for (std::size_t i = 0; i < routes.size(); ++i) {
       const registry::Route& route = catalog.routes()[i];
-      const std::string_view method = WithoutSlash(route.method->path);
-      const std::string& service = route.method->descriptor->service()->full_name();
-      const registry::Backend* backend = backends.ForService(service);
-      const std::string_view backend_name =
-          backend != nullptr ? std::string_view(backend->config().name) : std::string_view();
-      for (const auto& [name, kind] : Kinds()) {
-        std::optional<Rank> best;
-        for (const auto& [policy_name, policy] : compiled) {  // sorted: ties go to the first
-          if (!Sets(policy->config, kind)) continue;
-          auto rank = Covers(policy->config.match, method, route.plan.binding().path,
-                             backend_name);
-          if (rank && (!best || *rank > *best)) {
-            best = rank;
-            routes[i].*kind = policy.get();
-          }
-        }
-      }
+      routes[i] = resolve(WithoutSlash(route.method->path), route.plan.binding().path,
+                          backend_of(*route.method), /*aggregate=*/false);
     }
   }
+
+  std::vector<AggregatePolicies> aggregate_policies;
+  std::map<std::string, PartCache> part_caches;
+  static const std::vector<std::shared_ptr<const registry::AggregatePlan>> kNoPlans;
+  for (const auto& plan : aggregates != nullptr ? aggregates->plans() : kNoPlans) {
+    AggregatePolicies& a = aggregate_policies.emplace_back();
+    a.route = resolve("", plan->config.path, "", /*aggregate=*/true);
+    a.route.cache = nullptr;  // an aggregate caches per call (`cache` on a call), not whole
+    for (const auto& call : plan->calls) {
+      // As a direct call to the method's default route, less what is the aggregate's own.
+      RoutePolicies p = resolve(WithoutSlash(call.method->path), call.method->path,
+                                backend_of(*call.method), /*aggregate=*/false);
+      p.cors = nullptr;
+      p.cache = nullptr;
+      a.calls.push_back(p);
+      std::shared_ptr<ResponseCache> cache;
+      if (call.cache_ttl) {
+        const std::string key = plan->config.name + "/" + call.name;
+        auto kept = part_caches_.find(key);
+        if (kept != part_caches_.end() && kept->second.method == call.method->path &&
+            kept->second.ttl == *call.cache_ttl) {
+          cache = kept->second.cache;
+        } else {
+          cache = std::make_shared<ResponseCache>(kPartCacheBytes);
+        }
+        part_caches[key] = PartCache{call.method->path, *call.cache_ttl, cache};
+      }
+      a.caches.push_back(std::move(cache));
+    }
+  }
+
   std::vector<std::shared_ptr<CompiledPolicy>> kept;
   for (auto& [name, policy] : compiled) kept.push_back(policy);
   compiled_ = std::move(compiled);
-  return std::shared_ptr<const registry::PolicyIndex>(
-      std::make_shared<PolicyTable>(std::move(kept), std::move(routes)));
+  part_caches_ = std::move(part_caches);
+  return std::shared_ptr<const registry::PolicyIndex>(std::make_shared<PolicyTable>(
+      std::move(kept), std::move(routes), std::move(aggregate_policies)));
 }
 
 registry::PolicyIndexBuilder PolicyCompiler::AsBuilder() {
   return [this](const registry::Catalog& catalog, const registry::BackendTable& backends,
-                const std::vector<registry::PolicyConfig>& policies) {
-    return Build(catalog, backends, policies);
+                const std::vector<registry::PolicyConfig>& policies,
+                const registry::AggregateTable* aggregates) {
+    return Build(catalog, backends, policies, aggregates);
   };
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -31,6 +32,7 @@
 #include "policy/rate_limiter.h"
 #include "policy/rejections.h"
 #include "policy/response_cache.h"
+#include "registry/aggregate_plan.h"
 #include "registry/policy_index.h"
 #include "registry/registry.h"
 
@@ -68,19 +70,36 @@ struct RoutePolicies {
   bool empty() const;
 };
 
+// The policies of one aggregate (DESIGN section 11). Its route is covered by path-prefix and
+// global policies only (it is no method and has no backend); each call is covered as a direct
+// call to its method's default route (POST /pkg.Svc/Method) would be, so an aggregate never
+// bypasses a method's policies — less CORS and cache, which belong to the aggregate's route.
+// A call with `cache: {ttl}` has its own response cache, kept across snapshots while the
+// aggregate's name, the call's name, method and ttl stay the same.
+struct AggregatePolicies {
+  RoutePolicies route;
+  std::vector<RoutePolicies> calls;                      // AggregatePlan::calls order
+  std::vector<std::shared_ptr<ResponseCache>> caches;    // per call; null without `cache`
+};
+
 class PolicyTable final : public registry::PolicyIndex {
  public:
   PolicyTable(std::vector<std::shared_ptr<CompiledPolicy>> policies,
-              std::vector<RoutePolicies> routes)
-      : policies_(std::move(policies)), routes_(std::move(routes)) {}
+              std::vector<RoutePolicies> routes, std::vector<AggregatePolicies> aggregates)
+      : policies_(std::move(policies)),
+        routes_(std::move(routes)),
+        aggregates_(std::move(aggregates)) {}
 
   std::vector<std::pair<std::string, std::string>> InForce(std::size_t route) const override;
   // The policies of route `route` (an index into Catalog::routes()); all null past the end.
   const RoutePolicies& ForRoute(std::size_t route) const;
+  // The policies of aggregate `plan` (AggregatePlan::index); null past the end.
+  const AggregatePolicies* ForAggregate(std::size_t plan) const;
 
  private:
   std::vector<std::shared_ptr<CompiledPolicy>> policies_;  // keeps RoutePolicies' pointers alive
   std::vector<RoutePolicies> routes_;
+  std::vector<AggregatePolicies> aggregates_;
 };
 
 // The table of a snapshot built with PolicyCompiler; null when the snapshot has no policies.
@@ -106,7 +125,8 @@ class PolicyCompiler {
 
   StatusOr<std::shared_ptr<const registry::PolicyIndex>> Build(
       const registry::Catalog& catalog, const registry::BackendTable& backends,
-      const std::vector<registry::PolicyConfig>& policies);
+      const std::vector<registry::PolicyConfig>& policies,
+      const registry::AggregateTable* aggregates = nullptr);
 
   // Build as a registry::PolicyIndexBuilder; the compiler must outlive the Registry using it.
   registry::PolicyIndexBuilder AsBuilder();
@@ -117,6 +137,13 @@ class PolicyCompiler {
   PolicyDeps deps_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<CompiledPolicy>> compiled_;  // by name, last build's
+  // Aggregate calls' caches by "aggregate/call", last build's, with what they were made for.
+  struct PartCache {
+    std::string method;
+    std::chrono::milliseconds ttl;
+    std::shared_ptr<ResponseCache> cache;
+  };
+  std::map<std::string, PartCache> part_caches_;
 };
 
 }  // namespace portico::policy

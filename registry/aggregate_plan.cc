@@ -365,6 +365,7 @@ StatusOr<std::shared_ptr<const AggregateTable>> BuildAggregateTable(
     if (!own.Add(config.http_method, *path_template, table->plans_.size(), &error)) {
       return Fail(config, "route", error);
     }
+    plan->index = table->plans_.size();
     table->plans_.push_back(std::move(plan));
   }
   table->matcher_ = std::make_unique<transcoder::PathMatcher>(std::move(own).Build());

@@ -9,8 +9,6 @@
 // ("aggregate \"dashboard\": calls.recs.request.name: {user.nme}: users.v1.User has no field
 // \"nme\"").
 //
-// Issue 11 in progress: built and unit-tested; not yet wired into the registry's snapshots.
-//
 // Thread safety: an AggregateTable is immutable once built and read by every io thread.
 #pragma once
 
@@ -60,6 +58,7 @@ struct AggregateCallPlan {
 };
 
 struct AggregatePlan {
+  std::size_t index = 0;  // in AggregateTable::plans(): the key of per-aggregate state
   AggregateConfig config;
   std::vector<AggregateCallPlan> calls;  // topological order: dependencies first
 };

@@ -21,6 +21,7 @@ namespace portico::registry {
 
 class Catalog;
 class BackendTable;
+class AggregateTable;
 
 class PolicyIndex {
  public:
@@ -30,11 +31,12 @@ class PolicyIndex {
   virtual std::vector<std::pair<std::string, std::string>> InForce(std::size_t route) const = 0;
 };
 
-// Compiles `policies` (all valid by ValidatePolicy, names unique) for a catalog and backend
-// table. InvalidArgument naming the policy and key for what only compiling finds (a bad CIDR, an
-// unreadable JWKS file).
+// Compiles `policies` (all valid by ValidatePolicy, names unique) for a catalog, backend table
+// and the snapshot's aggregates (null when it has none; their routes and calls get policies
+// too). InvalidArgument naming the policy and key for what only compiling finds (a bad CIDR,
+// an unreadable JWKS file).
 using PolicyIndexBuilder = std::function<StatusOr<std::shared_ptr<const PolicyIndex>>(
     const Catalog& catalog, const BackendTable& backends,
-    const std::vector<PolicyConfig>& policies)>;
+    const std::vector<PolicyConfig>& policies, const AggregateTable* aggregates)>;
 
 }  // namespace portico::registry

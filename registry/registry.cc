@@ -302,21 +302,6 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
   if (!table.ok()) return table.status();
   snapshot->backends = WithReflectedServices(std::move(*table), next_reflected);
 
-  auto policy_configs = std::make_shared<std::vector<PolicyConfig>>();
-  auto stored_policies = std::make_shared<std::set<std::string, std::less<>>>();
-  for (const auto& [name, entry] : policies) {
-    policy_configs->push_back(entry.config);
-    if (entry.persisted) stored_policies->insert(name);
-  }
-  // Routes and backends decide what a policy covers, so every change compiles them again.
-  if (policy_builder_) {
-    auto index = policy_builder_(*snapshot->catalog, *snapshot->backends, *policy_configs);
-    if (!index.ok()) return index.status();
-    snapshot->policies = std::move(*index);
-  }
-  snapshot->policy_configs = std::move(policy_configs);
-  snapshot->stored_policies = std::move(stored_policies);
-
   auto aggregate_configs = std::make_shared<std::vector<AggregateConfig>>();
   auto stored_aggregates = std::make_shared<std::set<std::string, std::less<>>>();
   for (const auto& [name, entry] : aggregates) {
@@ -332,6 +317,23 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
   }
   snapshot->aggregate_configs = std::move(aggregate_configs);
   snapshot->stored_aggregates = std::move(stored_aggregates);
+
+  auto policy_configs = std::make_shared<std::vector<PolicyConfig>>();
+  auto stored_policies = std::make_shared<std::set<std::string, std::less<>>>();
+  for (const auto& [name, entry] : policies) {
+    policy_configs->push_back(entry.config);
+    if (entry.persisted) stored_policies->insert(name);
+  }
+  // Routes, backends and aggregates decide what a policy covers, so every change compiles
+  // them again.
+  if (policy_builder_) {
+    auto index = policy_builder_(*snapshot->catalog, *snapshot->backends, *policy_configs,
+                                 snapshot->aggregates.get());
+    if (!index.ok()) return index.status();
+    snapshot->policies = std::move(*index);
+  }
+  snapshot->policy_configs = std::move(policy_configs);
+  snapshot->stored_policies = std::move(stored_policies);
 
   if (store_ != nullptr && persist && files_changed) {
     google::protobuf::FileDescriptorSet set;

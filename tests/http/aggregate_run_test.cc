@@ -33,8 +33,11 @@ class AggregateRunTest : public ::testing::Test {
   }
 
   // Starts `calls` on GET /v1/agg/{id} with id = "7".
+  // `adjust` sets what the policies decided (admissions, caches) and the client's metadata.
   void Run(std::vector<AggregateCall> calls, std::string on_error = "partial",
-           std::uint32_t max_fan_out = 32) {
+           std::uint32_t max_fan_out = 32,
+           std::function<void(http::AggregateInputs&)> adjust = nullptr) {
+    outcome_.reset();
     AggregateConfig a;
     a.name = "agg";
     a.path = "/v1/agg/{id}";
@@ -51,6 +54,7 @@ class AggregateRunTest : public ::testing::Test {
     in.table = *table;
     in.plan = (*table)->plans().at(0).get();
     in.bindings = {{{"id"}, "7"}};
+    if (adjust) adjust(in);
     run_ = http::AggregateRun::Start(std::move(in), [this](http::AggregateOutcome o) {
       ASSERT_FALSE(outcome_.has_value()) << "done ran twice";
       outcome_ = std::move(o);
@@ -169,6 +173,68 @@ TEST_F(AggregateRunTest, CancelReachesEveryCallInFlight) {
   run_->Cancel();
   EXPECT_TRUE(transport().unary.at(0)->cancelled);
   EXPECT_TRUE(transport().unary.at(1)->cancelled);
+}
+
+TEST_F(AggregateRunTest, ACallItsPoliciesRefusedFailsAsABackendCallWouldAndSkipsItsDependants) {
+  Run({Call("a", json::object()), Call("b", json::object()),
+       Call("c", {{"f_string", "{a.fString}"}})},
+      "partial", 32, [](http::AggregateInputs& in) {
+        in.admissions.resize(3);
+        in.admissions[0].refused = Status(Code::kUnauthenticated, "a bearer token is required");
+      });
+  ASSERT_EQ(transport().unary.size(), 1u) << "only b reaches a backend";
+  Reply(0, {{"f_string", "b"}});
+  const json reply = ReplyJson();
+  EXPECT_EQ(reply["b"], (json{{"fString", "b"}}));
+  EXPECT_EQ(reply["errors"]["a"],
+            (json{{"code", 16}, {"message", "a bearer token is required"}}));
+  EXPECT_EQ(reply["errors"]["c"]["code"], 10);
+}
+
+TEST_F(AggregateRunTest, AdmittedMetadataReplacesTheClientsAndTheTightestDeadlineHolds) {
+  AggregateCall a = Call("a", json::object());
+  a.timeout = std::chrono::milliseconds(500);  // inside the aggregate's 2 s, the backend's 30 s
+  const auto before = std::chrono::system_clock::now();
+  Run({a}, "partial", 32, [](http::AggregateInputs& in) {
+    in.metadata = {{"x-user-id", "claimed-by-client"}, {"x-other", "kept"}};
+    in.admissions.resize(1);
+    in.admissions[0].metadata = {{"x-user-id", "verified"}};
+  });
+  ASSERT_EQ(transport().unary.size(), 1u);
+  const registry::CallSpec& spec = transport().unary[0]->spec;
+  EXPECT_EQ(spec.method, std::string("/") + kEcho);
+  EXPECT_EQ(spec.metadata,
+            (registry::Metadata{{"x-other", "kept"}, {"x-user-id", "verified"}}));
+  EXPECT_LE(spec.deadline, std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  EXPECT_GE(spec.deadline, before + std::chrono::milliseconds(500));
+}
+
+TEST_F(AggregateRunTest, ACachedCallIsAnsweredFromItsCacheKeyedByRequestAndIdentity) {
+  auto cache = std::make_shared<policy::ResponseCache>(1 << 20);
+  AggregateCall a = Call("a", {{"f_string", "{id}"}});
+  a.cache_ttl = std::chrono::seconds(60);
+  auto as = [&cache](std::string user) {
+    return [cache, user](http::AggregateInputs& in) {
+      in.caches = {cache};
+      in.admissions.resize(1);
+      in.admissions[0].metadata = {{"x-user-id", user}};
+    };
+  };
+  Run({a}, "partial", 32, as("alice"));
+  ASSERT_EQ(transport().unary.size(), 1u);
+  Reply(0, {{"f_string", "fresh"}});
+  EXPECT_EQ(ReplyJson()["a"], (json{{"fString", "fresh"}}));
+  EXPECT_EQ(cache->entries(), 1u);
+  // The same request by the same caller: no backend call.
+  Run({a}, "partial", 32, as("alice"));
+  EXPECT_EQ(transport().unary.size(), 1u);
+  EXPECT_EQ(ReplyJson()["a"], (json{{"fString", "fresh"}}));
+  // Another caller is not served alice's reply.
+  Run({a}, "partial", 32, as("bob"));
+  EXPECT_EQ(transport().unary.size(), 2u);
+  Fail(1, Code::kUnavailable, "down");
+  EXPECT_EQ(ReplyJson()["errors"]["a"]["code"], 14);
+  EXPECT_EQ(cache->entries(), 1u) << "failures are not kept";
 }
 
 }  // namespace

@@ -117,6 +117,88 @@ TEST(PolicyTableTest, WhatOnlyCompilingFindsFailsTheBuildNamingThePolicy) {
   EXPECT_NE(s.message().find("jwt-without-source"), std::string::npos) << s.message();
 }
 
+// An aggregate over Echo (cached) and GetItem on GET /v1/agg/{id}.
+std::shared_ptr<const registry::AggregateTable> EchoAndItem(const registry::Catalog& catalog,
+                                                            const char* echo_ttl = "10s") {
+  auto config = registry::AggregateFromJson(
+      {{"route", "GET /v1/agg/{id}"},
+       {"calls",
+        {{"echo", {{"method", "portico.test.v1.TestService/Echo"},
+                   {"request", {{"f_string", "{id}"}}},
+                   {"cache", {{"ttl", echo_ttl}}}}},
+         {"item", {{"method", "portico.test.v1.TestService/GetItem"},
+                   {"request", {{"shelf", "{id}"}}}}}}}},
+      "agg");
+  EXPECT_TRUE(config.ok()) << config.status().message();
+  auto table = registry::BuildAggregateTable(catalog, {*config});
+  EXPECT_TRUE(table.ok()) << table.status().message();
+  return table.ok() ? *table : nullptr;
+}
+
+TEST(PolicyTableTest, AnAggregateRouteTakesPathAndGlobalPoliciesAndEachCallItsMethods) {
+  PolicyFixture f;
+  auto aggregates = EchoAndItem(f.catalog());
+  ASSERT_NE(aggregates, nullptr);
+  ASSERT_TRUE(
+      f.Compile({PolicyJson("a-global", {{"cors", {{"allow_origins", {"https://app.example"}}}},
+                                         {"rate_limit", {{"rate", 5}}}}),
+                 PolicyJson("b-backend", {{"match", {{"backend", "test"}}},
+                                          {"max_concurrency", 3}}),
+                 PolicyJson("c-agg-prefix", {{"match", {{"path_prefix", "/v1/agg"}}},
+                                             {"rate_limit", {{"rate", 7}}},
+                                             {"cache", {{"ttl", "5s"}}}}),
+                 PolicyJson("d-echo", {{"match", {{"methods", {"*TestService/Echo"}}}},
+                                       {"ip", {{"allow", {"10.0.0.0/8"}}}},
+                                       {"cors", {{"allow_origins", {"https://other.example"}}}},
+                                       {"cache", {{"ttl", "5s"}}}}),
+                 PolicyJson("e-all-methods", {{"match", {{"methods", {"*"}}}},
+                                              {"max_concurrency", 9}})},
+                aggregates.get())
+          .ok());
+  const policy::AggregatePolicies* a = f.table().ForAggregate(0);
+  ASSERT_NE(a, nullptr);
+  // The route: the longest path prefix over global; method globs and backends are not its.
+  EXPECT_EQ(a->route.cors->config.name, "a-global");
+  EXPECT_EQ(a->route.rate_limit->config.name, "c-agg-prefix");
+  EXPECT_EQ(a->route.concurrency, nullptr);
+  EXPECT_EQ(a->route.ip, nullptr);
+  EXPECT_EQ(a->route.cache, nullptr) << "an aggregate caches per call, not whole";
+  // Each call: as a direct call to its method, without CORS and cache.
+  ASSERT_EQ(a->calls.size(), 2u);
+  const auto& plan = *aggregates->plans()[0];
+  const std::size_t echo = plan.calls[0].name == "echo" ? 0 : 1;
+  const std::size_t item = 1 - echo;
+  EXPECT_EQ(a->calls[echo].ip->config.name, "d-echo");
+  EXPECT_EQ(a->calls[echo].concurrency->config.name, "e-all-methods");
+  EXPECT_EQ(a->calls[echo].rate_limit->config.name, "a-global");
+  EXPECT_EQ(a->calls[echo].cors, nullptr);
+  EXPECT_EQ(a->calls[echo].cache, nullptr);
+  EXPECT_EQ(a->calls[item].ip, nullptr);
+  EXPECT_EQ(a->calls[item].concurrency->config.name, "e-all-methods");
+  // Only the call with `cache` has a cache.
+  ASSERT_EQ(a->caches.size(), 2u);
+  EXPECT_NE(a->caches[echo], nullptr);
+  EXPECT_EQ(a->caches[item], nullptr);
+  EXPECT_EQ(f.table().ForAggregate(1), nullptr);
+}
+
+TEST(PolicyTableTest, AnAggregateCallsCacheIsKeptWhileItsCallStaysTheSame) {
+  PolicyFixture f;
+  auto aggregates = EchoAndItem(f.catalog());
+  ASSERT_TRUE(f.Compile({}, aggregates.get()).ok());
+  const std::size_t echo = aggregates->plans()[0]->calls[0].name == "echo" ? 0 : 1;
+  const auto before = f.table().ForAggregate(0)->caches[echo];
+  ASSERT_NE(before, nullptr);
+  // A new snapshot (a policy joins, the aggregate rebuilt alike): the same cache.
+  auto rebuilt = EchoAndItem(f.catalog());
+  ASSERT_TRUE(f.Compile({PolicyJson("other", {{"max_concurrency", 4}})}, rebuilt.get()).ok());
+  EXPECT_EQ(f.table().ForAggregate(0)->caches[echo], before);
+  // Another ttl starts it afresh.
+  auto changed = EchoAndItem(f.catalog(), "20s");
+  ASSERT_TRUE(f.Compile({}, changed.get()).ok());
+  EXPECT_NE(f.table().ForAggregate(0)->caches[echo], before);
+}
+
 TEST(PolicyTableTest, NoPoliciesLeaveEveryRouteEmpty) {
   PolicyFixture f;
   ASSERT_TRUE(f.Compile({}).ok());

@@ -47,13 +47,15 @@ class PolicyFixture {
   }
 
   // Compiles `policies` for the current snapshot; the table stays alive in the fixture.
-  Status Compile(const std::vector<registry::PolicyConfig>& policies) {
+  Status Compile(const std::vector<registry::PolicyConfig>& policies,
+                 const registry::AggregateTable* aggregates = nullptr) {
     auto snapshot = registry_.Current();
-    auto built = compiler_.Build(*snapshot->catalog, *snapshot->backends, policies);
+    auto built = compiler_.Build(*snapshot->catalog, *snapshot->backends, policies, aggregates);
     if (!built.ok()) return built.status();
     index_ = *built;
     return OkStatus();
   }
+  const registry::Catalog& catalog() const { return *registry_.Current()->catalog; }
   const policy::PolicyTable& table() const {
     return static_cast<const policy::PolicyTable&>(*index_);
   }

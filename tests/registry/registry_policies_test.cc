@@ -70,7 +70,7 @@ struct FakeBuilder {
 
   PolicyIndexBuilder Get() {
     return [this](const Catalog& catalog, const BackendTable& backends,
-                  const std::vector<PolicyConfig>& policies)
+                  const std::vector<PolicyConfig>& policies, const AggregateTable*)
                -> StatusOr<std::shared_ptr<const PolicyIndex>> {
       ++calls;
       if (fail) return InvalidArgument("the policies do not compile");
