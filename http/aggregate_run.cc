@@ -39,13 +39,14 @@ struct AggregateRun::Part {
   enum class State { kWaiting, kRunning, kDone, kFailed };
   State state = State::kWaiting;
   Status status;  // kFailed
-  json result;    // kDone
+  std::string text;  // kDone: the reply as proto3 JSON text (a for_each: an array of them)
+  json result;       // kDone, and only when a later call reads it: `text` parsed
   std::vector<std::shared_ptr<registry::CallHandle>> handles;
   std::vector<std::string> cache_keys;  // per element, when the call has a cache
   bool for_each = false;
   std::size_t expected = 0;  // for_each: elements
   std::size_t received = 0;
-  std::vector<json> items;
+  std::vector<std::string> items;  // for_each: each element's reply text, in order
 };
 
 // A call ready to go out (issued outside the lock: a transport may answer inline), or answered
@@ -63,7 +64,12 @@ AggregateRun::AggregateRun(AggregateInputs inputs, std::function<void(AggregateO
     : in_(std::move(inputs)),
       done_(std::move(done)),
       deadline_(std::chrono::system_clock::now() + in_.plan->config.timeout),
-      parts_(in_.plan->calls.size()) {}
+      parts_(in_.plan->calls.size()),
+      read_(in_.plan->calls.size(), false) {
+  for (const auto& call : in_.plan->calls) {
+    for (int dep : call.depends_on) read_[static_cast<std::size_t>(dep)] = true;
+  }
+}
 
 std::shared_ptr<AggregateRun> AggregateRun::Start(AggregateInputs inputs,
                                                   std::function<void(AggregateOutcome)> done) {
@@ -176,10 +182,11 @@ void AggregateRun::Launch() {
         }
         if (part.expected == 0) {
           part.state = Part::State::kDone;
+          part.text = "[]";
           part.result = json::array();
           continue;
         }
-        part.items.assign(part.expected, json());
+        part.items.assign(part.expected, std::string());
       }
       if (Status refused = Refused(i); !refused.ok()) {
         part.state = Part::State::kFailed;
@@ -289,6 +296,13 @@ std::string AggregateRun::CacheKeyOf(std::size_t index, std::string_view wire) c
 void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::UnaryResult result,
                            bool from_cache) {
   std::vector<std::shared_ptr<registry::CallHandle>> cancel;
+  // Converted outside the lock: parts answering at once convert at once.
+  std::string text;
+  Status s;
+  if (result.status.code == Code::kOk) {
+    s = in_.snapshot->catalog->codec().WireToJson(
+        *in_.plan->calls[index].method->descriptor->output_type(), result.response, &text);
+  }
   {
     std::lock_guard lock(mu_);
     Part& part = parts_[index];
@@ -298,24 +312,17 @@ void AggregateRun::OnReply(std::size_t index, std::size_t element, registry::Una
       part.status = Status(result.status.code, result.status.message);
       cancel = part.handles;  // the other elements of a for_each are not needed any more
     } else {
-      std::string text;
-      Status s = in_.snapshot->catalog->codec().WireToJson(
-          *in_.plan->calls[index].method->descriptor->output_type(), result.response, &text);
-      json value = s.ok() ? json::parse(text, nullptr, false) : json();
-      if (!s.ok() || value.is_discarded()) {
+      if (!s.ok()) {
         part.state = Part::State::kFailed;
-        part.status = s.ok() ? Internal("unreadable reply") : s;
+        part.status = s;
       } else if (part.for_each) {
         KeepInCache(index, element, result.response, from_cache);
-        part.items[element] = std::move(value);
-        if (++part.received == part.expected) {
-          part.state = Part::State::kDone;
-          part.result = json(std::move(part.items));
-        }
+        part.items[element] = std::move(text);
+        if (++part.received == part.expected) Settle(index);
       } else {
         KeepInCache(index, element, result.response, from_cache);
-        part.state = Part::State::kDone;
-        part.result = std::move(value);
+        part.text = std::move(text);
+        Settle(index);
       }
     }
     if (part.state == Part::State::kFailed && in_.plan->config.on_error == "fail") {
@@ -348,17 +355,56 @@ AggregateOutcome AggregateRun::Outcome() const {
       }
     }
   }
-  json reply = json::object();
+  // The replies are spliced in as the codec wrote them (their fields in proto order), not
+  // parsed and dumped again; parts in name order, then "errors".
+  std::vector<std::size_t> order(calls.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&calls](std::size_t a, std::size_t b) { return calls[a].name < calls[b].name; });
+  std::string reply = "{";
   json errors = json::object();
-  for (std::size_t i = 0; i < calls.size(); ++i) {
+  for (std::size_t i : order) {
     if (parts_[i].state == Part::State::kDone) {
-      reply[calls[i].name] = parts_[i].result;
+      if (reply.size() > 1) reply += ',';
+      reply += json(calls[i].name).dump();
+      reply += ':';
+      reply += parts_[i].text;
     } else {
       errors[calls[i].name] = StatusObject(parts_[i].status);
     }
   }
-  if (!errors.empty()) reply["errors"] = std::move(errors);
-  return AggregateOutcome{OkStatus(), reply.dump(-1, ' ', false, json::error_handler_t::replace)};
+  if (!errors.empty()) {
+    if (reply.size() > 1) reply += ',';
+    reply += "\"errors\":";
+    reply += errors.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  reply += '}';
+  return AggregateOutcome{OkStatus(), std::move(reply)};
+}
+
+void AggregateRun::Settle(std::size_t index) {
+  Part& part = parts_[index];
+  if (part.for_each) {
+    std::size_t size = 2;
+    for (const auto& item : part.items) size += item.size() + 1;
+    part.text.reserve(size);
+    part.text = "[";
+    for (std::size_t e = 0; e < part.items.size(); ++e) {
+      if (e > 0) part.text += ',';
+      part.text += part.items[e];
+    }
+    part.text += ']';
+    part.items.clear();
+  }
+  if (read_[index]) {
+    part.result = json::parse(part.text, nullptr, /*allow_exceptions=*/false);
+    if (part.result.is_discarded()) {
+      part.state = Part::State::kFailed;
+      part.status = Internal("unreadable reply");
+      return;
+    }
+  }
+  part.state = Part::State::kDone;
 }
 
 }  // namespace portico::http

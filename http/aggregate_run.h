@@ -85,6 +85,8 @@ class AggregateRun : public std::enable_shared_from_this<AggregateRun> {
   void KeepInCache(std::size_t index, std::size_t element, const std::string& wire,
                    bool from_cache);
   AggregateOutcome Outcome() const;  // requires mu_
+  // Part `index` has all its replies: done (parsed when a later call reads it). Requires mu_.
+  void Settle(std::size_t index);
   // The request of call `index` (for one for_each element `item`) as wire bytes; requires mu_.
   StatusOr<std::string> RequestJson(std::size_t index, const nlohmann::json* item) const;
 
@@ -93,6 +95,7 @@ class AggregateRun : public std::enable_shared_from_this<AggregateRun> {
   std::chrono::system_clock::time_point deadline_;
   std::mutex mu_;
   std::vector<Part> parts_;
+  std::vector<bool> read_;  // per call: a later call reads its reply (then it is parsed)
   bool finished_ = false;
 };
 

@@ -107,6 +107,9 @@ void CheckCall(const AggregateCall& call, milliseconds aggregate_timeout, Checke
   c.Bad(!IsIdentifier(call.name), key,
         "must be named like an identifier ([A-Za-z_][A-Za-z0-9_]*), got " +
             QuoteValue(call.name));
+  // "errors" is the merged reply's key for failed parts; "item" the for_each element's ref.
+  c.Bad(call.name == "errors" || call.name == "item", key,
+        "is reserved (\"errors\" and \"item\" cannot name a call)");
   c.Bad(call.method.empty(), key + ".method", "is required");
   c.Bad(!call.method.empty() && !IsMethodName(call.method), key + ".method",
         "must be \"pkg.Service/Method\", got " + QuoteValue(call.method));
