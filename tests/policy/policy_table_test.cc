@@ -126,7 +126,7 @@ std::shared_ptr<const registry::AggregateTable> EchoAndItem(const registry::Cata
         {{"echo", {{"method", "portico.test.v1.TestService/Echo"},
                    {"request", {{"f_string", "{id}"}}},
                    {"cache", {{"ttl", echo_ttl}}}}},
-         {"item", {{"method", "portico.test.v1.TestService/GetItem"},
+         {"get", {{"method", "portico.test.v1.TestService/GetItem"},
                    {"request", {{"shelf", "{id}"}}}}}}}},
       "agg");
   EXPECT_TRUE(config.ok()) << config.status().message();
@@ -167,7 +167,7 @@ TEST(PolicyTableTest, AnAggregateRouteTakesPathAndGlobalPoliciesAndEachCallItsMe
   ASSERT_EQ(a->calls.size(), 2u);
   const auto& plan = *aggregates->plans()[0];
   const std::size_t echo = plan.calls[0].name == "echo" ? 0 : 1;
-  const std::size_t item = 1 - echo;
+  const std::size_t item = 1 - echo;  // "get"
   EXPECT_EQ(a->calls[echo].ip->config.name, "d-echo");
   EXPECT_EQ(a->calls[echo].concurrency->config.name, "e-all-methods");
   EXPECT_EQ(a->calls[echo].rate_limit->config.name, "a-global");
