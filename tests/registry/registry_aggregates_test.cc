@@ -10,9 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
 #include "registry/registry.h"
 #include "tests/registry/fake_transport.h"
+#include "tests/support/gateway_fixture.h"
 
 namespace portico::registry {
 namespace {
@@ -25,14 +27,22 @@ BackendTransportFactory Factory() {
   return [](const BackendConfig& backend) { return std::make_shared<FakeTransport>(backend); };
 }
 
+// The test protos, as the config file would give them: every aggregate below calls one of
+// their methods, which each snapshot's plans are checked against.
+FileList TestFiles() {
+  auto files = ParseDescriptorSet(portico::testing::TestDescriptorSetBytes());
+  EXPECT_TRUE(files.ok()) << files.status().message();
+  return files.ok() ? *files : FileList{};
+}
+
 AggregateConfig Aggregate(const std::string& name, const std::string& path) {
   AggregateConfig a;
   a.name = name;
   a.path = path;
   a.calls.resize(1);
   a.calls[0].name = "user";
-  a.calls[0].method = "users.v1.Users/GetUser";
-  a.calls[0].request = {{"id", "{user_id}"}};
+  a.calls[0].method = "portico.test.v1.TestService/Echo";
+  a.calls[0].request = {{"f_string", "{user_id}"}};  // a path variable or query parameter
   return a;
 }
 
@@ -58,7 +68,8 @@ TEST_F(RegistryAggregatesTest, EverySnapshotCarriesThemSortedByName) {
   Registry registry(nullptr, Factory());
   ASSERT_NE(registry.Current()->aggregate_configs, nullptr);
   ASSERT_NE(registry.Current()->stored_aggregates, nullptr);
-  ASSERT_TRUE(registry.Init({}, {}, {}, {Aggregate("b", "/b"), Aggregate("a", "/a")}).ok());
+  ASSERT_TRUE(
+      registry.Init(TestFiles(), {}, {}, {Aggregate("b", "/b"), Aggregate("a", "/a")}).ok());
   EXPECT_THAT(Names(*registry.Current()), ElementsAre("a", "b"));
   EXPECT_THAT(*registry.Current()->stored_aggregates, IsEmpty());
   // The old overloads still work and load no aggregates from the config.
@@ -78,7 +89,7 @@ TEST_F(RegistryAggregatesTest, PutAndRemoveArePersistedAndReloaded) {
   {
     FileStore store(dir_);
     Registry registry(&store, Factory());
-    ASSERT_TRUE(registry.Init({}, {}, {}, {}).ok());
+    ASSERT_TRUE(registry.Init(TestFiles(), {}, {}, {}).ok());
     ASSERT_TRUE(registry.PutAggregate(Aggregate("dashboard", "/v1/dashboard/{user_id}")).ok());
     ASSERT_TRUE(registry.PutAggregate(Aggregate("gone", "/gone")).ok());
     ASSERT_TRUE(registry.PutAggregate(Aggregate("other", "/other")).ok());
@@ -98,7 +109,8 @@ TEST_F(RegistryAggregatesTest, PutAndRemoveArePersistedAndReloaded) {
   }
   FileStore store(dir_);
   Registry registry(&store, Factory());
-  ASSERT_TRUE(registry.Init({}, {}).ok());  // the old overload loads the store's aggregates too
+  // The old overload loads the store's aggregates too.
+  ASSERT_TRUE(registry.Init(TestFiles(), {}).ok());
   auto snapshot = registry.Current();
   ASSERT_THAT(Names(*snapshot), ElementsAre("dashboard", "other"));
   EXPECT_EQ((*snapshot->aggregate_configs)[0], Aggregate("dashboard", "/v1/dashboard/{user_id}"));
@@ -109,14 +121,15 @@ TEST_F(RegistryAggregatesTest, StoredAggregateOverridesTheConfigsAndIsReported) 
   {
     FileStore store(dir_);
     Registry registry(&store, Factory());
-    ASSERT_TRUE(registry.Init({}, {}).ok());
+    ASSERT_TRUE(registry.Init(TestFiles(), {}).ok());
     ASSERT_TRUE(registry.PutAggregate(Aggregate("shared", "/stored")).ok());
   }
   FileStore store(dir_);
   Registry registry(&store, Factory());
   std::vector<std::string> overridden;
   ASSERT_TRUE(registry
-                  .Init({}, {}, {}, {Aggregate("shared", "/config"), Aggregate("mine", "/mine")},
+                  .Init(TestFiles(), {}, {},
+                        {Aggregate("shared", "/config"), Aggregate("mine", "/mine")},
                         &overridden)
                   .ok());
   EXPECT_THAT(overridden, ElementsAre("aggregate \"shared\""));
