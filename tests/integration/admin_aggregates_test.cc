@@ -15,15 +15,22 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+// Calls TestService (the methods must exist: every change builds the aggregates' plans).
 const json kDashboard = json::parse(R"({
   "route": "GET /v1/dashboard/{user_id}",
   "calls": {
-    "user": {"method": "users.v1.Users/GetUser", "request": {"id": "{user_id}"},
+    "user": {"method": "portico.test.v1.TestService/Echo", "request": {"f_string": "{user_id}"},
              "timeout": "500ms"},
-    "recs": {"method": "recs.v1.Recs/ForUser", "request": {"name": "{user.name}"},
-             "cache": {"ttl": "10s"}}}})");
+    "recs": {"method": "portico.test.v1.TestService/GetItem",
+             "request": {"name": "{user.f_string}"}, "cache": {"ttl": "10s"}}}})");
 
-class AdminAggregatesTest : public GatewayTest {};
+class AdminAggregatesTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    GatewayTest::SetUp();
+    RegisterTestService();
+  }
+};
 
 TEST_F(AdminAggregatesTest, PutGetListDelete) {
   auto put = Admin("PUT", "/admin/aggregates/dashboard", kDashboard.dump());
@@ -31,10 +38,10 @@ TEST_F(AdminAggregatesTest, PutGetListDelete) {
   EXPECT_EQ(put.json(), json::parse(R"({"name": "dashboard", "source": "store",
       "route": "GET /v1/dashboard/{user_id}", "timeout": "2s", "on_error": "partial",
       "max_fan_out": 32,
-      "calls": {"recs": {"method": "recs.v1.Recs/ForUser", "request": {"name": "{user.name}"},
-                         "cache": {"ttl": "10s"}},
-                "user": {"method": "users.v1.Users/GetUser", "request": {"id": "{user_id}"},
-                         "timeout": "500ms"}}})"));
+      "calls": {"recs": {"method": "portico.test.v1.TestService/GetItem",
+                         "request": {"name": "{user.f_string}"}, "cache": {"ttl": "10s"}},
+                "user": {"method": "portico.test.v1.TestService/Echo",
+                         "request": {"f_string": "{user_id}"}, "timeout": "500ms"}}})"));
 
   json other = kDashboard;
   other["route"] = "POST /v1/other";
@@ -106,7 +113,7 @@ TEST_F(AdminAggregatesTest, RestartKeepsAggregates) {
   const json before = Admin("GET", "/admin/aggregates").json();
   StopGateway();
   const std::filesystem::path file = data_dir_.path() / "store" / "aggregates.json";
-  EXPECT_THAT(ReadFile(file.string()), HasSubstr("users.v1.Users/GetUser"));
+  EXPECT_THAT(ReadFile(file.string()), HasSubstr("portico.test.v1.TestService/Echo"));
   StartGateway();
   EXPECT_EQ(Admin("GET", "/admin/aggregates").json(), before);
 }
