@@ -136,8 +136,28 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
                             std::move(exchange), metrics_, start);
     }
   }
+  auto aggregates = snapshot->aggregates;
   auto resolved = ResolveRoute(std::move(snapshot), request);
   auto* target = std::get_if<CallTarget>(&resolved);
+  if (auto* refusal = std::get_if<Refusal>(&resolved);
+      refusal != nullptr && aggregates != nullptr && refusal->status.code() == Code::kNotFound) {
+    // An aggregate's path asked with another method: 405, as for a descriptor route.
+    const std::string_view target_view(request.target().data(), request.target().size());
+    const std::string path(target_view.substr(0, target_view.find('?')));
+    std::string allow;
+    transcoder::PathMatch ignored;
+    for (const char* m : {"DELETE", "GET", "PATCH", "POST", "PUT"}) {  // an aggregate's methods
+      if (aggregates->Match(m, path, &ignored)) {
+        allow += (allow.empty() ? "" : ", ") + std::string(m);
+      }
+    }
+    if (!allow.empty()) {
+      *refusal = Refusal(Status(Code::kUnimplemented,
+                                "method " + std::string(request.method_string()) +
+                                    " not allowed for " + path),
+                         405, std::move(allow));
+    }
+  }
   if (auto refused =
           UnservedProtocol(request, target && target->route->plan.request_is_http_body())) {
     Response r = ErrorReply(*refused, 415);

@@ -350,6 +350,16 @@ TEST_F(AggregateTest, AnUnknownAggregatePathIs404) {
   EXPECT_EQ(gone.json()["code"], 5) << gone.body;
 }
 
+// DESIGN section 5: a known path with another HTTP method is 405, aggregate routes included.
+TEST_F(AggregateTest, AnotherMethodOnAnAggregateRouteIs405) {
+  PutAggregate("dashboard", Dashboard());
+  auto r = Post("/v1/dashboard/u1", "{}");
+  EXPECT_EQ(r.status, 405) << r.body;
+  EXPECT_EQ(r.header("allow"), "GET");
+  EXPECT_EQ(r.json()["code"], 12) << r.body;
+  EXPECT_EQ(Count(Counters(), "calls", kGetUser), 0);
+}
+
 TEST_F(AggregateTest, HotReplacementLeavesInFlightRequestsOnTheOldPlan) {
   json v1 = Independent();
   v1["calls"].erase("recs");
