@@ -134,7 +134,18 @@ struct Walker {
     if (value.is_object()) {
       for (const auto& [key, item_value] : value.items()) {
         tokens.push_back(key);
-        if (Status s = Visit(item_value, tokens); !s.ok()) return s;
+        // Every key names a field of the request (a typo fails at load, not on each request);
+        // what a map or a well-known type (Struct, Timestamp...) holds the codec checks.
+        auto dest = Destination(
+            methods[static_cast<std::size_t>(index.at(call.name))]->descriptor->input_type(),
+            tokens);
+        if (!dest.ok()) return Fail(config, Where(tokens), dest.status().message());
+        const bool opaque =
+            dest->field->is_map() ||
+            (dest->message != nullptr && dest->message->file()->package() == "google.protobuf");
+        if (!opaque || item_value.is_string()) {
+          if (Status s = Visit(item_value, tokens); !s.ok()) return s;
+        }
         tokens.pop_back();
       }
     } else if (value.is_array()) {

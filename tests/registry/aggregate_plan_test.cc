@@ -99,6 +99,12 @@ TEST_F(AggregatePlanTest, ForEachRunsOverARepeatedFieldAndItsItems) {
   EXPECT_EQ(each.substitutions.at(0).ref.source, AggregateRef::Source::kItem);
 }
 
+TEST_F(AggregatePlanTest, LiteralsOfMapsAndWellKnownTypesAreLeftToTheCodec) {
+  auto built = Build({Aggregate({Call(
+      "a", kEcho, {{"m_int", {{"any-key", 1}}}, {"st", {{"free", {{"form", true}}}}}})})});
+  EXPECT_TRUE(built.ok()) << built.status().message();
+}
+
 TEST_F(AggregatePlanTest, EveryKindOfBadAggregateNamesWhereItIs) {
   struct Case {
     const char* what;
@@ -115,6 +121,9 @@ TEST_F(AggregatePlanTest, EveryKindOfBadAggregateNamesWhereItIs) {
                   Call("b", kEcho, {{"f_string", "{a.fString}"}})}),
        "cycle"},
       {"itself", Aggregate({Call("a", kEcho, {{"f_string", "{a.fString}"}})}), "itself"},
+      {"unknown literal field",
+       Aggregate({Call("a", kEcho, {{"inner", {{"s", "x"}, {"nme", 3}}}})}),
+       "calls.a.request.inner.nme: portico.test.v1.Inner has no field \"nme\""},
       {"unknown result field", Aggregate({Call("a", kEcho, json::object()),
                                           Call("b", kEcho, {{"f_string", "{a.nope}"}})}),
        "has no field \"nope\""},
