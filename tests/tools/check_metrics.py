@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Parses a Prometheus text exposition with the reference Python client's parser.
 
 Usage: check_metrics.py METRICS_FILE [DASHBOARD_JSON]
@@ -6,8 +6,8 @@ Usage: check_metrics.py METRICS_FILE [DASHBOARD_JSON]
 Prints one JSON object: {"samples": [[name, {labels}, value], ...], "types": {family: type},
 "dashboard_names": [...], "dashboard_missing": [...]}. Exits 1 when the exposition does not
 parse (the parser's error on stderr), 0 otherwise. With a dashboard, every metric name in its
-PromQL expressions must be a sample name of the exposition: those that are not are listed in
-dashboard_missing (the caller asserts it is empty).
+PromQL expressions must be a series of the exposition (sampled, or of a family it declares):
+those that are not are listed in dashboard_missing (the caller asserts it is empty).
 """
 import json
 import math
@@ -50,6 +50,7 @@ def dashboard_names(path):
         text = re.sub(r'"[^"]*"', "", text)
         text = re.sub(r"\{[^}]*\}", "", text)
         text = re.sub(r"\[[^\]]*\]", "", text)
+        text = re.sub(r"(?<![a-zA-Z_:])\d+(\.\d+)?([eE][-+]?\d+)?", "", text)  # numbers
         text = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", text)
         for word in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text):
             if word not in PROMQL_WORDS:
@@ -76,7 +77,13 @@ def main():
     out = {"samples": samples, "types": types}
     if len(sys.argv) > 2:
         exprs, names = dashboard_names(sys.argv[2])
+        # A series exists when it has samples or its family is declared (# TYPE) without any
+        # yet (a reflection gauge before any reflection backend, say).
         present = {s[0] for s in samples}
+        for family, kind in types.items():
+            suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"],
+                        "summary": ["_sum", "_count"]}.get(kind, [""])
+            present.update(family + suffix for suffix in suffixes)
         out["dashboard_exprs"] = exprs
         out["dashboard_names"] = names
         out["dashboard_missing"] = [n for n in names if n not in present]
