@@ -4,6 +4,9 @@
 // stay bounded under random paths, and the Grafana dashboard asks only for series that exist.
 #include <fstream>
 #include <random>
+#include <set>
+
+#include <boost/asio/ip/tcp.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -182,6 +185,36 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
 
   // The client's path is never a label value.
   EXPECT_EQ(text_.find("secret-path"), std::string::npos);
+}
+
+// An endpoint nobody listens on: its dials fail (connect failures) and the calls that picked it
+// first go to the live endpoint (retries counted against the dead one).
+TEST_F(MetricsTest, ConnectFailuresAndRetriesPerEndpoint) {
+  RegisterTestService();
+  std::string dead;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    dead = "127.0.0.1:" + std::to_string(probe.local_endpoint().port());
+  }  // closed: connections to it are refused
+  const json backend = {{"endpoints", {dead, backend_.address()}},
+                        {"services", {"portico.test.v1.TestService"}},
+                        {"retry", {{"attempts", 2}, {"budget_percent", 100}}}};
+  ASSERT_EQ(Admin("PUT", "/admin/backends/test", backend.dump()).status, 200);
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(Post("/v1/echo", "{}").status, 200) << i;
+  Parsed p = Scrape();
+  const json dead_endpoint = {{"backend", "test"}, {"endpoint", dead}};
+  EXPECT_GE(p.Value("portico_upstream_endpoint_connect_failures_total", dead_endpoint), 1);
+  EXPECT_GE(p.Value("portico_upstream_endpoint_retries_total", dead_endpoint), 1);
+  EXPECT_EQ(p.Value("portico_upstream_endpoint_connections", dead_endpoint), 0);
+  EXPECT_EQ(p.Value("portico_upstream_endpoint_retries_total",
+                    {{"backend", "test"}, {"endpoint", backend_.address()}}),
+            0);
+  EXPECT_GE(p.Value("portico_upstream_retries_total", {{"backend", "test"}}), 1);
+  json ready = dead_endpoint;
+  ready["state"] = "READY";  // TRANSIENT_FAILURE, or CONNECTING while it redials
+  EXPECT_EQ(p.Value("portico_upstream_endpoint_state", ready), 0);
+  EXPECT_EQ(p.Find("portico_upstream_endpoint_state", dead_endpoint).size(), 5u);
 }
 
 // 10,000 random paths (half matching a route with a path variable, half matching none) leave
