@@ -268,8 +268,10 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
         }
         AddPolicyHeaders(reply_headers, &response);
         metrics.InFlight(-1);
+        // An OK call whose reply could not be rendered counts as the error it became.
         metrics.RecordRequest(target.route->plan.binding().path, target.method->path,
-                              response.result_int(), code,
+                              response.result_int(),
+                              code == 0 && response.result_int() >= 300 ? -1 : code,
                               std::chrono::steady_clock::now() - start, bytes_in,
                               response.body().size());
         exchange->Respond(std::move(response));
