@@ -252,7 +252,8 @@ TEST_F(MetricsTest, RandomPathsKeepLabelsBounded) {
   }
 }
 
-// Every metric name in the dashboard's PromQL is a series a real gateway exposes.
+// Every metric name in the dashboard's and the alerting rules' PromQL is a series a real gateway
+// exposes.
 TEST_F(MetricsTest, DashboardQueriesNameSeriesThatExist) {
   RegisterTestService();
   ASSERT_EQ(Post("/v1/echo", "{}").status, 200);
@@ -260,6 +261,11 @@ TEST_F(MetricsTest, DashboardQueriesNameSeriesThatExist) {
                     "/examples/observability/grafana-dashboard.json");
   EXPECT_GE(p.dashboard_exprs, 10);
   EXPECT_EQ(p.dashboard_missing, json::array()) << p.dashboard_missing.dump();
+  // The same for the alerting rules.
+  Parsed rules =
+      ParseExposition(text_, std::string(PORTICO_SOURCE_DIR) + "/examples/observability/alerts.yml");
+  EXPECT_GE(rules.dashboard_exprs, 5);
+  EXPECT_EQ(rules.dashboard_missing, json::array()) << rules.dashboard_missing.dump();
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Parses a Prometheus text exposition with the reference Python client's parser.
 
-Usage: check_metrics.py METRICS_FILE [DASHBOARD_JSON]
+Usage: check_metrics.py METRICS_FILE [DASHBOARD_JSON | RULES_YAML]
 
 Prints one JSON object: {"samples": [[name, {labels}, value], ...], "types": {family: type},
 "dashboard_names": [...], "dashboard_missing": [...]}. Exits 1 when the exposition does not
@@ -28,7 +28,11 @@ PROMQL_WORDS = {
 
 def dashboard_names(path):
     with open(path) as f:
-        board = json.load(f)
+        if path.endswith((".yml", ".yaml")):  # Prometheus rules: the same "expr" keys
+            import yaml
+            board = yaml.safe_load(f)
+        else:
+            board = json.load(f)
     exprs = []
 
     def walk(node):
