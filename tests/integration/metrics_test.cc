@@ -102,6 +102,11 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
     ASSERT_TRUE(ws.Receive());
     ASSERT_TRUE(ws.WaitClose());
   }
+  {
+    WsClient refused;  // a handshake on no route: 404, counted like any unmatched request
+    EXPECT_FALSE(refused.Connect("ws://127.0.0.1:" + std::to_string(app_->port()) + "/v1/nope"));
+    EXPECT_EQ(refused.http_status(), 404);
+  }
   // The WebSocket call is recorded when its backend call ends, just after the close.
   Parsed p;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -126,7 +131,7 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
                     labels("/v1/fail", std::string(kService) + "Fail", "4xx", "NOT_FOUND")),
             1);
   EXPECT_EQ(p.Value("portico_http_requests_total", labels("unmatched", "", "4xx", "NOT_FOUND")),
-            1);
+            2);
   EXPECT_EQ(p.Value("portico_http_requests_total",
                     labels("/v1/stream", std::string(kService) + "ServerStream", "2xx", "OK")),
             1);
@@ -157,7 +162,7 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
   // Bytes by route: three bodies of "{}" in.
   EXPECT_EQ(p.Value("portico_http_request_bytes_total", {{"route", "/v1/echo"}}), 6);
   EXPECT_GT(p.Value("portico_http_response_bytes_total", {{"route", "/v1/stream"}}), 0);
-  EXPECT_EQ(p.Value("portico_http_responses_total", {{"status", "404"}}), 2);
+  EXPECT_EQ(p.Value("portico_http_responses_total", {{"status", "404"}}), 3);
   EXPECT_EQ(p.Value("portico_metrics_series_folded_total"), 0);
   EXPECT_EQ(p.Value("portico_metrics_series_limit"), 10000);
 
