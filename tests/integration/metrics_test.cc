@@ -103,6 +103,25 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
     ASSERT_TRUE(ws.WaitClose());
   }
   {
+    // Multiplexed: one unary call, and one naming a method nobody registered (its name is no
+    // label: it counts as unmatched).
+    WsClient ws;
+    ASSERT_TRUE(ws.Connect("ws://127.0.0.1:" + std::to_string(app_->port()) + kService +
+                               "BidiStream",
+                           {"portico.mux.v1"}))
+        << ws.error();
+    ASSERT_TRUE(ws.Send(R"({"id":1,"method":"/portico.test.v1.TestService/Echo"})"));
+    ASSERT_TRUE(ws.Send(R"({"id":1,"message":{"fString":"m"},"end":true})"));
+    ASSERT_TRUE(ws.Send(R"({"id":2,"method":"/secret.v1.Nope/Call"})"));
+    int statuses = 0;
+    for (int i = 0; i < 10 && statuses < 2; ++i) {
+      auto frame = ws.Receive();
+      ASSERT_TRUE(frame);
+      if (frame->find("\"status\"") != std::string::npos) ++statuses;
+    }
+    ASSERT_EQ(statuses, 2);
+  }
+  {
     WsClient refused;  // a handshake on no route: 404, counted like any unmatched request
     EXPECT_FALSE(refused.Connect("ws://127.0.0.1:" + std::to_string(app_->port()) + "/v1/nope"));
     EXPECT_EQ(refused.http_status(), 404);
@@ -112,7 +131,7 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   do {
     p = Scrape();
-  } while (p.Find("portico_http_requests_total", {{"status_class", "1xx"}}).empty() &&
+  } while (p.Find("portico_http_requests_total", {{"status_class", "1xx"}}).size() < 2 &&
            std::chrono::steady_clock::now() < deadline);
 
   const std::string echo = std::string(kService) + "Echo";
@@ -138,11 +157,16 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
   // The WebSocket call, on its default route.
   EXPECT_EQ(p.Value("portico_http_requests_total",
                     labels("/portico.test.v1.TestService/Echo", echo, "1xx", "OK")),
-            1);
+            2);
   EXPECT_EQ(p.Value("portico_ws_calls_total", {{"protocol", "single"}}), 1);
+  EXPECT_EQ(p.Value("portico_ws_calls_total", {{"protocol", "mux"}}), 1);
+  EXPECT_EQ(p.Value("portico_http_requests_total",
+                    labels("unmatched", "", "1xx", "UNIMPLEMENTED")),
+            1);
+  EXPECT_EQ(p.Value("portico_ws_calls_active"), 0);
   EXPECT_GE(p.Value("portico_ws_frames_total", {{"direction", "in"}}), 1);
   EXPECT_GE(p.Value("portico_ws_frames_total", {{"direction", "out"}}), 1);
-  EXPECT_EQ(p.Value("portico_ws_sessions_opened_total"), 1);
+  EXPECT_EQ(p.Value("portico_ws_sessions_opened_total"), 2);
 
   // The histogram of the echo route: cumulative buckets ending in the count, a plausible sum.
   const json echo_ok = labels("/v1/echo", echo, "2xx", "OK");
@@ -174,8 +198,8 @@ TEST_F(MetricsTest, RealRequestsShowUpWithTheirLabelsAndCounts) {
   EXPECT_GE(p.Value("portico_upstream_endpoint_connections", endpoint), 1);
   EXPECT_EQ(p.Value("portico_upstream_endpoint_connect_failures_total", endpoint), 0);
   EXPECT_EQ(p.Value("portico_upstream_endpoint_retries_total", endpoint), 0);
-  // Every request that reached the backend: 3 + 2 + 1 + 1 + the WebSocket call.
-  EXPECT_EQ(p.Value("portico_upstream_calls_total", {{"backend", "test"}}), 8);
+  // Every request that reached the backend: 3 + 2 + 1 + 1 + the two WebSocket calls.
+  EXPECT_EQ(p.Value("portico_upstream_calls_total", {{"backend", "test"}}), 9);
 
   // Policy kinds, store, reflection and the process.
   EXPECT_EQ(p.Find("portico_policy_rejections_total").size(), 8u);
