@@ -6,6 +6,8 @@
 
 #include "http/aggregate_admin.h"
 #include "http/policy_admin.h"
+#include "http/process_stats.h"
+#include "http/prom_text.h"
 #include "http/reflection_admin.h"
 #include "http/rest_handler.h"
 #include "http/status_reply.h"
@@ -105,6 +107,31 @@ json BackendJson(const registry::Backend& backend, const registry::BackendTable&
 
 }  // namespace
 
+std::string AdminHandler::RenderAllMetrics() const {
+  auto snapshot = registry_.Current();
+  std::string out = metrics_.Render() + RenderUpstreamMetrics(*snapshot->backends);
+  PromHeader(out, "portico_store_errors_total", "counter",
+             "Writes to the store (file or etcd) that failed, failing the admin change.");
+  out += "portico_store_errors_total " + std::to_string(registry_.store_errors()) + "\n";
+  PromHeader(out, "portico_reflection_failures_total", "counter",
+             "Server-reflection refreshes that failed (the last good set stays in force).");
+  out += "portico_reflection_failures_total " +
+         std::to_string(reflection_ ? reflection_->RefreshFailures() : 0) + "\n";
+  PromHeader(out, "portico_reflection_ok", "gauge",
+             "Per reflection backend: 1 when its last refresh succeeded, 0 when it failed.");
+  if (reflection_ != nullptr) {
+    for (const auto& [name, backend] : snapshot->backends->by_name) {
+      const nlohmann::json state = reflection_->StateJson(name);
+      if (!state.is_object()) continue;
+      const auto error = state.find("error");
+      const bool ok = error == state.end() || !error->is_string() || error->get<std::string>().empty();
+      out += "portico_reflection_ok{backend=\"" + PromLabel(name) + "\"} " + (ok ? "1" : "0") +
+             "\n";
+    }
+  }
+  return out + RenderProcessMetrics();
+}
+
 AdminHandler::AdminHandler(registry::Registry& registry, Metrics& metrics, std::string token)
     : registry_(registry), metrics_(metrics), token_(std::move(token)) {}
 
@@ -169,9 +196,7 @@ Response AdminHandler::Handle(const Request& request) const {
   if (path == "/metrics") {
     if (method != bhttp::verb::get) return not_allowed("GET");
     metrics_.SetRegistryGeneration(registry_.Current()->generation);
-    return MakeResponse(200,
-                        metrics_.Render() + RenderUpstreamMetrics(*registry_.Current()->backends),
-                        "text/plain; version=0.0.4");
+    return MakeResponse(200, RenderAllMetrics(), "text/plain; version=0.0.4");
   }
   if (path == "/admin/routes") {
     if (method != bhttp::verb::get) return not_allowed("GET");

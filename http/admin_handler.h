@@ -37,6 +37,8 @@ class AdminHandler {
   Response GetBackend(const std::string& name) const;
   Response DeleteBackend(const std::string& name) const;
   Response ListRoutes() const;
+  // GET /metrics: data plane, upstreams, store, reflection and the process.
+  std::string RenderAllMetrics() const;
 
   registry::Registry& registry_;
   Metrics& metrics_;

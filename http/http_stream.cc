@@ -1,5 +1,6 @@
 #include "http/http_stream.h"
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 
@@ -49,6 +50,7 @@ class HttpStream final : public registry::StreamObserver,
     Status s = plan.RequestToWire(codec, target_.match.bindings, target_.query, body,
                                   options_.strict, client_streaming_ ? &url_wire_ : &first);
     if (!s.ok()) return Reject(s);
+    if (!client_streaming_) bytes_in_ += request_.body().size();
     metrics_.InFlight(1);
     call_ = target_.backend->transport().StartStream(std::move(spec_), shared_from_this());
     exchange_->OnClientGone([weak = weak_from_this()] {
@@ -97,6 +99,7 @@ class HttpStream final : public registry::StreamObserver,
       std::lock_guard lock(mu_);
       SendHeadLocked(type);
     }
+    bytes_out_ += chunk.size();
     if (chunk.empty()) {  // an empty chunk would end the chunked body
       call_->Read();
       return;
@@ -141,13 +144,12 @@ class HttpStream final : public registry::StreamObserver,
                                 : MakeResponse(200, std::move(reply_));
       AddReplyMetadata(headers_, trailers, &r);
       AddPolicyHeaders(reply_headers_, &r);
-      metrics_.RecordRequest(target_.method->path, r.result_int(),
-                             std::chrono::steady_clock::now() - start_);
+      Record(r.result_int(), status.code, r.body().size());
       lock.unlock();
       exchange_->Respond(std::move(r));
       return;
     }
-    metrics_.RecordRequest(target_.method->path, 200, std::chrono::steady_clock::now() - start_);
+    const Code code = status.code;
     SendHeadLocked();
     lock.unlock();
     std::string last;
@@ -161,6 +163,7 @@ class HttpStream final : public registry::StreamObserver,
           transcoder::StatusJson(status.code, status.message, status.details_bin, codec);
       last = sse_ ? transcoder::SseError(json) : transcoder::NdjsonError(json);
     }
+    Record(200, code, last.size());
     if (!last.empty()) exchange_->WriteChunk(std::move(last), nullptr);
     exchange_->EndChunked();
   }
@@ -169,9 +172,16 @@ class HttpStream final : public registry::StreamObserver,
   void Reject(const Status& s) {
     Response r = ErrorReply(s);
     AddPolicyHeaders(reply_headers_, &r);
-    metrics_.RecordRequest(target_.method->path, r.result_int(),
-                           std::chrono::steady_clock::now() - start_);
+    Record(r.result_int(), s.code(), r.body().size());
     exchange_->Respond(std::move(r));
+  }
+
+  // The stream in the metrics, once it ends; `more_out`: bytes of the last reply or chunk.
+  void Record(unsigned http_status, Code code, std::size_t more_out) {
+    metrics_.RecordRequest(target_.route->plan.binding().path, target_.method->path,
+                           http_status, static_cast<int>(code),
+                           std::chrono::steady_clock::now() - start_, bytes_in_.load(),
+                           bytes_out_.load() + more_out);
   }
 
   // Stops the call with our own status (a bad message in the request body).
@@ -246,6 +256,7 @@ class HttpStream final : public registry::StreamObserver,
 
   void OnBody(bool ok, std::string piece, bool done) {
     if (!ok) return call_->Cancel();  // the client is gone
+    bytes_in_ += piece.size();
     std::vector<std::string> raw;
     Status s = splitter_.Feed(piece, &raw);
     if (s.ok() && done) s = splitter_.Finish(&raw);
@@ -285,6 +296,10 @@ class HttpStream final : public registry::StreamObserver,
   bool client_streaming_ = false;
   bool server_streaming_ = false;
   std::size_t messages_ = 0;
+  // For the metrics: body bytes read, and reply chunks handed to the client (the body reader's
+  // and the gRPC threads' sides).
+  std::atomic<std::uint64_t> bytes_in_{0};
+  std::atomic<std::uint64_t> bytes_out_{0};
 
   std::mutex mu_;
   registry::Metadata headers_;

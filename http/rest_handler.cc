@@ -96,7 +96,7 @@ Handler RestHandler::StreamsBody(const Request& header) const {
   if (auto refused = UnservedProtocol(header, /*raw_body=*/true)) {
     // Answered from the header: the body of a protocol not served is never read.
     return [this, status = std::move(*refused)](Request&&, std::shared_ptr<Exchange> exchange) {
-      metrics_.RecordRequest("unmatched", 415, {});
+      metrics_.RecordRequest("unmatched", "", 415, static_cast<int>(status.code()), {}, 0, 0);
       exchange->Respond(ErrorReply(status, 415));
     };
   }
@@ -116,8 +116,9 @@ Handler RestHandler::StreamsBody(const Request& header) const {
 void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
   const auto start = std::chrono::steady_clock::now();
   auto refuse = [&](const Response& response) {
-    metrics_.RecordRequest("unmatched", response.result_int(),
-                           std::chrono::steady_clock::now() - start);
+    metrics_.RecordRequest("unmatched", "", response.result_int(), -1,
+                           std::chrono::steady_clock::now() - start, request.body().size(),
+                           response.body().size());
   };
   // This request's one view of the registry, whatever changes meanwhile.
   auto snapshot = registry_.Current();
@@ -193,8 +194,10 @@ bool RestHandler::Preflight(const std::shared_ptr<const registry::Snapshot>& sna
                 if (admission.outcome == policy::Admission::Outcome::kRefuse) {
                   LogRefusal(admission, target->method->path, exchange->peer().address);
                 }
-                metrics_.RecordRequest(target->method->path, response.result_int(),
-                                       std::chrono::steady_clock::now() - start);
+                metrics_.RecordRequest(target->route->plan.binding().path, target->method->path,
+                                       response.result_int(), -1,
+                                       std::chrono::steady_clock::now() - start, 0,
+                                       response.body().size());
                 exchange->Respond(std::move(response));
               });
   return true;
@@ -206,7 +209,10 @@ void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Ex
   auto spec = MakeCallSpec(target, request, exchange->peer());
   if (!spec.ok()) {
     Response r = ErrorReply(spec.status());
-    metrics_.RecordRequest(method->path, r.result_int(), std::chrono::steady_clock::now() - start);
+    metrics_.RecordRequest(target.route->plan.binding().path, method->path, r.result_int(),
+                           static_cast<int>(spec.status().code()),
+                           std::chrono::steady_clock::now() - start, request.body().size(),
+                           r.body().size());
     return exchange->Respond(std::move(r));
   }
   CallSetup setup{std::move(target), std::move(*spec), CallerOf(request, exchange->peer()), {}, {}};
@@ -232,8 +238,11 @@ void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Ex
                     LogRefusal(admission, pending->setup.target.method->path,
                                pending->exchange->peer().address);
                   }
-                  metrics_.RecordRequest(pending->setup.target.method->path, r.result_int(),
-                                         std::chrono::steady_clock::now() - start);
+                  metrics_.RecordRequest(pending->setup.target.route->plan.binding().path,
+                                         pending->setup.target.method->path, r.result_int(),
+                                         static_cast<int>(admission.status.code()),
+                                         std::chrono::steady_clock::now() - start,
+                                         pending->request.body().size(), r.body().size());
                   return pending->exchange->Respond(std::move(r));
                 }
                 const policy::CompiledPolicy* cache = admission.cache;
@@ -254,8 +263,9 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
   }
   auto local = [&](Response response) {
     AddPolicyHeaders(setup.reply_headers, &response);
-    metrics_.RecordRequest(method->path, response.result_int(),
-                           std::chrono::steady_clock::now() - start);
+    metrics_.RecordRequest(setup.target.route->plan.binding().path, method->path,
+                           response.result_int(), -1, std::chrono::steady_clock::now() - start,
+                           request.body().size(), response.body().size());
     exchange->Respond(std::move(response));
   };
   auto wire = UnaryRequestWire(setup.target, request, options_);
@@ -282,7 +292,9 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
       std::move(setup.spec), std::move(*wire),
       [target = std::move(setup.target), exchange, start, &metrics = metrics_,
        reply_headers = std::move(setup.reply_headers), ticket = std::move(setup.ticket), cache,
-       cache_key = std::move(cache_key)](registry::UnaryResult result) {
+       cache_key = std::move(cache_key),
+       bytes_in = request.body().size()](registry::UnaryResult result) {
+        const auto code = static_cast<int>(result.status.code);
         Response response = RenderUnary(target, std::move(result));
         if (cache != nullptr) {
           if (response.result_int() == 200) StoreReply(*cache, std::move(cache_key), response);
@@ -290,8 +302,12 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
         }
         AddPolicyHeaders(reply_headers, &response);
         metrics.InFlight(-1);
-        metrics.RecordRequest(target.method->path, response.result_int(),
-                              std::chrono::steady_clock::now() - start);
+        // An OK call whose reply could not be rendered counts as the error it became.
+        metrics.RecordRequest(target.route->plan.binding().path, target.method->path,
+                              response.result_int(),
+                              code == 0 && response.result_int() >= 300 ? -1 : code,
+                              std::chrono::steady_clock::now() - start, bytes_in,
+                              response.body().size());
         exchange->Respond(std::move(response));
       });
   exchange->OnClientGone([handle] { handle->Cancel(); });

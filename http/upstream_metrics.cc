@@ -2,24 +2,12 @@
 
 #include <string_view>
 
+#include "http/prom_text.h"
+
 namespace portico::http {
 namespace {
 
-// A label value in the text format: backslash, double quote and newline escaped.
-std::string Label(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string Label(std::string_view value) { return PromLabel(value); }
 
 struct Family {
   const char* name;
@@ -27,17 +15,7 @@ struct Family {
   const char* help;
 };
 
-void Header(std::string& out, const Family& f) {
-  out += "# HELP ";
-  out += f.name;
-  out += ' ';
-  out += f.help;
-  out += "\n# TYPE ";
-  out += f.name;
-  out += ' ';
-  out += f.type;
-  out += '\n';
-}
+void Header(std::string& out, const Family& f) { PromHeader(out, f.name, f.type, f.help); }
 
 }  // namespace
 
@@ -111,6 +89,30 @@ std::string RenderUpstreamMetrics(const registry::BackendTable& backends) {
   endpoint_series(
       {"portico_upstream_endpoint_weight", "gauge", "The endpoint's load-balancing weight."},
       [](const auto& e) { return e.weight; });
+  endpoint_series({"portico_upstream_endpoint_retries_total", "counter",
+                   "Attempts on the endpoint that failed and were retried on another one."},
+                  [](const auto& e) { return e.retries; });
+  endpoint_series({"portico_upstream_endpoint_connections", "gauge",
+                   "HTTP/2 connections to the endpoint, open or opening (all io threads)."},
+                  [](const auto& e) { return e.connections; });
+  endpoint_series({"portico_upstream_endpoint_connect_failures_total", "counter",
+                   "Dials of the endpoint that never became a connection."},
+                  [](const auto& e) { return e.connect_failures; });
+  // The connection state as an enum: one series per state, 1 for the current one.
+  Header(out, {"portico_upstream_endpoint_state", "gauge",
+               "1 for the endpoint's connection state (READY, CONNECTING, IDLE, "
+               "TRANSIENT_FAILURE, SHUTDOWN), 0 for the others."});
+  static constexpr const char* kStates[] = {"READY", "CONNECTING", "IDLE", "TRANSIENT_FAILURE",
+                                            "SHUTDOWN"};
+  for (const auto& row : rows) {
+    for (const auto& e : row.endpoints) {
+      for (const char* state : kStates) {
+        out += "portico_upstream_endpoint_state{" + row.labels + ",endpoint=\"" +
+               Label(e.address) + "\",source=\"" + Label(e.source) + "\",state=\"" + state +
+               "\"} " + (e.state == state ? "1" : "0") + "\n";
+      }
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 // upstream/. Implementations state their own thread safety; ReflectionRefresher's is any thread.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,8 @@ class ReflectionControl {
   virtual StatusOr<UploadResult> RefreshAndWait(const std::string& backend) = 0;
   // The backend's reflection state for GET /admin/backends; null for a backend without it.
   virtual nlohmann::json StateJson(const std::string& backend) const = 0;
+  // Fetches or registrations that failed so far (for /metrics).
+  virtual std::uint64_t RefreshFailures() const { return 0; }
 };
 
 }  // namespace portico::registry

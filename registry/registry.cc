@@ -341,7 +341,10 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
       if (entry.persisted) *set.add_file() = entry.proto;
     }
     Status s = store_->SaveDescriptors(set);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return s;
+    }
   }
   if (store_ != nullptr && persist && backends_changed) {
     std::vector<BackendConfig> persisted;
@@ -349,7 +352,10 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
       if (entry.persisted) persisted.push_back(entry.config);
     }
     Status s = store_->SaveBackends(persisted);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return s;
+    }
   }
   if (store_ != nullptr && persist && changed.policies) {
     std::vector<PolicyConfig> persisted;
@@ -357,7 +363,10 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
       if (entry.persisted) persisted.push_back(entry.config);
     }
     Status s = store_->SavePolicies(persisted);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return s;
+    }
   }
   if (store_ != nullptr && persist && changed.aggregates) {
     std::vector<AggregateConfig> persisted;

@@ -86,6 +86,9 @@ class Registry {
 
   std::shared_ptr<const Snapshot> Current() const { return current_.load(); }
 
+  // Writes to the store that failed so far (each failed the change it carried), for /metrics.
+  std::uint64_t store_errors() const { return store_errors_.load(std::memory_order_relaxed); }
+
   // Registers (or replaces, by name) files. Carried files in the set (google/protobuf/*,
   // google/api/*, google/rpc/*) are skipped: Portico's own copies are used.
   StatusOr<UploadResult> RegisterFiles(FileList files);
@@ -181,6 +184,7 @@ class Registry {
   Aggregates aggregates_;
   Reflections reflected_;  // by backend name
   std::atomic<std::shared_ptr<const Snapshot>> current_;
+  std::atomic<std::uint64_t> store_errors_{0};
 };
 
 }  // namespace portico::registry

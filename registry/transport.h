@@ -94,6 +94,14 @@ class Transport {
                                                   std::shared_ptr<StreamObserver> observer) = 0;
   // "READY", "IDLE", "CONNECTING", "TRANSIENT_FAILURE" or "SHUTDOWN": for the admin API.
   virtual std::string State() const = 0;
+
+  // Connections of an endpoint's transport, for /metrics; zeros where a transport does not
+  // know (libgrpc++ keeps its own).
+  struct ConnectionStats {
+    std::uint32_t open = 0;                // connecting or connected now
+    std::uint64_t connect_failures = 0;    // dials that never became a connection
+  };
+  virtual ConnectionStats Connections() const { return {}; }
 };
 
 // One endpoint of a backend as the admin API and /metrics show it.
@@ -107,6 +115,9 @@ struct EndpointStatus {
   std::optional<std::chrono::system_clock::time_point> ejected_until;  // outlier ejection
   std::uint32_t ejections = 0;
   std::uint32_t in_flight = 0;
+  std::uint64_t retries = 0;           // failed attempts on it that were retried elsewhere
+  std::uint32_t connections = 0;       // Transport::Connections() of its transport
+  std::uint64_t connect_failures = 0;
 };
 
 // Counters of one backend since it was configured, for /metrics.

@@ -47,6 +47,7 @@ struct Endpoint {
   std::shared_ptr<registry::Transport> transport;
   std::shared_ptr<HealthChecker> checker;  // null without active health checks
   std::atomic<std::uint32_t> in_flight{0};
+  std::atomic<std::uint64_t> retries{0};  // attempts here that failed and went elsewhere
 
   ~Endpoint() {
     if (checker) checker->Stop();
@@ -185,6 +186,10 @@ class Cluster final : public registry::BackendTransport,
         s.ejections = set->outlier->Ejections(i);
       }
       s.in_flight = e.in_flight.load(std::memory_order_relaxed);
+      s.retries = e.retries.load(std::memory_order_relaxed);
+      const registry::Transport::ConnectionStats connections = e.transport->Connections();
+      s.connections = connections.open;
+      s.connect_failures = connections.connect_failures;
       out.push_back(std::move(s));
     }
     return out;
@@ -277,12 +282,15 @@ class Cluster final : public registry::BackendTransport,
   // Whether a failed attempt goes to another endpoint (DESIGN section 9): UNAVAILABLE that
   // reached no backend (or of an idempotent method), attempts left, the budget agreeing, and
   // time left before the deadline.
-  bool ShouldRetry(const CallSpec& spec, const CallStatus& status, std::size_t attempts) {
+  // Counted against `failed`, the endpoint of the attempt that failed.
+  bool ShouldRetry(const CallSpec& spec, const CallStatus& status, std::size_t attempts,
+                   const Picked& failed) {
     if (status.code != Code::kUnavailable || !(status.not_sent || spec.idempotent)) return false;
     if (attempts >= config_.retry.attempts) return false;
     if (spec.deadline <= std::chrono::system_clock::now()) return false;
     if (!budget_.TryRetry(Clock::now())) return false;
     retries_.fetch_add(1, std::memory_order_relaxed);
+    failed.endpoint->retries.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -469,7 +477,7 @@ class ClusterUnary final : public registry::CallHandle,
     }
     // tried_ is written only by Send, which runs before this attempt's callback: no other
     // writer now.
-    if (!cancelled && cluster_->ShouldRetry(spec_, result.status, tried_.size())) {
+    if (!cancelled && cluster_->ShouldRetry(spec_, result.status, tried_.size(), picked)) {
       CallStatus none;
       if (std::optional<Picked> next = cluster_->Pick(spec_, tried_, &none)) {
         return Send(std::move(*next));
@@ -663,7 +671,7 @@ class ClusterStream final : public registry::StreamCall,
       std::lock_guard lock(mu_);
       if (attempt != attempt_) return;
       if (!committed_ && buffering_ && !cancelled_ &&
-          cluster_->ShouldRetry(spec_, status, tried_.size())) {
+          cluster_->ShouldRetry(spec_, status, tried_.size(), picked)) {
         CallStatus none;
         next = cluster_->Pick(spec_, tried_, &none);
       }

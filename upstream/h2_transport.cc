@@ -57,6 +57,10 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
 
   asio::io_context& loop() { return loop_; }
   int state() const { return state_.load(std::memory_order_relaxed); }
+  std::uint32_t open() const { return open_.load(std::memory_order_relaxed); }
+  std::uint64_t connect_failures() const {
+    return connect_failures_.load(std::memory_order_relaxed);
+  }
 
   void Submit(std::shared_ptr<H2Call> call) {
     if (!call->Begin()) return;
@@ -86,7 +90,9 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
 
   void OnClosed(H2Connection* connection, bool connect_failed, const std::string& why) override {
     std::erase_if(connections_, [&](const auto& c) { return c.get() == connection; });
+    open_.store(static_cast<std::uint32_t>(connections_.size()), std::memory_order_relaxed);
     if (connect_failed) {
+      connect_failures_.fetch_add(1, std::memory_order_relaxed);
       last_error_ = why;
       // Jitter spreads the reconnects of many gateways after a backend restart.
       thread_local std::minstd_rand random{std::random_device{}()};
@@ -134,6 +140,7 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
         (!failing_ || Clock::now() >= retry_at_)) {
       auto connection = std::make_shared<H2Connection>(loop_, target_, options_, weak_from_this());
       connections_.push_back(connection);
+      open_.store(static_cast<std::uint32_t>(connections_.size()), std::memory_order_relaxed);
       connection->Start();
       UpdateState();
       return connection.get();
@@ -165,6 +172,9 @@ class LoopPool final : public H2ConnectionOwner, public std::enable_shared_from_
   bool shut_down_ = false;
   std::string last_error_ = "not connected";
   std::atomic<int> state_{kIdle};
+  // For Connections(), read from other threads.
+  std::atomic<std::uint32_t> open_{0};
+  std::atomic<std::uint64_t> connect_failures_{0};
 };
 
 class H2Transport final : public registry::Transport {
@@ -204,6 +214,15 @@ class H2Transport final : public registry::Transport {
     int best = kShutdown;
     for (const auto& pool : pools_) best = std::max(best, pool->state());
     return StateName(best);
+  }
+
+  ConnectionStats Connections() const override {
+    ConnectionStats stats;
+    for (const auto& pool : pools_) {
+      stats.open += pool->open();
+      stats.connect_failures += pool->connect_failures();
+    }
+    return stats;
   }
 
  private:

@@ -193,6 +193,7 @@ void ReflectionRefresher::Run() {
       e.services = outcome->services;
     } else {
       e.error = outcome.status().message();
+      failures_.fetch_add(1, std::memory_order_relaxed);
       std::cerr << "portico: backend " << registry::QuoteValue(name)
                 << ": reflection failed, keeping the last good set: " << e.error << "\n";
     }

@@ -14,7 +14,9 @@
 // Registry, which must outlive the refresher; destroying it Stop()s.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -69,6 +71,9 @@ class ReflectionRefresher final : public registry::ReflectionControl {
   //  last attempt's error, "services": the services of the set in force} for a reflection
   // backend the refresher knows; null otherwise.
   nlohmann::json StateJson(const std::string& backend) const override;
+  std::uint64_t RefreshFailures() const override {
+    return failures_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Shared;  // what fetch callbacks may touch after the refresher is gone
@@ -80,6 +85,7 @@ class ReflectionRefresher final : public registry::ReflectionControl {
   const ReflectionRefresherOptions options_;
   std::shared_ptr<Shared> shared_;
   std::thread thread_;
+  std::atomic<std::uint64_t> failures_{0};
 };
 
 }  // namespace portico::upstream

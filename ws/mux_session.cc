@@ -65,6 +65,10 @@ class Mux final : public WsSession {
     std::uint64_t serial = 0;  // tells this call from a later one reusing its id
     // Its place under a route's max_concurrency (policy chain), held until it ends.
     std::shared_ptr<policy::ConcurrencyTicket> ticket;
+    // For the metrics: when the call frame came, and its messages' JSON bytes each way.
+    std::chrono::steady_clock::time_point start;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
   };
 
   class Observer final : public registry::StreamObserver {
@@ -144,6 +148,7 @@ class Mux final : public WsSession {
                                                 limits().strict, std::string(), &wire);
       if (!s.ok()) return FailCall(call, s.code(), s.message());
       call.got_message = true;
+      call.bytes_in += frame.message->size();
       Queue(call, std::move(wire));
       if (call.one_message) call.end_requested = true;
       Pump(call);
@@ -155,6 +160,7 @@ class Mux final : public WsSession {
     if (frame.cancel) {
       if (call.stream) return call.stream->Cancel();
       // Still waiting for its policies: it ends here.
+      Record(call, Code::kCancelled);
       Release(call, call.queued_bytes);
       calls_.erase(it);
       SendStatus(frame.id, Code::kCancelled, "cancelled by the client");
@@ -187,6 +193,9 @@ class Mux final : public WsSession {
     // resolves them, on one registry snapshot the call keeps.
     auto resolved = http::ResolveMethod(registry_.Current(), *frame.method);
     if (const auto* refusal = std::get_if<http::Refusal>(&resolved)) {
+      // The name the client sent is no label: an unknown method is "unmatched".
+      metrics().RecordRequest("unmatched", "", 101, static_cast<int>(refusal->status.code()), {},
+                              0, 0);
       SendStatus(id, refusal->status.code(), refusal->status.message());
       return false;
     }
@@ -201,6 +210,7 @@ class Mux final : public WsSession {
     Call& call = calls_[id];
     call.id = id;
     call.serial = ++serials_;
+    call.start = std::chrono::steady_clock::now();
     call.snapshot = target.snapshot;
     call.route = target.route;
     call.backend = target.backend;
@@ -246,6 +256,7 @@ class Mux final : public WsSession {
       }
     }
     if (!refused.ok() || call.failed) {
+      Record(call, refused.code());
       Release(call, call.queued_bytes);
       calls_.erase(it);
       SendStatus(id, refused.code(), refused.message());
@@ -260,6 +271,7 @@ class Mux final : public WsSession {
 
   // Starts an admitted call's stream.
   void Open(Call& call, registry::CallSpec spec) {
+    metrics().WsCalls(/*mux=*/true, 1);
     call.stream = call.backend->transport().StartStream(std::move(spec),
                                                    std::make_shared<Observer>(self(), call.id));
     call.stream->Read();
@@ -332,6 +344,7 @@ class Mux final : public WsSession {
     std::string json_text;
     Status s = call.route->plan.ReplyToJson(call.snapshot->catalog->codec(), message, &json_text);
     if (!s.ok()) return FailCall(call, s.code(), s.message());
+    call.bytes_out += json_text.size();
     SendText("{\"id\":" + std::to_string(id) + ",\"message\":" + json_text + "}");
     if (over_limit()) {
       paused_.insert(id);
@@ -354,6 +367,8 @@ class Mux final : public WsSession {
     auto it = calls_.find(id);
     if (it == calls_.end()) return;
     auto local = local_status_.find(id);
+    metrics().WsCalls(/*mux=*/true, -1);
+    Record(it->second, local != local_status_.end() ? local->second.code() : status.code);
     if (local != local_status_.end()) {
       SendText(StatusFrame(id, local->second.code(), local->second.message(), "", nullptr, trailers));
       local_status_.erase(local);
@@ -369,6 +384,13 @@ class Mux final : public WsSession {
 
   void OnGone() override {
     for (auto& [id, call] : calls_) call.stream->Cancel();
+  }
+
+  // One call in the request metrics (HTTP status 101: it ran over the upgraded socket).
+  void Record(const Call& call, Code code) {
+    metrics().RecordRequest(call.route->plan.binding().path, call.route->method->path, 101,
+                            static_cast<int>(code), std::chrono::steady_clock::now() - call.start,
+                            call.bytes_in, call.bytes_out);
   }
 
   const registry::Registry& registry_;

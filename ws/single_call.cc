@@ -46,6 +46,8 @@ class SingleCall final : public WsSession {
   }
 
   void OnOpen() override {
+    start_ = std::chrono::steady_clock::now();
+    metrics().WsCalls(/*mux=*/false, 1);
     call_ = setup_.backend->transport().StartStream(setup_.spec, std::make_shared<Observer>(self()));
     if (url_only_) {
       // A rule without a body: the URL is the whole request, the call starts at once.
@@ -75,6 +77,7 @@ class SingleCall final : public WsSession {
     Status s = setup_.route->plan.MessageToWire(setup_.snapshot->catalog->codec(), data,
                                                 limits().strict, setup_.url_wire, &wire);
     if (!s.ok()) return Abort(4000 + static_cast<int>(s.code()), s.message());
+    bytes_in_ += data.size();
     write_pending_ = true;
     call_->Write(std::move(wire));
     if (one_message_) writes_closed_ = true;  // unary and server streams take one message
@@ -91,6 +94,7 @@ class SingleCall final : public WsSession {
     std::string json;
     Status s = setup_.route->plan.ReplyToJson(setup_.snapshot->catalog->codec(), message, &json);
     if (!s.ok()) return Abort(4000 + static_cast<int>(s.code()), s.message());
+    bytes_out_ += json.size();
     SendText(std::move(json));
     if (over_limit()) {
       paused_ = true;  // the client reads slowly: leave the rest in the backend's stream
@@ -108,6 +112,11 @@ class SingleCall final : public WsSession {
 
   void OnFinish(const registry::CallStatus& status) {
     finished_ = true;
+    metrics().WsCalls(/*mux=*/false, -1);
+    // HTTP status 101: the call ran over the upgraded socket.
+    metrics().RecordRequest(setup_.route->plan.binding().path, setup_.route->method->path, 101,
+                            static_cast<int>(local_close_ ? local_code_ : status.code),
+                            std::chrono::steady_clock::now() - start_, bytes_in_, bytes_out_);
     if (local_close_) return;
     if (status.code == Code::kOk) {
       CloseAfterQueue(1000, "");
@@ -123,6 +132,9 @@ class SingleCall final : public WsSession {
 
   void Abort(int code, const std::string& reason) {
     local_close_ = true;
+    // Close codes 4000 + c carry gRPC code c; 1003 (a binary frame) is a bad argument.
+    local_code_ = code >= 4000 && code <= 4016 ? static_cast<Code>(code - 4000)
+                                               : Code::kInvalidArgument;
     if (call_) call_->Cancel();
     CloseAfterQueue(static_cast<std::uint16_t>(code), reason);
   }
@@ -136,6 +148,10 @@ class SingleCall final : public WsSession {
   bool paused_ = false;
   bool finished_ = false;
   bool local_close_ = false;
+  Code local_code_ = Code::kOk;  // what Abort closed with, as a gRPC code
+  std::chrono::steady_clock::time_point start_;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
 };
 
 }  // namespace

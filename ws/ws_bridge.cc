@@ -8,6 +8,7 @@
 #include "http/grpc_metadata.h"
 #include "http/policy_gate.h"
 #include "transcoder/percent_encoding.h"
+#include "transcoder/status_mapping.h"
 #include "ws/mux_session.h"
 #include "ws/single_call.h"
 
@@ -89,6 +90,7 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
   const unsigned version = request.version();
   // A page of another site must not open calls with the user's cookies and network position.
   if (Status s = http::CheckOrigin(request, limits_.allowed_origins); !s.ok()) {
+    metrics_.RecordRequest("unmatched", "", 403, static_cast<int>(s.code()), {}, 0, 0);
     return Reject(std::move(socket), http::Refusal{s}, version, std::move(slot));
   }
   http::PeerInfo peer;
@@ -142,6 +144,12 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
 
   auto setup = http::SetUpCall(registry_.Current(), request, peer, http::RuleChoice::kUpgrade);
   if (auto* refusal = std::get_if<http::Refusal>(&setup)) {
+    const unsigned status =
+        refusal->http_status != 0
+            ? refusal->http_status
+            : static_cast<unsigned>(transcoder::HttpStatusFromCode(refusal->status.code()));
+    metrics_.RecordRequest("unmatched", "", status, static_cast<int>(refusal->status.code()), {},
+                           0, 0);
     return Reject(std::move(socket), *refusal, version, std::move(slot));
   }
   auto& call = std::get<http::CallSetup>(setup);
@@ -172,8 +180,12 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
           Pending& p = *pending;
           if (admission->outcome != policy::Admission::Outcome::kAllow) {
             http::LogRefusal(*admission, p.call.target.method->path, peer.address);
-            return Reject(std::move(p.socket), http::AdmissionResponse(*admission),
-                          p.request.version(), std::move(p.slot));
+            http::Response r = http::AdmissionResponse(*admission);
+            metrics_.RecordRequest(p.call.target.route->plan.binding().path,
+                                   p.call.target.method->path, r.result_int(),
+                                   static_cast<int>(admission->status.code()), {}, 0, 0);
+            return Reject(std::move(p.socket), std::move(r), p.request.version(),
+                          std::move(p.slot));
           }
           http::Admitted(std::move(*admission), &p.call);
           OpenSingle(std::move(p.socket), std::move(p.request), std::move(p.call), p.selected,

@@ -113,6 +113,7 @@ void WsSession::ReadNext() {
     std::string data = beast::buffers_to_string(self->read_buffer_.data());
     self->read_buffer_.consume(self->read_buffer_.size());
     if (self->close_started_) return;
+    self->metrics_.WsFrameIn(data.size());
     self->OnFrame(std::move(data), !self->ws_.got_text());
   });
 }
@@ -121,6 +122,7 @@ void WsSession::SendText(std::string text) {
   if (gone_ || close_code_ != 0) return;
   queued_bytes_ += text.size();
   metrics_.WsQueued(static_cast<std::int64_t>(text.size()));
+  metrics_.WsFrameOut(text.size());
   if (over_limit()) was_over_ = true;
   queue_.push_back(std::move(text));
   if (!writing_) WriteNext();

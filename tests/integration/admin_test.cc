@@ -294,9 +294,11 @@ TEST_F(AdminTest, MetricsCountRequests) {
   auto m = Admin("GET", "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_THAT(m.header("content-type"), HasSubstr("text/plain"));
+  // Labelled by route template, method, status class and code (issue 12; was method, status).
   EXPECT_THAT(m.body, HasSubstr(
-      R"(portico_http_requests_total{method="/portico.test.v1.TestService/Echo",status="200"} 1)"));
-  EXPECT_THAT(m.body, HasSubstr(R"(portico_http_requests_total{method="unmatched",status="404"} 1)"));
+      R"(portico_http_requests_total{route="/v1/echo",method="/portico.test.v1.TestService/Echo",status_class="2xx",grpc_code="OK"} 1)"));
+  EXPECT_THAT(m.body, HasSubstr(R"(portico_http_requests_total{route="unmatched",method="",status_class="4xx",grpc_code="NOT_FOUND"} 1)"));
+  EXPECT_THAT(m.body, HasSubstr(R"(portico_http_responses_total{status="404"} 1)"));
   EXPECT_THAT(m.body, ::testing::Not(HasSubstr("/v1/unknown")));  // never labelled by the path
 }
 
