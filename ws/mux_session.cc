@@ -45,6 +45,10 @@ class Mux final : public WsSession {
         base_(std::move(base)),
         upgrade_(std::move(upgrade)),
         peer_(std::move(peer)) {}
+  // Calls still open when the socket goes: their lines, as cancelled.
+  ~Mux() override {
+    for (auto& [id, call] : calls_) LogCall(call, Code::kCancelled, "");
+  }
 
  private:
   struct Call {
@@ -65,7 +69,44 @@ class Mux final : public WsSession {
     std::uint64_t serial = 0;  // tells this call from a later one reusing its id
     // Its place under a route's max_concurrency (policy chain), held until it ends.
     std::shared_ptr<policy::ConcurrencyTicket> ticket;
+    // For its access-log line.
+    std::chrono::system_clock::time_point began;
+    std::chrono::steady_clock::time_point start;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
   };
+
+  // One access-log line per call (DESIGN section 12).
+  void LogCall(const Call& call, Code code, const std::string& endpoint) {
+    if (access_log() == nullptr) return;
+    http::AccessRecord record = start_record();
+    record.time = call.began;
+    record.kind = http::CallKind::kWsCall;
+    record.http_method.clear();
+    record.route = call.route->plan.binding().path;
+    record.grpc_method = call.route->method->path;
+    record.http_status = 101;
+    record.grpc_code = static_cast<int>(code);
+    record.duration = std::chrono::steady_clock::now() - call.start;
+    record.bytes_in = call.bytes_in;
+    record.bytes_out = call.bytes_out;
+    record.endpoint = endpoint;
+    access_log()->Submit(std::move(record));
+  }
+  // A call that never started (unknown method, id in use, too many calls): its line names
+  // the method asked for in `path` (bounded), never as grpc_method.
+  void LogRefusedCall(std::string_view method, Code code) {
+    if (access_log() == nullptr) return;
+    http::AccessRecord record = start_record();
+    record.time = std::chrono::system_clock::now();
+    record.kind = http::CallKind::kWsCall;
+    record.http_method.clear();
+    record.path = std::string(method.substr(0, http::kMaxLoggedPath));
+    record.http_status = 101;
+    record.grpc_code = static_cast<int>(code);
+    record.duration = {};
+    access_log()->Submit(std::move(record));
+  }
 
   class Observer final : public registry::StreamObserver {
    public:
@@ -146,6 +187,7 @@ class Mux final : public WsSession {
       call.got_message = true;
       Queue(call, std::move(wire));
       if (call.one_message) call.end_requested = true;
+      call.bytes_in += frame.message->size();
       Pump(call);
     }
     if (frame.end) {
@@ -156,6 +198,7 @@ class Mux final : public WsSession {
       if (call.stream) return call.stream->Cancel();
       // Still waiting for its policies: it ends here.
       Release(call, call.queued_bytes);
+      LogCall(call, Code::kCancelled, "");
       calls_.erase(it);
       SendStatus(frame.id, Code::kCancelled, "cancelled by the client");
     }
@@ -174,10 +217,12 @@ class Mux final : public WsSession {
   bool StartCall(const MuxFrame& frame) {
     const std::int64_t id = frame.id;
     if (calls_.count(id)) {
+      LogRefusedCall(*frame.method, Code::kAlreadyExists);
       SendStatus(id, Code::kAlreadyExists, "call id " + std::to_string(id) + " is in use");
       return false;
     }
     if (calls_.size() >= limits().max_streams_per_socket) {
+      LogRefusedCall(*frame.method, Code::kResourceExhausted);
       SendStatus(id, Code::kResourceExhausted,
                  "at most " + std::to_string(limits().max_streams_per_socket) +
                      " calls per socket");
@@ -187,6 +232,7 @@ class Mux final : public WsSession {
     // resolves them, on one registry snapshot the call keeps.
     auto resolved = http::ResolveMethod(registry_.Current(), *frame.method);
     if (const auto* refusal = std::get_if<http::Refusal>(&resolved)) {
+      LogRefusedCall(*frame.method, refusal->status.code());
       SendStatus(id, refusal->status.code(), refusal->status.message());
       return false;
     }
@@ -197,6 +243,8 @@ class Mux final : public WsSession {
     for (const auto& [key, value] : frame.metadata) {
       http::AddClientMetadata(key, value, &metadata);
     }
+    // The socket's request id and trace; a span of its own for each call.
+    http::SetIdentityMetadata(http::ChildCall(identity()), &metadata);
     registry::CallSpec spec = http::MakeCallSpec(target, std::move(metadata), std::nullopt);
     Call& call = calls_[id];
     call.id = id;
@@ -205,6 +253,8 @@ class Mux final : public WsSession {
     call.route = target.route;
     call.backend = target.backend;
     call.one_message = !target.method->client_streaming;
+    call.began = std::chrono::system_clock::now();
+    call.start = std::chrono::steady_clock::now();
     const policy::RoutePolicies* policies = http::PoliciesOf(target);
     if (policies == nullptr) {
       Open(call, std::move(spec));
@@ -247,6 +297,7 @@ class Mux final : public WsSession {
     }
     if (!refused.ok() || call.failed) {
       Release(call, call.queued_bytes);
+      LogCall(call, refused.code(), "");
       calls_.erase(it);
       SendStatus(id, refused.code(), refused.message());
       return MaybeRead();
@@ -332,6 +383,7 @@ class Mux final : public WsSession {
     std::string json_text;
     Status s = call.route->plan.ReplyToJson(call.snapshot->catalog->codec(), message, &json_text);
     if (!s.ok()) return FailCall(call, s.code(), s.message());
+    call.bytes_out += json_text.size();
     SendText("{\"id\":" + std::to_string(id) + ",\"message\":" + json_text + "}");
     if (over_limit()) {
       paused_.insert(id);
@@ -354,6 +406,8 @@ class Mux final : public WsSession {
     auto it = calls_.find(id);
     if (it == calls_.end()) return;
     auto local = local_status_.find(id);
+    LogCall(it->second, local != local_status_.end() ? local->second.code() : status.code,
+            status.endpoint);
     if (local != local_status_.end()) {
       SendText(StatusFrame(id, local->second.code(), local->second.message(), "", nullptr, trailers));
       local_status_.erase(local);

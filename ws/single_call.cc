@@ -13,6 +13,22 @@ class SingleCall final : public WsSession {
     url_only_ = setup_.route->plan.binding().body.empty() && one_message_;
   }
 
+  // The socket's access-log line (one per single-call socket), once it is all over.
+  ~SingleCall() override {
+    if (access_log() == nullptr) return;
+    http::AccessRecord record = start_record();
+    record.kind = http::CallKind::kWebSocket;
+    record.route = setup_.route->plan.binding().path;
+    record.grpc_method = setup_.route->method->path;
+    record.http_status = 101;
+    record.grpc_code = code_;
+    record.duration = std::chrono::steady_clock::now() - start_;
+    record.bytes_in = bytes_in_;
+    record.bytes_out = bytes_out_;
+    record.endpoint = std::move(endpoint_);
+    access_log()->Submit(std::move(record));
+  }
+
  private:
   // Forwards gRPC events onto the session's io thread.
   class Observer final : public registry::StreamObserver {
@@ -58,6 +74,7 @@ class SingleCall final : public WsSession {
   }
 
   void OnFrame(std::string data, bool binary) override {
+    bytes_in_ += data.size();
     if (binary) return Abort(1003, "binary frames are not supported; send JSON text frames");
     if (data.empty()) {
       if (!writes_closed_) {
@@ -91,6 +108,7 @@ class SingleCall final : public WsSession {
     std::string json;
     Status s = setup_.route->plan.ReplyToJson(setup_.snapshot->catalog->codec(), message, &json);
     if (!s.ok()) return Abort(4000 + static_cast<int>(s.code()), s.message());
+    bytes_out_ += json.size();
     SendText(std::move(json));
     if (over_limit()) {
       paused_ = true;  // the client reads slowly: leave the rest in the backend's stream
@@ -108,6 +126,8 @@ class SingleCall final : public WsSession {
 
   void OnFinish(const registry::CallStatus& status) {
     finished_ = true;
+    endpoint_ = status.endpoint;
+    if (code_ < 0) code_ = static_cast<int>(status.code);
     if (local_close_) return;
     if (status.code == Code::kOk) {
       CloseAfterQueue(1000, "");
@@ -118,10 +138,14 @@ class SingleCall final : public WsSession {
   }
 
   void OnGone() override {
-    if (call_ && !finished_) call_->Cancel();
+    if (call_ && !finished_) {
+      if (code_ < 0) code_ = static_cast<int>(Code::kCancelled);
+      call_->Cancel();
+    }
   }
 
   void Abort(int code, const std::string& reason) {
+    if (code_ < 0 && code >= 4000) code_ = code - 4000;
     local_close_ = true;
     if (call_) call_->Cancel();
     CloseAfterQueue(static_cast<std::uint16_t>(code), reason);
@@ -136,6 +160,12 @@ class SingleCall final : public WsSession {
   bool paused_ = false;
   bool finished_ = false;
   bool local_close_ = false;
+  // For the access log.
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  int code_ = -1;  // the call's gRPC status (-1: none yet)
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  std::string endpoint_;
 };
 
 }  // namespace
