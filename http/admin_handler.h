@@ -37,6 +37,8 @@ class AdminHandler {
   Response GetBackend(const std::string& name) const;
   Response DeleteBackend(const std::string& name) const;
   Response ListRoutes() const;
+  // The event log's line of an admin call: changes (not reads) and refused credentials.
+  void LogAdminCall(const Request& request, unsigned status, const std::string& remote) const;
 
   registry::Registry& registry_;
   Metrics& metrics_;

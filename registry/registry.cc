@@ -3,6 +3,7 @@
 #include <set>
 
 #include "registry/carried_files.h"
+#include "registry/event_log.h"
 
 namespace portico::registry {
 namespace {
@@ -304,6 +305,15 @@ Status Registry::Commit(Files files, Backends backends, Policies policies, Chang
   policies_ = std::move(policies);
   reflected_ = std::move(next_reflected);
   transports_.Retain(*snapshot->backends);
+  // What the data plane serves from now on (every admin change, reflection refresh and
+  // policy reload ends here).
+  LogEvent(LogLevel::kInfo, "snapshot_published")
+      .Add("generation", snapshot->generation)
+      .Add("routes", snapshot->catalog->routes().size())
+      .Add("policies", snapshot->policy_configs->size())
+      .Add("policies_changed", changed.policies)
+      .Add("backends_changed", backends_changed)
+      .Add("descriptors_changed", files_changed);
   current_.store(std::move(snapshot));
   return OkStatus();
 }
