@@ -2,12 +2,13 @@
 
 #include <chrono>
 #include <csignal>
-#include <iostream>
 #include <stdexcept>
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "http/logged_exchange.h"
 #include "registry/carried_files.h"
+#include "registry/event_log.h"
 #include "registry/descriptor_compiler.h"
 #include "registry/file_store.h"
 #include "upstream/cluster.h"
@@ -24,6 +25,16 @@ App::App(Config config) : config_(std::move(config)) {}
 App::~App() { Stop(); }
 
 void App::Start() {
+  registry::SetLogLevel(registry::ParseLogLevel(config_.log_level).value_or(registry::LogLevel::kInfo));
+  if (config_.access_log.enabled) {
+    http::AccessLogOptions log_options;
+    log_options.path = config_.access_log.path;
+    log_options.sample = config_.access_log.sample;
+    log_options.queue = config_.access_log.queue;
+    auto log = http::AccessLog::Open(std::move(log_options));
+    if (!log.ok()) throw std::runtime_error(log.status().message());
+    access_log_ = std::move(*log);
+  }
   if (config_.store.type != "file") {
     throw std::runtime_error("store type \"" + config_.store.type +
                              "\" is not available in this build; use \"file\"");
@@ -104,9 +115,17 @@ void App::Start() {
                              config_.aggregates, &overridden);
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
   for (const auto& entry : overridden) {  // `backend "orders"`, `policy "orders-auth"`
-    const std::string kind = entry.substr(0, entry.find(' '));
-    std::cerr << "portico: " << entry << " from the store (" << config_.store.dir
-              << ") overrides the config file's " << kind << " of that name\n";
+    const std::size_t space = entry.find(' ');
+    std::string name = space == std::string::npos ? std::string() : entry.substr(space + 1);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    }
+    registry::LogEvent(registry::LogLevel::kWarn, "store_override")
+        .Add("kind", entry.substr(0, space))
+        .Add("name", name)
+        .Add("store", config_.store.dir)
+        .Add("message", entry + " from the store overrides the config file's " +
+                            entry.substr(0, space) + " of that name");
   }
 
   http::ServerOptions options;
@@ -127,15 +146,26 @@ void App::Start() {
   for (const auto& m : config_.static_mounts) mounts.push_back({m.prefix, m.dir});
   static_files_ = std::make_unique<http::StaticFiles>(std::move(mounts));
   http::Handlers data_handlers;
-  data_handlers.handle = [h = rest_.get(), s = static_files_.get()](
-                             http::Request&& r, std::shared_ptr<http::Exchange> e) {
+  // Every data-plane request gets its identity (X-Request-Id, trace context) and, with an
+  // access log, its line: the exchange is wrapped before any handler sees it.
+  data_handlers.handle = [h = rest_.get(), s = static_files_.get(), log = access_log_.get()](
+                             http::Request&& r, std::shared_ptr<http::Exchange> inner) {
+    std::shared_ptr<http::Exchange> e =
+        std::make_shared<http::LoggedExchange>(std::move(inner), r, log, /*body_read=*/true);
     if (!s->empty()) {
       if (auto file = s->Serve(r)) return e->Respond(std::move(*file));
     }
     (*h)(std::move(r), std::move(e));
   };
-  data_handlers.streams_body = [h = rest_.get()](const http::Request& r) {
-    return h->StreamsBody(r);
+  data_handlers.streams_body = [h = rest_.get(), log = access_log_.get()](
+                                   const http::Request& header) -> http::Handler {
+    http::Handler serve = h->StreamsBody(header);
+    if (!serve) return serve;
+    return [serve = std::move(serve), log](http::Request&& r,
+                                           std::shared_ptr<http::Exchange> inner) {
+      serve(std::move(r),
+            std::make_shared<http::LoggedExchange>(std::move(inner), r, log, /*body_read=*/false));
+    };
   };
   ws::WsLimits ws_limits;
   ws_limits.max_message_bytes = config_.limits.max_message_bytes;
@@ -144,6 +174,7 @@ void App::Start() {
   ws_limits.strict = config_.strict;
   ws_limits.allowed_origins = config_.websocket.allowed_origins;
   ws_ = std::make_unique<ws::WsBridge>(*registry_, metrics_, ws_limits);
+  ws_->set_access_log(access_log_.get());
   data_handlers.upgrade = [w = ws_.get()](boost::asio::ip::tcp::socket s, http::Request&& r,
                                           boost::beast::flat_buffer&& b, http::ConnectionSlot c) {
     w->Accept(std::move(s), std::move(r), std::move(b), std::move(c));
@@ -193,11 +224,27 @@ int App::RunUntilSignal() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
-  sigwait(&set, &sig);
-  std::cerr << "portico: signal " << sig << ", draining\n";
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) break;
+    ReopenLogs();
+  }
+  registry::LogEvent(registry::LogLevel::kInfo, "draining")
+      .Add("signal", sig)
+      .Add("message", "portico: signal " + std::to_string(sig) + ", draining");
   Stop();
   return 0;
+}
+
+void App::ReopenLogs() {
+  if (access_log_ == nullptr) return;
+  const bool ok = access_log_->Reopen();
+  registry::LogEvent(ok ? registry::LogLevel::kInfo : registry::LogLevel::kError,
+                     "access_log_reopened")
+      .Add("path", config_.access_log.path)
+      .Add("ok", ok);
 }
 
 void App::Stop() {

@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "gateway/config.h"
+#include "http/access_log.h"
 #include "http/admin_handler.h"
 #include "http/metrics.h"
 #include "http/rest_handler.h"
@@ -35,7 +36,13 @@ class App {
   // Throws std::runtime_error with a message for the operator (start-up only).
   void Start();
   // Blocks until SIGINT/SIGTERM, then drains (up to drain_timeout). Returns the exit code.
+  // SIGHUP meanwhile reopens the log files (ReopenLogs). The caller blocks all three signals
+  // in every thread first (main.cc).
   int RunUntilSignal();
+  // Reopens the access log file by its name (after logrotate moved it). Thread-safe.
+  void ReopenLogs();
+  // The access log; null when the config has none.
+  http::AccessLog* access_log() { return access_log_.get(); }
   // Drains and stops; idempotent.
   void Stop();
 
@@ -61,6 +68,8 @@ class App {
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<upstream::ReflectionRefresher> reflection_;  // `reflection: true` backends
   http::Metrics metrics_;
+  // Before the handlers and servers, which hand it records, and destroyed after them.
+  std::unique_ptr<http::AccessLog> access_log_;
   std::unique_ptr<http::RestHandler> rest_;
   std::unique_ptr<http::AdminHandler> admin_handler_;
   std::unique_ptr<ws::WsBridge> ws_;

@@ -18,6 +18,7 @@
 
 #include "registry/backend_walk.h"
 #include "registry/aggregate_walk.h"
+#include "registry/event_log.h"
 #include "registry/policy_walk.h"
 
 namespace portico::gateway {
@@ -118,6 +119,23 @@ bool ParseBool(const YAML::Node& node, const std::string& path) {
     if (text == "false" || text == "False" || text == "FALSE") return false;
   }
   Fail(path, "expected true or false");
+}
+
+// A plain YAML number (integer or decimal) in [0, 1].
+double ParseFraction(const YAML::Node& node, const std::string& path) {
+  constexpr std::string_view kExpected = "expected a number from 0 to 1";
+  if (!node.IsScalar() || (node.Tag() != "?" && node.Tag() != "tag:yaml.org,2002:float" &&
+                           node.Tag() != "tag:yaml.org,2002:int")) {
+    Fail(path, kExpected);
+  }
+  const std::string& text = node.Scalar();
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+      !(value >= 0.0 && value <= 1.0)) {
+    Fail(path, kExpected);
+  }
+  return value;
 }
 
 std::chrono::milliseconds ParseDurationValue(const YAML::Node& node, const std::string& path) {
@@ -540,6 +558,30 @@ Config ParseRoot(const YAML::Node& root) {
                        {{"allowed_origins", [&](const YAML::Node& o, const std::string& op) {
                            config.websocket.allowed_origins = ParseStringList(o, op);
                          }}});
+        }},
+       {"access_log",
+        [&](const YAML::Node& v, const std::string& p) {
+          auto& log = config.access_log;
+          log.enabled = true;
+          ParseMapping(
+              v, p,
+              {{"enabled",
+                [&](const YAML::Node& a, const std::string& ap) { log.enabled = ParseBool(a, ap); }},
+               {"path",
+                [&](const YAML::Node& a, const std::string& ap) { log.path = ParseString(a, ap); }},
+               {"sample",
+                [&](const YAML::Node& a, const std::string& ap) {
+                  log.sample = ParseFraction(a, ap);
+                }},
+               {"queue", [&](const YAML::Node& a, const std::string& ap) {
+                  log.queue = ParsePositiveSize(a, ap);
+                }}});
+        }},
+       {"log_level", [&](const YAML::Node& v, const std::string& p) {
+          config.log_level = ParseString(v, p);
+          if (!registry::ParseLogLevel(config.log_level)) {
+            Fail(p, "expected debug, info, warn or error");
+          }
         }}});
   for (std::size_t i = 0; i < config.policies.size(); ++i) {
     const auto& limit = config.policies[i].rate_limit;

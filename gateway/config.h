@@ -108,6 +108,18 @@ struct Config {
 
     bool operator==(const Dns&) const = default;
   } dns;
+  // The access log (DESIGN section 12; http/access_log.h). Off unless the config has an
+  // `access_log` mapping (then on unless it says enabled: false).
+  struct AccessLog {
+    bool enabled = false;
+    std::string path;          // "" or "stdout": standard output; else a file (SIGHUP reopens)
+    double sample = 1.0;       // 0..1, the share of successful calls logged; errors always are
+    std::size_t queue = 8192;  // lines waiting for the writer; beyond it lines are dropped
+
+    bool operator==(const AccessLog&) const = default;
+  } access_log;
+  // The event log's threshold (registry/event_log.h): "debug", "info", "warn" or "error".
+  std::string log_level = "info";
 
   bool operator==(const Config&) const = default;
 };

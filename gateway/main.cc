@@ -12,11 +12,12 @@ constexpr const char* kVersion = "portico 0.1.0";
 
 int main(int argc, char** argv) {
   using namespace portico::gateway;
-  // Block the stop signals in every thread; App::RunUntilSignal waits for them synchronously.
+  // Block the stop and reopen signals in every thread; App::RunUntilSignal waits for them synchronously.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);  // reopens the access log (App::RunUntilSignal)
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 

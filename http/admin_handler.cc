@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/aggregate_admin.h"
+#include "http/access_log.h"
 #include "http/policy_admin.h"
 #include "http/process_stats.h"
 #include "http/prom_text.h"
@@ -12,6 +13,7 @@
 #include "http/rest_handler.h"
 #include "http/status_reply.h"
 #include "http/upstream_metrics.h"
+#include "registry/event_log.h"
 #include "transcoder/percent_encoding.h"
 #include "transcoder/well_known_text.h"
 
@@ -138,7 +140,31 @@ AdminHandler::AdminHandler(registry::Registry& registry, Metrics& metrics, std::
 void AdminHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchange) const {
   Response response = Handle(request);
   metrics_.RecordAdmin(response.result_int());
+  LogAdminCall(request, response.result_int(), exchange->peer().address);
   exchange->Respond(std::move(response));
+}
+
+void AdminHandler::LogAdminCall(const Request& request, unsigned status,
+                                const std::string& remote) const {
+  const auto method = request.method();
+  const bool change = method != bhttp::verb::get && method != bhttp::verb::head &&
+                      method != bhttp::verb::options;
+  // Reads are not events; changes are (the audit trail), and so are refused credentials.
+  if (!change && status != 401) return;
+  const std::string_view target(request.target().data(), request.target().size());
+  const std::string_view path = target.substr(0, std::min(target.find('?'), kMaxLoggedPath));
+  const std::string_view verb(request.method_string().data(), request.method_string().size());
+  registry::LogEvent(status == 401 ? registry::LogLevel::kWarn
+                     : status >= 400 ? registry::LogLevel::kWarn
+                                     : registry::LogLevel::kInfo,
+                     status == 401 ? "admin_unauthenticated" : "admin_change")
+      // "token": the admin token was presented (and checked); "loopback": the admin API has
+      // no token, so only its listener address guards it.
+      .Add("who", token_.empty() ? "loopback" : status == 401 ? "unauthenticated" : "token")
+      .Add("remote", remote)
+      .Add("method", verb)
+      .Add("path", path)
+      .Add("status", status);
 }
 
 Response AdminHandler::Handle(const Request& request) const {

@@ -39,6 +39,8 @@ class AdminHandler {
   Response ListRoutes() const;
   // GET /metrics: data plane, upstreams, store, reflection and the process.
   std::string RenderAllMetrics() const;
+  // The event log's line of an admin call: changes (not reads) and refused credentials.
+  void LogAdminCall(const Request& request, unsigned status, const std::string& remote) const;
 
   registry::Registry& registry_;
   Metrics& metrics_;

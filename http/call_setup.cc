@@ -202,7 +202,8 @@ registry::CallSpec MakeCallSpec(const CallTarget& target, registry::Metadata met
 }
 
 StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Request& request,
-                                          const PeerInfo& peer) {
+                                          const PeerInfo& peer,
+                                          const RequestIdentity* identity) {
   std::optional<std::chrono::nanoseconds> client_timeout;
   const std::string_view header = View(request["Grpc-Timeout"]);
   if (!header.empty()) {
@@ -212,7 +213,7 @@ StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Reques
                              "\": expected 1-8 digits and a unit of H, M, S, m, u, n");
     }
   }
-  registry::CallSpec spec = MakeCallSpec(target, RequestMetadata(request, peer), client_timeout);
+  registry::CallSpec spec = MakeCallSpec(target, RequestMetadata(request, peer, identity), client_timeout);
   // A GET rule promises a safe method (DESIGN section 9, retries).
   if (request.method() == boost::beast::http::verb::get) spec.idempotent = true;
   // ring_hash by header: any request header, not only those forwarded as metadata.
@@ -226,12 +227,12 @@ StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Reques
 
 std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snapshot> snapshot,
                                            const Request& request, const PeerInfo& peer,
-                                           RuleChoice choice) {
+                                           RuleChoice choice, const RequestIdentity* identity) {
   auto resolved = ResolveRoute(std::move(snapshot), request, choice);
   if (auto* refusal = std::get_if<Refusal>(&resolved)) return std::move(*refusal);
   CallSetup setup;
   setup.target = std::move(std::get<CallTarget>(resolved));
-  auto spec = MakeCallSpec(setup.target, request, peer);
+  auto spec = MakeCallSpec(setup.target, request, peer, identity);
   if (!spec.ok()) return Refusal{spec.status()};
   setup.spec = std::move(*spec);
   setup.caller = CallerOf(request, peer);

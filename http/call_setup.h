@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "http/exchange.h"
+#include "http/request_identity.h"
 #include "policy/chain.h"
 #include "registry/registry.h"
 #include "transcoder/status.h"
@@ -96,10 +97,12 @@ std::chrono::system_clock::time_point CallDeadline(
 registry::CallSpec MakeCallSpec(const CallTarget& target, registry::Metadata metadata,
                                 std::optional<std::chrono::nanoseconds> client_timeout);
 
-// The CallSpec of an HTTP request: metadata from its headers (RequestMetadata), the deadline
-// from Grpc-Timeout or the backend. InvalidArgument for a malformed Grpc-Timeout.
+// The CallSpec of an HTTP request: metadata from its headers (RequestMetadata, with the
+// request's identity when given), the deadline from Grpc-Timeout or the backend.
+// InvalidArgument for a malformed Grpc-Timeout.
 StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Request& request,
-                                          const PeerInfo& peer);
+                                          const PeerInfo& peer,
+                                          const RequestIdentity* identity = nullptr);
 
 // Everything a front door needs to start the call.
 struct CallSetup {
@@ -116,7 +119,8 @@ struct CallSetup {
 // ResolveRoute, then MakeCallSpec and CallerOf: one step for the HTTP front doors.
 std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snapshot> snapshot,
                                            const Request& request, const PeerInfo& peer,
-                                           RuleChoice choice = RuleChoice::kRequestMethod);
+                                           RuleChoice choice = RuleChoice::kRequestMethod,
+                                           const RequestIdentity* identity = nullptr);
 
 // A browser's WebSocket handshake (DESIGN section 6): allowed without an Origin header (not a
 // browser), when Origin names the request's Host (scheme default ports ignored, names compared

@@ -24,6 +24,8 @@ namespace portico::http {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+struct RequestContext;  // http/logged_exchange.h
+
 struct PeerInfo {
   std::string address;  // remote IP
   std::string local;    // "host:port" the request arrived on
@@ -50,6 +52,10 @@ class Exchange {
   // the next piece as it arrives; done=true with the last one (possibly empty). ok=false when
   // the connection failed. One ReadBody outstanding at a time.
   virtual void ReadBody(std::function<void(bool ok, std::string piece, bool done)> on_piece) = 0;
+
+  // The request's identity and access-log record, where the front door keeps them
+  // (LoggedExchange); null otherwise. Handlers note what they learn in it (route, gRPC code).
+  virtual RequestContext* context() { return nullptr; }
 };
 
 using Handler = std::function<void(Request&&, std::shared_ptr<Exchange>)>;

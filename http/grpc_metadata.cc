@@ -45,7 +45,18 @@ bool AddClientMetadata(std::string_view key, std::string_view value, registry::M
   return md->size() != before;
 }
 
-registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer) {
+void SetIdentityMetadata(const RequestIdentity& identity, registry::Metadata* md) {
+  std::erase_if(*md, [](const auto& entry) {
+    return entry.first == "traceparent" || entry.first == "tracestate" ||
+           entry.first == "x-request-id";
+  });
+  md->emplace_back("traceparent", identity.Traceparent());
+  if (!identity.tracestate.empty()) md->emplace_back("tracestate", identity.tracestate);
+  md->emplace_back("x-request-id", identity.request_id);
+}
+
+registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer,
+                                   const RequestIdentity* identity) {
   registry::Metadata md;
   constexpr std::string_view kPrefix = "grpc-metadata-";
   std::string forwarded_for;
@@ -54,7 +65,9 @@ registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer)
     const std::string_view value(field.value().data(), field.value().size());
     if (name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0) {
       Add(&md, name.substr(kPrefix.size()), value);
-    } else if (name == "authorization" || name == "traceparent" || name == "tracestate") {
+    } else if (name == "authorization") {
+      Add(&md, name, value);
+    } else if (identity == nullptr && (name == "traceparent" || name == "tracestate")) {
       Add(&md, name, value);
     } else if (name == "x-forwarded-for") {
       forwarded_for = std::string(value);
@@ -67,6 +80,7 @@ registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer)
   const auto host = request[boost::beast::http::field::host];
   if (!host.empty()) Add(&md, "x-forwarded-host", std::string_view(host.data(), host.size()));
   Add(&md, "x-forwarded-proto", "http");
+  if (identity != nullptr) SetIdentityMetadata(*identity, &md);
   return md;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "http/exchange.h"
+#include "http/request_identity.h"
 #include "registry/transport.h"
 
 namespace portico::http {
@@ -14,7 +15,15 @@ namespace portico::http {
 // Grpc-Metadata-Foo -> foo; Authorization -> authorization; traceparent/tracestate pass
 // through; X-Forwarded-For gets the peer appended, X-Forwarded-Host/-Proto are added.
 // Entries gRPC would reject (bad key characters, non-printable values) are dropped.
-registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer);
+// With an `identity` (request_identity.h), the client's traceparent, tracestate and
+// x-request-id give way to the identity's: traceparent with the gateway's span, tracestate
+// when kept, x-request-id.
+registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer,
+                                   const RequestIdentity* identity = nullptr);
+
+// The identity's entries (above) in *md, replacing any traceparent, tracestate and
+// x-request-id already there (a client's Grpc-Metadata-Traceparent must not pose as ours).
+void SetIdentityMetadata(const RequestIdentity& identity, registry::Metadata* md);
 
 // The one check of client-supplied metadata (DESIGN section 7), for every front door: appends
 // key (lowercased) and value to *md when gRPC would accept them, else drops them. Dropped:

@@ -6,6 +6,7 @@
 
 #include "http/grpc_metadata.h"
 #include "http/policy_gate.h"
+#include "http/logged_exchange.h"
 #include "http/status_reply.h"
 #include "transcoder/status_mapping.h"
 #include "transcoder/stream_framing.h"
@@ -131,8 +132,11 @@ class HttpStream final : public registry::StreamObserver,
   void OnFinish(registry::CallStatus status, registry::Metadata trailers) override {
     std::unique_lock lock(mu_);
     if (!local_error_.ok()) {
-      status = registry::CallStatus{local_error_.code(), local_error_.message(), ""};
+      status = registry::CallStatus{local_error_.code(), local_error_.message(), "", false,
+                                    std::move(status.endpoint)};
     }
+    NoteStatus(*exchange_, status.code);
+    NoteEndpoint(*exchange_, status.endpoint);
     metrics_.InFlight(-1);
     const auto* codec = &target_.snapshot->catalog->codec();
     const bool ok = status.code == Code::kOk;
@@ -170,6 +174,7 @@ class HttpStream final : public registry::StreamObserver,
 
  private:
   void Reject(const Status& s) {
+    NoteStatus(*exchange_, s.code());
     Response r = ErrorReply(s);
     AddPolicyHeaders(reply_headers_, &r);
     Record(r.result_int(), s.code(), r.body().size());

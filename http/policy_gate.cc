@@ -6,6 +6,7 @@
 
 #include "http/status_reply.h"
 #include "registry/backend_config.h"
+#include "registry/event_log.h"
 
 namespace portico::http {
 namespace {
@@ -106,12 +107,13 @@ void LogRefusal(const policy::Admission& admission, std::string_view method,
     dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const std::string line =
-      "portico: policy refused " + std::string(policy::RejectKindName(admission.kind)) + " " +
-      registry::QuoteValue(method) + " from " + registry::QuoteValue(peer) + ": " +
-      registry::QuoteValue(admission.status.message()) + " (" +
-      std::to_string(dropped.exchange(0)) + " lines dropped before this one)\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  registry::LogEvent(registry::LogLevel::kInfo, "policy_refused")
+      .Add("kind", policy::RejectKindName(admission.kind))
+      .Add("grpc_method", method)
+      .Add("remote", peer)
+      .Add("grpc_code", static_cast<int>(admission.status.code()))
+      .Add("message", admission.status.message())
+      .Add("dropped_before", dropped.exchange(0));
 }
 
 }  // namespace portico::http

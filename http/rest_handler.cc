@@ -3,6 +3,7 @@
 #include "http/aggregate_serve.h"
 #include "http/grpc_metadata.h"
 #include "http/http_stream.h"
+#include "http/logged_exchange.h"
 #include "http/policy_gate.h"
 #include "policy/header_tokens.h"
 #include "policy/response_cache.h"
@@ -97,6 +98,7 @@ Handler RestHandler::StreamsBody(const Request& header) const {
     // Answered from the header: the body of a protocol not served is never read.
     return [this, status = std::move(*refused)](Request&&, std::shared_ptr<Exchange> exchange) {
       metrics_.RecordRequest("unmatched", "", 415, static_cast<int>(status.code()), {}, 0, 0);
+      NoteStatus(*exchange, status.code());
       exchange->Respond(ErrorReply(status, 415));
     };
   }
@@ -162,11 +164,14 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
   if (auto refused =
           UnservedProtocol(request, target && target->route->plan.request_is_http_body())) {
     Response r = ErrorReply(*refused, 415);
+    NoteStatus(*exchange, refused->code());
     refuse(r);
     return exchange->Respond(std::move(r));
   }
   if (target == nullptr) {
-    Response r = std::get<Refusal>(resolved).ToResponse();
+    const Refusal& refusal = std::get<Refusal>(resolved);
+    Response r = refusal.ToResponse();
+    NoteStatus(*exchange, refusal.status.code());
     refuse(r);
     return exchange->Respond(std::move(r));
   }
@@ -185,6 +190,7 @@ bool RestHandler::Preflight(const std::shared_ptr<const registry::Snapshot>& sna
   auto* target = std::get_if<CallTarget>(&resolved);
   const policy::RoutePolicies* policies = target ? PoliciesOf(*target) : nullptr;
   if (policies == nullptr || policies->cors == nullptr) return false;  // 404/405 as usual
+  NoteTarget(*exchange, *target);
   // CORS is decided first and synchronously: the chain answers a preflight before any step
   // that could wait.
   RunPolicies(*policies, request, exchange->peer(), /*body_complete=*/true,
@@ -193,6 +199,7 @@ bool RestHandler::Preflight(const std::shared_ptr<const registry::Snapshot>& sna
                 Response response = AdmissionResponse(admission);
                 if (admission.outcome == policy::Admission::Outcome::kRefuse) {
                   LogRefusal(admission, target->method->path, exchange->peer().address);
+                  NoteStatus(*exchange, admission.status.code());
                 }
                 metrics_.RecordRequest(target->route->plan.binding().path, target->method->path,
                                        response.result_int(), -1,
@@ -206,8 +213,10 @@ bool RestHandler::Preflight(const std::shared_ptr<const registry::Snapshot>& sna
 void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Exchange> exchange,
                         bool body_read, std::chrono::steady_clock::time_point start) const {
   const registry::MethodInfo* method = target.method;
-  auto spec = MakeCallSpec(target, request, exchange->peer());
+  NoteTarget(*exchange, target);
+  auto spec = MakeCallSpec(target, request, exchange->peer(), IdentityOf(*exchange));
   if (!spec.ok()) {
+    NoteStatus(*exchange, spec.status().code());
     Response r = ErrorReply(spec.status());
     metrics_.RecordRequest(target.route->plan.binding().path, method->path, r.result_int(),
                            static_cast<int>(spec.status().code()),
@@ -238,6 +247,7 @@ void RestHandler::Serve(CallTarget target, Request&& request, std::shared_ptr<Ex
                     LogRefusal(admission, pending->setup.target.method->path,
                                pending->exchange->peer().address);
                   }
+                  NoteStatus(*pending->exchange, admission.status.code());
                   metrics_.RecordRequest(pending->setup.target.route->plan.binding().path,
                                          pending->setup.target.method->path, r.result_int(),
                                          static_cast<int>(admission.status.code()),
@@ -269,7 +279,10 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
     exchange->Respond(std::move(response));
   };
   auto wire = UnaryRequestWire(setup.target, request, options_);
-  if (!wire.ok()) return local(ErrorReply(wire.status()));
+  if (!wire.ok()) {
+    NoteStatus(*exchange, wire.status().code());
+    return local(ErrorReply(wire.status()));
+  }
   std::string cache_key;
   if (cache != nullptr) {
     std::vector<std::string_view> vary;
@@ -283,6 +296,7 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
         Response response = MakeResponse(hit->status, hit->body, "");
         for (const auto& [name, value] : hit->headers) response.set(name, value);
         response.set("X-Cache", "HIT");
+        NoteStatus(*exchange, Code::kOk);
         return local(std::move(response));
       }
     }
@@ -295,6 +309,8 @@ void RestHandler::Call(CallSetup setup, Request&& request, std::shared_ptr<Excha
        cache_key = std::move(cache_key),
        bytes_in = request.body().size()](registry::UnaryResult result) {
         const auto code = static_cast<int>(result.status.code);
+        NoteStatus(*exchange, result.status.code);
+        NoteEndpoint(*exchange, result.status.endpoint);
         Response response = RenderUnary(target, std::move(result));
         if (cache != nullptr) {
           if (response.result_int() == 200) StoreReply(*cache, std::move(cache_key), response);

@@ -1,10 +1,10 @@
 #include "http/server.h"
 
 #include <algorithm>
-#include <iostream>
 #include <stdexcept>
 
 #include "http/http_session.h"
+#include "registry/event_log.h"
 
 namespace portico::http {
 
@@ -70,8 +70,10 @@ void HttpServer::OnAcceptError(const boost::system::error_code& ec) {
   // Retrying at once would spin: the pending connection stays queued while the cause (no free
   // file descriptor) lasts. Said once per run of failures.
   if (accept_backoff_.count() == 0) {
-    std::cerr << "portico: accept on port " << port_ << " failed: " << ec.message()
-              << "; retrying with a backoff of up to 1 s\n";
+    registry::LogEvent(registry::LogLevel::kError, "accept_failed")
+        .Add("port", static_cast<unsigned>(port_))
+        .Add("error", ec.message())
+        .Add("message", "retrying with a backoff of up to 1 s");
     accept_backoff_ = std::chrono::milliseconds(10);
   } else {
     accept_backoff_ =

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "registry/carried_files.h"
+#include "registry/event_log.h"
 
 namespace portico::registry {
 namespace {
@@ -382,6 +383,15 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
   aggregates_ = std::move(aggregates);
   reflected_ = std::move(next_reflected);
   transports_.Retain(*snapshot->backends);
+  // What the data plane serves from now on (every admin change, reflection refresh and
+  // policy reload ends here).
+  LogEvent(LogLevel::kInfo, "snapshot_published")
+      .Add("generation", snapshot->generation)
+      .Add("routes", snapshot->catalog->routes().size())
+      .Add("policies", snapshot->policy_configs->size())
+      .Add("policies_changed", changed.policies)
+      .Add("backends_changed", backends_changed)
+      .Add("descriptors_changed", files_changed);
   current_.store(std::move(snapshot));
   return OkStatus();
 }

@@ -32,6 +32,9 @@ struct CallStatus {
   // True when the call provably never reached a backend (no connection, a refused stream, a
   // GOAWAY before the server processed it): it may be retried anywhere (DESIGN section 9).
   bool not_sent = false;
+  // The endpoint ("host:port" dialled) of the attempt that ended the call, for the access
+  // log; "" when no endpoint was tried. Set by the backend's transport (upstream/cluster.cc).
+  std::string endpoint = {};
 };
 
 struct CallSpec {

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include "registry/event_log.h"
 #include "upstream/health_checker.h"
 #include "upstream/load_balancer.h"
 #include "upstream/outlier_detector.h"
@@ -276,6 +277,13 @@ class Cluster final : public registry::BackendTransport,
         status.code == Code::kUnavailable || status.code == Code::kDeadlineExceeded;
     if (picked.set->outlier->Record(picked.index, failure, Clock::now())) {
       ejections_.fetch_add(1, std::memory_order_relaxed);
+      const auto until = picked.set->outlier->EjectedUntil(picked.index) - Clock::now();
+      registry::LogEvent(registry::LogLevel::kWarn, "endpoint_ejected")
+          .Add("backend", config_.name)
+          .Add("endpoint", picked.endpoint->where.address)
+          .Add("for_ms", static_cast<std::int64_t>(
+                             std::chrono::duration_cast<std::chrono::milliseconds>(until).count()))
+          .Add("grpc_code", static_cast<int>(status.code));
     }
   }
 
@@ -368,6 +376,14 @@ class Cluster final : public registry::BackendTransport,
         set->outlier = std::make_unique<OutlierDetector>(config_.outlier, set->endpoints.size());
       }
     }
+    std::string addresses;
+    for (const auto& e : set->endpoints) {
+      addresses += (addresses.empty() ? "" : ",") + e->where.address;
+    }
+    registry::LogEvent(registry::LogLevel::kInfo, "endpoints_updated")
+        .Add("backend", config_.name)
+        .Add("count", set->endpoints.size())
+        .Add("endpoints", addresses);
     std::lock_guard lock(set_mu_);
     set_ = std::move(set);
     version_.fetch_add(1, std::memory_order_release);
@@ -378,8 +394,16 @@ class Cluster final : public registry::BackendTransport,
     endpoint->where = where;
     endpoint->transport = deps_.endpoint_factory(config_, where);
     if (config_.health_check.enabled && deps_.control != nullptr) {
-      endpoint->checker = StartHealthChecker(*deps_.control, endpoint->transport,
-                                             config_.health_check, [](HealthState) {});
+      endpoint->checker = StartHealthChecker(
+          *deps_.control, endpoint->transport, config_.health_check,
+          [backend = config_.name, address = where.address](HealthState state) {
+            registry::LogEvent(state == HealthState::kUnhealthy ? registry::LogLevel::kWarn
+                                                                 : registry::LogLevel::kInfo,
+                               "endpoint_health")
+                .Add("backend", backend)
+                .Add("endpoint", address)
+                .Add("health", HealthStateName(state));
+          });
     }
     return endpoint;
   }
@@ -483,6 +507,7 @@ class ClusterUnary final : public registry::CallHandle,
         return Send(std::move(*next));
       }
     }
+    result.status.endpoint = picked.endpoint->where.address;
     Finish(std::move(result));
   }
 
@@ -686,6 +711,7 @@ class ClusterStream final : public registry::StreamCall,
       inner_.reset();  // the inner call holds this one through its observer: break the cycle
     }
     if (next) return Begin(std::move(*next));
+    status.endpoint = picked.endpoint->where.address;
     cluster_->Release();
     // Let go of the observer: it usually owns this call (a cycle until the end).
     std::shared_ptr<registry::StreamObserver> outer = std::move(outer_);

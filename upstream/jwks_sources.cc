@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -20,6 +19,7 @@
 
 #include "policy/jwks.h"
 #include "registry/backend_config.h"
+#include "registry/event_log.h"
 #include "upstream/ca_file.h"
 
 namespace portico::upstream {
@@ -115,12 +115,16 @@ void JwksFileSource::Check() {
   if (set.ok()) {
     set_ = *set;
     ++stats_.loads;
-    std::cerr << "portico: jwks_file \"" << path_ << "\" reloaded (" << set_->keys().size()
-              << " keys)\n";
+    registry::LogEvent(registry::LogLevel::kInfo, "jwks_reloaded")
+        .Add("jwks_file", path_)
+        .Add("keys", set_->keys().size());
   } else {
     ++stats_.failures;
     stats_.last_error = FileError(path_, set.status().message());
-    std::cerr << "portico: " << stats_.last_error << "; the last good key set stays\n";
+    registry::LogEvent(registry::LogLevel::kWarn, "jwks_failed")
+        .Add("jwks_file", path_)
+        .Add("error", stats_.last_error)
+        .Add("message", "the last good key set stays");
   }
 }
 
@@ -365,12 +369,20 @@ void JwksUrlSource::OnFetched(StatusOr<std::string> body) {
     if (set.ok()) {
       set_ = *set;
       ++stats_.loads;
-      if (failing_) std::cerr << "portico: jwks_url \"" << target_->url << "\" fetched again\n";
+      if (failing_) {
+        registry::LogEvent(registry::LogLevel::kInfo, "jwks_recovered")
+            .Add("jwks_url", target_->url);
+      }
     } else {
       ++stats_.failures;
       stats_.last_error = "jwks_url \"" + target_->url + "\": " + set.status().message();
       // Logged once per run of failures, not at every retry.
-      if (!failing_) std::cerr << "portico: " << stats_.last_error << " (retrying)\n";
+      if (!failing_) {
+        registry::LogEvent(registry::LogLevel::kWarn, "jwks_failed")
+            .Add("jwks_url", target_->url)
+            .Add("error", stats_.last_error)
+            .Add("message", "retrying; the last good key set stays");
+      }
     }
     failing_ = !set.ok();
   }

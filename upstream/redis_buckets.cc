@@ -11,13 +11,13 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <iostream>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "registry/backend_config.h"
+#include "registry/event_log.h"
 
 namespace portico::upstream {
 namespace {
@@ -195,8 +195,10 @@ void RedisBuckets::Impl::Disconnect(const std::string& why) {
   ctx.reset();
   connected.store(false);
   if (state != State::kDown) {
-    std::cerr << "portico: redis " << options.address << " down (" << why
-              << "): shared rate limits fall back to local buckets\n";
+    registry::LogEvent(registry::LogLevel::kWarn, "redis_down")
+        .Add("address", options.address)
+        .Add("error", why)
+        .Add("message", "shared rate limits fall back to local buckets");
     state = State::kDown;
   }
   backoff = backoff.count() == 0 ? options.initial_backoff
@@ -223,7 +225,7 @@ void RedisBuckets::Impl::Connect() {
   backoff = std::chrono::milliseconds(0);
   connected.store(true);
   if (state != State::kUp) {
-    std::cerr << "portico: redis " << options.address << " up (shared rate limits)\n";
+    registry::LogEvent(registry::LogLevel::kInfo, "redis_up").Add("address", options.address);
     state = State::kUp;
   }
 }
@@ -340,8 +342,9 @@ RedisBuckets::RedisBuckets(RedisOptions options) : impl_(std::make_unique<Impl>(
     impl_->port = parsed->port;
     impl_->address_ok = true;
   } else {
-    std::cerr << "portico: redis address " << impl_->options.address
-              << " is not host:port: shared rate limits use local buckets\n";
+    registry::LogEvent(registry::LogLevel::kError, "redis_address_invalid")
+        .Add("address", impl_->options.address)
+        .Add("message", "not host:port: shared rate limits use local buckets");
   }
   impl_->thread = std::thread([impl = impl_.get()] { impl->Run(); });
 }

@@ -1,10 +1,10 @@
 #include "upstream/reflection_refresher.h"
 
 #include <future>
-#include <iostream>
 #include <optional>
 #include <utility>
 
+#include "registry/event_log.h"
 #include "transcoder/well_known_text.h"
 #include "upstream/reflection_client.h"
 
@@ -183,19 +183,23 @@ void ReflectionRefresher::Run() {
     }
     e.last_refresh = std::chrono::system_clock::now();
     if (outcome.ok()) {
-      if (!e.error.empty() || !e.last_success) {
-        std::cerr << "portico: backend " << registry::QuoteValue(name) << ": reflection read "
-                  << outcome->files.size() << " files, " << outcome->services.size()
-                  << " services\n";
-      }
+      // Info when it is news (the first read, or the first after a failure); debug else.
+      registry::LogEvent(!e.error.empty() || !e.last_success ? registry::LogLevel::kInfo
+                                                              : registry::LogLevel::kDebug,
+                         "reflection_refreshed")
+          .Add("backend", name)
+          .Add("files", outcome->files.size())
+          .Add("services", outcome->services.size());
       e.last_success = e.last_refresh;
       e.error.clear();
       e.services = outcome->services;
     } else {
       e.error = outcome.status().message();
       failures_.fetch_add(1, std::memory_order_relaxed);
-      std::cerr << "portico: backend " << registry::QuoteValue(name)
-                << ": reflection failed, keeping the last good set: " << e.error << "\n";
+      registry::LogEvent(registry::LogLevel::kWarn, "reflection_failed")
+          .Add("backend", name)
+          .Add("error", e.error)
+          .Add("message", "keeping the last good set");
     }
     publish(name, e);
     if (!e.waiting.empty()) e.due = Clock::now();

@@ -45,6 +45,10 @@ class Mux final : public WsSession {
         base_(std::move(base)),
         upgrade_(std::move(upgrade)),
         peer_(std::move(peer)) {}
+  // Calls still open when the socket goes: their lines, as cancelled.
+  ~Mux() override {
+    for (auto& [id, call] : calls_) LogCall(call, Code::kCancelled, "");
+  }
 
  private:
   struct Call {
@@ -65,11 +69,45 @@ class Mux final : public WsSession {
     std::uint64_t serial = 0;  // tells this call from a later one reusing its id
     // Its place under a route's max_concurrency (policy chain), held until it ends.
     std::shared_ptr<policy::ConcurrencyTicket> ticket;
-    // For the metrics: when the call frame came, and its messages' JSON bytes each way.
+    // For the metrics and its access-log line: when the call frame came, and its messages'
+    // JSON bytes each way.
+    std::chrono::system_clock::time_point began;
     std::chrono::steady_clock::time_point start;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
   };
+
+  // One access-log line per call (DESIGN section 12).
+  void LogCall(const Call& call, Code code, const std::string& endpoint) {
+    if (access_log() == nullptr) return;
+    http::AccessRecord record = start_record();
+    record.time = call.began;
+    record.kind = http::CallKind::kWsCall;
+    record.http_method.clear();
+    record.route = call.route->plan.binding().path;
+    record.grpc_method = call.route->method->path;
+    record.http_status = 101;
+    record.grpc_code = static_cast<int>(code);
+    record.duration = std::chrono::steady_clock::now() - call.start;
+    record.bytes_in = call.bytes_in;
+    record.bytes_out = call.bytes_out;
+    record.endpoint = endpoint;
+    access_log()->Submit(std::move(record));
+  }
+  // A call that never started (unknown method, id in use, too many calls): its line names
+  // the method asked for in `path` (bounded), never as grpc_method.
+  void LogRefusedCall(std::string_view method, Code code) {
+    if (access_log() == nullptr) return;
+    http::AccessRecord record = start_record();
+    record.time = std::chrono::system_clock::now();
+    record.kind = http::CallKind::kWsCall;
+    record.http_method.clear();
+    record.path = std::string(method.substr(0, http::kMaxLoggedPath));
+    record.http_status = 101;
+    record.grpc_code = static_cast<int>(code);
+    record.duration = {};
+    access_log()->Submit(std::move(record));
+  }
 
   class Observer final : public registry::StreamObserver {
    public:
@@ -160,7 +198,7 @@ class Mux final : public WsSession {
     if (frame.cancel) {
       if (call.stream) return call.stream->Cancel();
       // Still waiting for its policies: it ends here.
-      Record(call, Code::kCancelled);
+      Ended(call, Code::kCancelled, "");
       Release(call, call.queued_bytes);
       calls_.erase(it);
       SendStatus(frame.id, Code::kCancelled, "cancelled by the client");
@@ -180,10 +218,12 @@ class Mux final : public WsSession {
   bool StartCall(const MuxFrame& frame) {
     const std::int64_t id = frame.id;
     if (calls_.count(id)) {
+      LogRefusedCall(*frame.method, Code::kAlreadyExists);
       SendStatus(id, Code::kAlreadyExists, "call id " + std::to_string(id) + " is in use");
       return false;
     }
     if (calls_.size() >= limits().max_streams_per_socket) {
+      LogRefusedCall(*frame.method, Code::kResourceExhausted);
       SendStatus(id, Code::kResourceExhausted,
                  "at most " + std::to_string(limits().max_streams_per_socket) +
                      " calls per socket");
@@ -196,6 +236,7 @@ class Mux final : public WsSession {
       // The name the client sent is no label: an unknown method is "unmatched".
       metrics().RecordRequest("unmatched", "", 101, static_cast<int>(refusal->status.code()), {},
                               0, 0);
+      LogRefusedCall(*frame.method, refusal->status.code());
       SendStatus(id, refusal->status.code(), refusal->status.message());
       return false;
     }
@@ -206,15 +247,18 @@ class Mux final : public WsSession {
     for (const auto& [key, value] : frame.metadata) {
       http::AddClientMetadata(key, value, &metadata);
     }
+    // The socket's request id and trace; a span of its own for each call.
+    http::SetIdentityMetadata(http::ChildCall(identity()), &metadata);
     registry::CallSpec spec = http::MakeCallSpec(target, std::move(metadata), std::nullopt);
     Call& call = calls_[id];
     call.id = id;
     call.serial = ++serials_;
-    call.start = std::chrono::steady_clock::now();
     call.snapshot = target.snapshot;
     call.route = target.route;
     call.backend = target.backend;
     call.one_message = !target.method->client_streaming;
+    call.began = std::chrono::system_clock::now();
+    call.start = std::chrono::steady_clock::now();
     const policy::RoutePolicies* policies = http::PoliciesOf(target);
     if (policies == nullptr) {
       Open(call, std::move(spec));
@@ -256,7 +300,7 @@ class Mux final : public WsSession {
       }
     }
     if (!refused.ok() || call.failed) {
-      Record(call, refused.code());
+      Ended(call, refused.code(), "");
       Release(call, call.queued_bytes);
       calls_.erase(it);
       SendStatus(id, refused.code(), refused.message());
@@ -368,7 +412,8 @@ class Mux final : public WsSession {
     if (it == calls_.end()) return;
     auto local = local_status_.find(id);
     metrics().WsCalls(/*mux=*/true, -1);
-    Record(it->second, local != local_status_.end() ? local->second.code() : status.code);
+    Ended(it->second, local != local_status_.end() ? local->second.code() : status.code,
+          status.endpoint);
     if (local != local_status_.end()) {
       SendText(StatusFrame(id, local->second.code(), local->second.message(), "", nullptr, trailers));
       local_status_.erase(local);
@@ -386,11 +431,13 @@ class Mux final : public WsSession {
     for (auto& [id, call] : calls_) call.stream->Cancel();
   }
 
-  // One call in the request metrics (HTTP status 101: it ran over the upgraded socket).
-  void Record(const Call& call, Code code) {
+  // A call's end: the request metrics (HTTP status 101: it ran over the upgraded socket) and
+  // its access-log line.
+  void Ended(const Call& call, Code code, const std::string& endpoint) {
     metrics().RecordRequest(call.route->plan.binding().path, call.route->method->path, 101,
                             static_cast<int>(code), std::chrono::steady_clock::now() - call.start,
                             call.bytes_in, call.bytes_out);
+    LogCall(call, code, endpoint);
   }
 
   const registry::Registry& registry_;

@@ -13,6 +13,22 @@ class SingleCall final : public WsSession {
     url_only_ = setup_.route->plan.binding().body.empty() && one_message_;
   }
 
+  // The socket's access-log line (one per single-call socket), once it is all over.
+  ~SingleCall() override {
+    if (access_log() == nullptr) return;
+    http::AccessRecord record = start_record();
+    record.kind = http::CallKind::kWebSocket;
+    record.route = setup_.route->plan.binding().path;
+    record.grpc_method = setup_.route->method->path;
+    record.http_status = 101;
+    record.grpc_code = code_;
+    record.duration = std::chrono::steady_clock::now() - start_;
+    record.bytes_in = bytes_in_;
+    record.bytes_out = bytes_out_;
+    record.endpoint = std::move(endpoint_);
+    access_log()->Submit(std::move(record));
+  }
+
  private:
   // Forwards gRPC events onto the session's io thread.
   class Observer final : public registry::StreamObserver {
@@ -60,6 +76,7 @@ class SingleCall final : public WsSession {
   }
 
   void OnFrame(std::string data, bool binary) override {
+    bytes_in_ += data.size();
     if (binary) return Abort(1003, "binary frames are not supported; send JSON text frames");
     if (data.empty()) {
       if (!writes_closed_) {
@@ -77,7 +94,6 @@ class SingleCall final : public WsSession {
     Status s = setup_.route->plan.MessageToWire(setup_.snapshot->catalog->codec(), data,
                                                 limits().strict, setup_.url_wire, &wire);
     if (!s.ok()) return Abort(4000 + static_cast<int>(s.code()), s.message());
-    bytes_in_ += data.size();
     write_pending_ = true;
     call_->Write(std::move(wire));
     if (one_message_) writes_closed_ = true;  // unary and server streams take one message
@@ -113,10 +129,12 @@ class SingleCall final : public WsSession {
   void OnFinish(const registry::CallStatus& status) {
     finished_ = true;
     metrics().WsCalls(/*mux=*/false, -1);
+    endpoint_ = status.endpoint;
+    if (code_ < 0) code_ = static_cast<int>(status.code);
     // HTTP status 101: the call ran over the upgraded socket.
     metrics().RecordRequest(setup_.route->plan.binding().path, setup_.route->method->path, 101,
-                            static_cast<int>(local_close_ ? local_code_ : status.code),
-                            std::chrono::steady_clock::now() - start_, bytes_in_, bytes_out_);
+                            code_, std::chrono::steady_clock::now() - start_, bytes_in_,
+                            bytes_out_);
     if (local_close_) return;
     if (status.code == Code::kOk) {
       CloseAfterQueue(1000, "");
@@ -127,14 +145,18 @@ class SingleCall final : public WsSession {
   }
 
   void OnGone() override {
-    if (call_ && !finished_) call_->Cancel();
+    if (call_ && !finished_) {
+      if (code_ < 0) code_ = static_cast<int>(Code::kCancelled);
+      call_->Cancel();
+    }
   }
 
   void Abort(int code, const std::string& reason) {
-    local_close_ = true;
     // Close codes 4000 + c carry gRPC code c; 1003 (a binary frame) is a bad argument.
-    local_code_ = code >= 4000 && code <= 4016 ? static_cast<Code>(code - 4000)
-                                               : Code::kInvalidArgument;
+    if (code_ < 0) {
+      code_ = code >= 4000 && code <= 4016 ? code - 4000 : static_cast<int>(Code::kInvalidArgument);
+    }
+    local_close_ = true;
     if (call_) call_->Cancel();
     CloseAfterQueue(static_cast<std::uint16_t>(code), reason);
   }
@@ -148,10 +170,12 @@ class SingleCall final : public WsSession {
   bool paused_ = false;
   bool finished_ = false;
   bool local_close_ = false;
-  Code local_code_ = Code::kOk;  // what Abort closed with, as a gRPC code
-  std::chrono::steady_clock::time_point start_;
+  // For the metrics and the access log.
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  int code_ = -1;  // the call's gRPC status (-1: none yet)
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
+  std::string endpoint_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "http/call_setup.h"
 #include "http/grpc_metadata.h"
+#include "http/logged_exchange.h"
 #include "http/policy_gate.h"
 #include "transcoder/percent_encoding.h"
 #include "transcoder/status_mapping.h"
@@ -57,7 +58,8 @@ std::string SplitToken(std::string_view query, std::string* token) {
 
 // Answers in plain HTTP, before the handshake, and closes.
 void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version,
-            http::ConnectionSlot slot) {
+            http::ConnectionSlot slot, const std::string& request_id) {
+  response.set("X-Request-Id", request_id);
   response.version(version);
   response.keep_alive(false);
   response.set(bhttp::field::server, "portico");
@@ -74,8 +76,8 @@ void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsign
 }
 
 void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, unsigned version,
-            http::ConnectionSlot slot) {
-  Reject(std::move(socket), refusal.ToResponse(), version, std::move(slot));
+            http::ConnectionSlot slot, const std::string& request_id) {
+  Reject(std::move(socket), refusal.ToResponse(), version, std::move(slot), request_id);
 }
 
 }  // namespace
@@ -88,15 +90,25 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
   // (Bytes past the upgrade request would be WebSocket frames sent before the handshake's
   // answer; RFC 6455 clients wait for the 101, so there are none to carry over.)
   const unsigned version = request.version();
-  // A page of another site must not open calls with the user's cookies and network position.
-  if (Status s = http::CheckOrigin(request, limits_.allowed_origins); !s.ok()) {
-    metrics_.RecordRequest("unmatched", "", 403, static_cast<int>(s.code()), {}, 0, 0);
-    return Reject(std::move(socket), http::Refusal{s}, version, std::move(slot));
-  }
   http::PeerInfo peer;
   boost::beast::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (!ec) peer.address = remote.address().to_string();
+  // The socket's identity, and the start of its access-log line, before the token moves
+  // into Authorization (the path logged never has the query anyway).
+  http::RequestIdentity identity = http::IdentityOf(request);
+  http::AccessRecord record;
+  if (access_log_ != nullptr) {
+    record = http::StartRecord(request, peer, identity, http::CallKind::kWebSocket);
+  }
+  const std::string request_id = identity.request_id;
+  // A page of another site must not open calls with the user's cookies and network position.
+  if (Status s = http::CheckOrigin(request, limits_.allowed_origins); !s.ok()) {
+    metrics_.RecordRequest("unmatched", "", 403, static_cast<int>(s.code()), {}, 0, 0);
+    http::Refusal refusal{s};
+    LogRefused(std::move(record), refusal.ToResponse(), s.code());
+    return Reject(std::move(socket), refusal, version, std::move(slot), request_id);
+  }
 
   std::string token;
   const std::string_view target(request.target().data(), request.target().size());
@@ -132,17 +144,19 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
 
   if (mux) {
     registry::CallSpec base;
-    base.metadata = http::RequestMetadata(request, peer);
+    base.metadata = http::RequestMetadata(request, peer, &identity);
     auto upgrade = std::make_shared<const http::Request>(request);  // its headers: credentials
     auto session = MakeMuxSession(std::move(socket), limits_, metrics_, registry_, std::move(base),
                                   std::move(upgrade), peer);
     session->Track(tracker_);
     session->HoldSlot(std::move(slot));
+    session->SetIdentity(std::move(identity), access_log_, std::move(record));
     session->Run(std::move(request), selected);
     return;
   }
 
-  auto setup = http::SetUpCall(registry_.Current(), request, peer, http::RuleChoice::kUpgrade);
+  auto setup = http::SetUpCall(registry_.Current(), request, peer, http::RuleChoice::kUpgrade,
+                               &identity);
   if (auto* refusal = std::get_if<http::Refusal>(&setup)) {
     const unsigned status =
         refusal->http_status != 0
@@ -150,13 +164,16 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
             : static_cast<unsigned>(transcoder::HttpStatusFromCode(refusal->status.code()));
     metrics_.RecordRequest("unmatched", "", status, static_cast<int>(refusal->status.code()), {},
                            0, 0);
-    return Reject(std::move(socket), *refusal, version, std::move(slot));
+    LogRefused(std::move(record), refusal->ToResponse(), refusal->status.code());
+    return Reject(std::move(socket), *refusal, version, std::move(slot), request_id);
   }
   auto& call = std::get<http::CallSetup>(setup);
+  record.route = call.target.route->plan.binding().path;
+  record.grpc_method = call.target.method->path;
   const policy::RoutePolicies* policies = http::PoliciesOf(call.target);
   if (policies == nullptr) {
     return OpenSingle(std::move(socket), std::move(request), std::move(call), selected,
-                      std::move(slot));
+                      std::move(slot), std::move(identity), std::move(record));
   }
   // The policy chain, on the handshake's credentials (a token from ?access_token= or the
   // bearer.<token> subprotocol is in Authorization by now). A shared rate limit answers from
@@ -167,9 +184,12 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     http::CallSetup call;
     std::string selected;
     http::ConnectionSlot slot;
+    http::RequestIdentity identity;
+    http::AccessRecord record;
   };
   auto pending = std::make_shared<Pending>(Pending{std::move(socket), std::move(request),
-                                                   std::move(call), selected, std::move(slot)});
+                                                   std::move(call), selected, std::move(slot),
+                                                   std::move(identity), std::move(record)});
   http::RunPolicies(
       *policies, pending->request, peer, /*body_complete=*/false, metrics_.policy_rejections(),
       [this, pending, peer](policy::Admission admission) {
@@ -180,24 +200,36 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
           Pending& p = *pending;
           if (admission->outcome != policy::Admission::Outcome::kAllow) {
             http::LogRefusal(*admission, p.call.target.method->path, peer.address);
-            http::Response r = http::AdmissionResponse(*admission);
+            http::Response response = http::AdmissionResponse(*admission);
             metrics_.RecordRequest(p.call.target.route->plan.binding().path,
-                                   p.call.target.method->path, r.result_int(),
+                                   p.call.target.method->path, response.result_int(),
                                    static_cast<int>(admission->status.code()), {}, 0, 0);
-            return Reject(std::move(p.socket), std::move(r), p.request.version(),
-                          std::move(p.slot));
+            LogRefused(std::move(p.record), response, admission->status.code());
+            return Reject(std::move(p.socket), std::move(response), p.request.version(),
+                          std::move(p.slot), p.identity.request_id);
           }
           http::Admitted(std::move(*admission), &p.call);
           OpenSingle(std::move(p.socket), std::move(p.request), std::move(p.call), p.selected,
-                     std::move(p.slot));
+                     std::move(p.slot), std::move(p.identity), std::move(p.record));
         });
       },
       /*websocket=*/true);
 }
 
+void WsBridge::LogRefused(http::AccessRecord record, const http::Response& response,
+                          Code code) const {
+  if (access_log_ == nullptr) return;
+  record.http_status = response.result_int();
+  record.grpc_code = static_cast<int>(code);
+  record.bytes_out = response.body().size();
+  record.duration = std::chrono::system_clock::now() - record.time;
+  access_log_->Submit(std::move(record));
+}
+
 void WsBridge::OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& request,
                           http::CallSetup&& call, const std::string& selected,
-                          http::ConnectionSlot slot) const {
+                          http::ConnectionSlot slot, http::RequestIdentity identity,
+                          http::AccessRecord record) const {
   const unsigned version = request.version();
   CallSetup single;
   single.route = call.target.route;
@@ -205,13 +237,18 @@ void WsBridge::OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& r
   Status s = single.route->plan.RequestToWire(call.target.snapshot->catalog->codec(),
                                               call.target.match.bindings, call.target.query, "",
                                               limits_.strict, &single.url_wire);
-  if (!s.ok()) return Reject(std::move(socket), http::Refusal{s}, version, std::move(slot));
+  if (!s.ok()) {
+    http::Refusal refusal{s};
+    LogRefused(std::move(record), refusal.ToResponse(), s.code());
+    return Reject(std::move(socket), refusal, version, std::move(slot), identity.request_id);
+  }
   single.snapshot = std::move(call.target.snapshot);
   single.spec = std::move(call.spec);
   single.ticket = std::move(call.ticket);
   auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(single));
   session->Track(tracker_);
   session->HoldSlot(std::move(slot));  // counts against max_connections for its whole life
+  session->SetIdentity(std::move(identity), access_log_, std::move(record));
   session->Run(std::move(request), selected);
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "http/call_setup.h"
+#include "http/access_log.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "registry/registry.h"
@@ -25,6 +26,10 @@ class WsBridge {
   void Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
               boost::beast::flat_buffer&& leftover, http::ConnectionSlot slot) const;
 
+  // The access log for the sockets' and calls' lines (DESIGN section 12); null: none. Before
+  // the first Accept.
+  void set_access_log(http::AccessLog* log) { access_log_ = log; }
+
   // Stopping: close every socket (1001, graceful) or drop them; how many are still alive.
   void CloseAll(bool graceful) const { tracker_->CloseAll(graceful); }
   std::size_t sessions() const { return tracker_->size(); }
@@ -36,7 +41,12 @@ class WsBridge {
   // The single-call session of an admitted upgrade.
   void OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& request,
                   http::CallSetup&& call, const std::string& selected,
-                  http::ConnectionSlot slot) const;
+                  http::ConnectionSlot slot, http::RequestIdentity identity,
+                  http::AccessRecord record) const;
+  // The line of an upgrade answered in plain HTTP (refused before the handshake).
+  void LogRefused(http::AccessRecord record, const http::Response& response, Code code) const;
+
+  http::AccessLog* access_log_ = nullptr;
 
   std::shared_ptr<SessionTracker> tracker_ = std::make_shared<SessionTracker>();
 };

@@ -69,6 +69,13 @@ void WsSession::Post(std::function<void()> fn) {
   asio::post(ws_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
 }
 
+void WsSession::SetIdentity(http::RequestIdentity identity, http::AccessLog* log,
+                            http::AccessRecord start) {
+  identity_ = std::move(identity);
+  access_log_ = log;
+  start_record_ = std::move(start);
+}
+
 void WsSession::Run(http::Request request, std::string subprotocol) {
   beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts govern
   websocket::stream_base::timeout timeouts{};
@@ -88,8 +95,9 @@ void WsSession::Run(http::Request request, std::string subprotocol) {
     StartClose();
   });
   ws_.set_option(websocket::stream_base::decorator(
-      [subprotocol](websocket::response_type& res) {
+      [subprotocol, id = identity_.request_id](websocket::response_type& res) {
         res.set(boost::beast::http::field::server, "portico");
+        if (!id.empty()) res.set("X-Request-Id", id);
         if (!subprotocol.empty()) res.set(boost::beast::http::field::sec_websocket_protocol, subprotocol);
       }));
   auto req = std::make_shared<http::Request>(std::move(request));

@@ -26,8 +26,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "http/access_log.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
+#include "http/request_identity.h"
 
 namespace portico::ws {
 
@@ -73,6 +75,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // with graceful=false, drop the connection at once.
   void Shutdown(bool graceful);
 
+  // The socket's identity (its 101 answer carries X-Request-Id) and, with an access log
+  // (non-null), the record its lines start from (DESIGN section 12). Before Run.
+  void SetIdentity(http::RequestIdentity identity, http::AccessLog* log,
+                   http::AccessRecord start);
+
   // Completes the handshake for `request`, answering with `subprotocol` ("" for none).
   void Run(http::Request request, std::string subprotocol);
 
@@ -94,6 +101,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool closing() const { return close_code_ != 0 || gone_; }
   const WsLimits& limits() const { return limits_; }
   http::Metrics& metrics() { return metrics_; }
+  const http::RequestIdentity& identity() const { return identity_; }
+  http::AccessLog* access_log() const { return access_log_; }
+  // A copy of the socket's start record (for a call of its own: time and kind to set).
+  const http::AccessRecord& start_record() const { return start_record_; }
 
  private:
   void WriteNext();
@@ -116,6 +127,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool gone_ = false;
   std::shared_ptr<SessionTracker> tracker_;
   http::ConnectionSlot slot_;
+  http::RequestIdentity identity_;
+  http::AccessLog* access_log_ = nullptr;
+  http::AccessRecord start_record_;
 };
 
 }  // namespace portico::ws

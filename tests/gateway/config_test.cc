@@ -238,6 +238,40 @@ TEST(ConfigTest, WebSocketAllowedOrigins) {
             "unknown config key \"websocket.allowed_origin\"");
 }
 
+TEST(ConfigTest, AccessLog) {
+  // Off without the key; on with it (stdout by default).
+  EXPECT_FALSE(Config().access_log.enabled);
+  const Config on = ParseConfig("access_log: {}\n");
+  EXPECT_TRUE(on.access_log.enabled);
+  EXPECT_EQ(on.access_log.path, "");
+  EXPECT_EQ(on.access_log.sample, 1.0);
+  EXPECT_EQ(on.access_log.queue, 8192u);
+  const Config set =
+      ParseConfig("access_log: { path: /var/log/portico/access.log, sample: 0.25, queue: 100 }\n");
+  EXPECT_EQ(set.access_log.path, "/var/log/portico/access.log");
+  EXPECT_EQ(set.access_log.sample, 0.25);
+  EXPECT_EQ(set.access_log.queue, 100u);
+  EXPECT_EQ(ParseConfig("access_log: { sample: 0 }\n").access_log.sample, 0.0);
+  EXPECT_EQ(ParseConfig("access_log: { sample: 1 }\n").access_log.sample, 1.0);
+  EXPECT_FALSE(ParseConfig("access_log: { enabled: false, path: x }\n").access_log.enabled);
+  EXPECT_EQ(ErrorOf("access_log: { sample: 1.5 }\n"),
+            "config key \"access_log.sample\": expected a number from 0 to 1");
+  EXPECT_EQ(ErrorOf("access_log: { sample: '0.5' }\n"),
+            "config key \"access_log.sample\": expected a number from 0 to 1");
+  EXPECT_EQ(ErrorOf("access_log: { queue: 0 }\n"),
+            "config key \"access_log.queue\": must be at least 1");
+  EXPECT_EQ(ErrorOf("access_log: { file: x }\n"), "unknown config key \"access_log.file\"");
+}
+
+TEST(ConfigTest, LogLevel) {
+  EXPECT_EQ(Config().log_level, "info");
+  for (const char* level : {"debug", "info", "warn", "error"}) {
+    EXPECT_EQ(ParseConfig(std::string("log_level: ") + level + "\n").log_level, level);
+  }
+  EXPECT_EQ(ErrorOf("log_level: verbose\n"),
+            "config key \"log_level\": expected debug, info, warn or error");
+}
+
 TEST(ConfigTest, BackendStreamTimeout) {
   const std::string prefix = "backends: [{name: g, endpoints: [h:1], services: [a.B]";
   // Default: no deadline on streams; timeout keeps its own default.
