@@ -142,6 +142,7 @@ void App::Start() {
   admin_handler_ = std::make_unique<http::AdminHandler>(*registry_, metrics_, config_.admin.token);
   reflection_ = std::make_unique<upstream::ReflectionRefresher>(*registry_);
   admin_handler_->set_reflection(reflection_.get());
+  admin_handler_->set_access_log(access_log_.get());
   std::vector<http::StaticMountConfig> mounts;
   for (const auto& m : config_.static_mounts) mounts.push_back({m.prefix, m.dir});
   static_files_ = std::make_unique<http::StaticFiles>(std::move(mounts));

@@ -131,6 +131,17 @@ std::string AdminHandler::RenderAllMetrics() const {
              "\n";
     }
   }
+  const std::pair<const char*, std::uint64_t> log_counters[] = {
+      {"written", access_log_ ? access_log_->written() : 0},
+      {"dropped", access_log_ ? access_log_->dropped() : 0},
+      {"sampled_out", access_log_ ? access_log_->sampled_out() : 0}};
+  for (const auto& [what, value] : log_counters) {
+    const std::string name = std::string("portico_access_log_") + what + "_total";
+    PromHeader(out, name, "counter",
+               std::string("Access-log lines ") + what +
+                   (std::string_view(what) == "dropped" ? " (the queue was full)" : "") + ".");
+    out += name + " " + std::to_string(value) + "\n";
+  }
   return out + RenderProcessMetrics();
 }
 

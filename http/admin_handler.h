@@ -16,6 +16,8 @@
 
 namespace portico::http {
 
+class AccessLog;
+
 class AdminHandler {
  public:
   // token empty: no authentication (admin listens on loopback by default).
@@ -24,6 +26,8 @@ class AdminHandler {
   // Serves POST /admin/backends/{name}/refresh and each reflection backend's "reflection"
   // state (http/reflection_admin.h); without it those are absent. Set before serving.
   void set_reflection(registry::ReflectionControl* reflection) { reflection_ = reflection; }
+  // The access log whose counters /metrics shows (null: off, counters 0). Set before serving.
+  void set_access_log(const AccessLog* log) { access_log_ = log; }
 
   Response Handle(const Request& request) const;
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
@@ -46,6 +50,7 @@ class AdminHandler {
   Metrics& metrics_;
   std::string token_;
   registry::ReflectionControl* reflection_ = nullptr;
+  const AccessLog* access_log_ = nullptr;
 };
 
 }  // namespace portico::http

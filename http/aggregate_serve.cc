@@ -6,6 +6,7 @@
 
 #include "http/aggregate_run.h"
 #include "http/grpc_metadata.h"
+#include "http/logged_exchange.h"
 #include "http/policy_gate.h"
 #include "http/status_reply.h"
 #include "policy/policy_table.h"
@@ -24,7 +25,8 @@ const policy::AggregatePolicies* PoliciesOf(const registry::Snapshot& snapshot,
   return table != nullptr ? table->ForAggregate(plan.index) : nullptr;
 }
 
-// Aggregate names come from the config, so they may label metrics.
+// Aggregate names come from the config, so they may label metrics ("method"; the route label
+// is the aggregate's template, as for any route).
 std::string Label(const registry::AggregatePlan& plan) { return "aggregate:" + plan.config.name; }
 
 // One aggregate request while its policies decide and its calls run.
@@ -39,17 +41,22 @@ struct Pending {
   std::atomic<std::size_t> waiting{0};                // calls whose policies have not answered
 };
 
-void Answer(Pending& p, Response response) {
+void Answer(Pending& p, Response response, Code code) {
   AddPolicyHeaders(p.reply_headers, &response);
-  p.metrics->RecordRequest(Label(*p.in.plan), response.result_int(),
-                           std::chrono::steady_clock::now() - p.start);
+  NoteStatus(*p.exchange, code);
+  p.metrics->RecordRequest(p.in.plan->config.path, Label(*p.in.plan), response.result_int(),
+                           static_cast<int>(code), std::chrono::steady_clock::now() - p.start,
+                           p.request.body().size(), response.body().size());
   p.exchange->Respond(std::move(response));
 }
 
 void Run(const std::shared_ptr<Pending>& p) {
   auto run = AggregateRun::Start(std::move(p->in), [p](AggregateOutcome outcome) {
-    Answer(*p, outcome.status.ok() ? MakeResponse(200, std::move(outcome.json))
-                                   : ErrorReply(outcome.status));
+    const Code code = outcome.status.code();
+    Answer(*p,
+           outcome.status.ok() ? MakeResponse(200, std::move(outcome.json))
+                               : ErrorReply(outcome.status),
+           code);
   });
   p->exchange->OnClientGone([run] { run->Cancel(); });
 }
@@ -87,6 +94,7 @@ void ServeAggregate(std::shared_ptr<const registry::Snapshot> snapshot,
                     const registry::AggregatePlan& plan, transcoder::PathMatch match,
                     Request&& request, std::shared_ptr<Exchange> exchange, Metrics& metrics,
                     std::chrono::steady_clock::time_point start) {
+  NoteRoute(*exchange, plan.config.path, Label(plan));
   auto p = std::make_shared<Pending>();
   const policy::AggregatePolicies* policies = PoliciesOf(*snapshot, plan);
   p->in.table = snapshot->aggregates;
@@ -97,7 +105,7 @@ void ServeAggregate(std::shared_ptr<const registry::Snapshot> snapshot,
   if (const auto q = target.find('?'); q != std::string_view::npos) {
     p->in.query = transcoder::ParseQueryString(target.substr(q + 1));
   }
-  p->in.metadata = RequestMetadata(request, exchange->peer());
+  p->in.metadata = RequestMetadata(request, exchange->peer(), IdentityOf(*exchange));
   p->request = std::move(request);
   p->exchange = std::move(exchange);
   p->metrics = &metrics;
@@ -111,7 +119,7 @@ void ServeAggregate(std::shared_ptr<const registry::Snapshot> snapshot,
                   if (admission.outcome == policy::Admission::Outcome::kRefuse) {
                     LogRefusal(admission, Label(*p->in.plan), p->exchange->peer().address);
                   }
-                  return Answer(*p, AdmissionResponse(admission));
+                  return Answer(*p, AdmissionResponse(admission), admission.status.code());
                 }
                 p->reply_headers = std::move(admission.headers);
                 p->ticket = std::move(admission.ticket);
@@ -140,8 +148,10 @@ bool PreflightAggregate(const std::shared_ptr<const registry::Snapshot>& snapsho
                 if (admission.outcome == policy::Admission::Outcome::kRefuse) {
                   LogRefusal(admission, Label(*plan), exchange->peer().address);
                 }
-                metrics.RecordRequest(Label(*plan), response.result_int(),
-                                      std::chrono::steady_clock::now() - start);
+                metrics.RecordRequest(plan->config.path, Label(*plan), response.result_int(),
+                                      static_cast<int>(admission.status.code()),
+                                      std::chrono::steady_clock::now() - start, 0,
+                                      response.body().size());
                 exchange->Respond(std::move(response));
               });
   return true;

@@ -92,6 +92,13 @@ void NoteTarget(Exchange& exchange, const CallTarget& target) {
   c->record.kind = StreamKind(target.method->client_streaming, target.method->server_streaming);
 }
 
+void NoteRoute(Exchange& exchange, std::string_view route, std::string_view grpc_method) {
+  RequestContext* c = exchange.context();
+  if (c == nullptr) return;
+  c->record.route = route;
+  c->record.grpc_method = grpc_method;
+}
+
 void NoteStatus(Exchange& exchange, Code code) {
   if (RequestContext* c = exchange.context()) c->record.grpc_code = static_cast<int>(code);
 }

@@ -66,6 +66,8 @@ class LoggedExchange final : public Exchange {
 // Notes for the access log, on an exchange that keeps a context (no-ops otherwise).
 // The route (template), gRPC method and call kind of `target`.
 void NoteTarget(Exchange& exchange, const CallTarget& target);
+// The route (template) and what it calls, for routes that are no CallTarget (aggregates).
+void NoteRoute(Exchange& exchange, std::string_view route, std::string_view grpc_method);
 // The gRPC status the request ended with.
 void NoteStatus(Exchange& exchange, Code code);
 // The backend endpoint that served the call ("" when none).

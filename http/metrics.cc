@@ -157,13 +157,6 @@ void Metrics::RecordRequest(std::string_view route, std::string_view grpc_method
   if (bytes_out != 0) cell.bytes_out.fetch_add(bytes_out, std::memory_order_relaxed);
 }
 
-void Metrics::RecordRequest(const std::string& grpc_method, unsigned http_status,
-                            std::chrono::steady_clock::duration elapsed) {
-  const bool unmatched = grpc_method == "unmatched";
-  RecordRequest(unmatched ? "unmatched" : "", unmatched ? "" : grpc_method, http_status, -1,
-                elapsed, 0, 0);
-}
-
 void Metrics::RecordAdmin(unsigned http_status) {
   std::lock_guard lock(mu_);
   auto& slot = admin_[http_status];

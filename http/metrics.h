@@ -59,10 +59,6 @@ class Metrics {
   void RecordRequest(std::string_view route, std::string_view grpc_method, unsigned http_status,
                      int grpc_code, std::chrono::steady_clock::duration elapsed,
                      std::uint64_t bytes_in, std::uint64_t bytes_out);
-  // The former form: route "unmatched" when grpc_method is "unmatched", else "" (unknown);
-  // the code from the HTTP status; no bytes.
-  void RecordRequest(const std::string& grpc_method, unsigned http_status,
-                     std::chrono::steady_clock::duration elapsed);
 
   void RecordAdmin(unsigned http_status);
   void InFlight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }

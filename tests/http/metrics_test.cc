@@ -84,15 +84,6 @@ TEST(MetricsTest, StatusClassAndCodeLabels) {
   EXPECT_EQ(m.series(), 5u);
 }
 
-TEST(MetricsTest, FormerSignatureStillCounts) {
-  Metrics m;
-  m.RecordRequest(std::string("unmatched"), 404, milliseconds(1));
-  m.RecordRequest(std::string("/pkg.S/M"), 429, milliseconds(1));
-  const std::string text = m.Render();
-  EXPECT_THAT(text, HasSubstr(R"({route="unmatched",method="",status_class="4xx",grpc_code="NOT_FOUND"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"({route="",method="/pkg.S/M",status_class="4xx",grpc_code="RESOURCE_EXHAUSTED"} 1)"));
-}
-
 // A limit added is a test that hits it: past max_series, new series fold into "other".
 TEST(MetricsTest, SeriesCapFoldsIntoOtherAndCountsTheFolds) {
   Metrics m(50);

@@ -114,6 +114,30 @@ TEST_F(AccessLogTest, UnaryOk) {
   EXPECT_EQ(line["user_agent"], "access-log-test/1");
 }
 
+TEST_F(AccessLogTest, AnAggregateHasOneLineAndTheLogsCountersShowInMetrics) {
+  const json aggregate = {
+      {"route", "GET /v1/agg/{id}"},
+      {"calls", {{"echo", {{"method", "portico.test.v1.TestService/Echo"},
+                           {"request", {{"f_string", "{id}"}}}}}}}};
+  ASSERT_EQ(Admin("PUT", "/admin/aggregates/agg", aggregate.dump()).status, 200);
+  auto r = Get("/v1/agg/7", {{"X-Request-Id", "aggregate-1"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-request-id"), "aggregate-1");
+  json line = LineOf(log_path_, "aggregate-1");
+  ExpectCommonFields(line);
+  EXPECT_EQ(line["route"], "/v1/agg/{id}");
+  EXPECT_EQ(line["grpc_method"], "aggregate:agg");
+  EXPECT_EQ(line["http_status"], 200);
+  EXPECT_EQ(line["grpc_code"], 0);
+  // The writer's counters reach /metrics.
+  const std::string metrics = Admin("GET", "/metrics").body;
+  const auto at = metrics.find("\nportico_access_log_written_total ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GE(std::stoull(metrics.substr(at + 34)), 1u);
+  EXPECT_NE(metrics.find("\nportico_access_log_dropped_total 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("route=\"/v1/agg/{id}\",method=\"aggregate:agg\""), std::string::npos);
+}
+
 TEST_F(AccessLogTest, UnaryErrorAndTheRouteTemplate) {
   auto r = Post("/v1/fail", R"({"code":5,"message":"nope"})", {{"X-Request-Id", "unary-err"}});
   ASSERT_EQ(r.status, 404) << r.body;
