@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "chat.grpc.pb.h"
+#include "examples/stop_signals.h"
 
 namespace {
 
@@ -517,19 +518,8 @@ int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) return 2;
 
-  // Block the stop signals before gRPC starts its threads (they inherit the mask), so only
-  // the sigwait() below receives them and no handler runs in an async-signal context.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches
-  // sigwait(); a (never run) handler makes it pending instead.
-  struct sigaction action = {};
-  action.sa_handler = [](int) {};
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  // Before gRPC starts its threads: only the sigwait() below receives them.
+  const sigset_t stop_signals = portico::examples::BlockStopSignals();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
