@@ -9,7 +9,8 @@
 #
 # Settings: none (no policy), jwt (RS256 from a JWKS file; wrk repeats one token, so this is the
 # verified-token cache's cost), rate (a local rate limit by ip, never exhausted), jwt+rate,
-# redis (the rate limit shared in a local redis-server), jwt+redis. Measured per run:
+# redis (the rate limit shared in a local redis-server), jwt+redis; and log (no policy, the
+# access log of issue 12 written to a file: SETTINGS="none log"). Measured per run:
 # requests/s and Portico's CPU time per request (utime+stime over the run). Keys and the token
 # are made here with the openssl CLI. The JWT and rate-limit checks alone (without HTTP) are in
 # bench/jwt_bench and bench/rate_limit_bench.
@@ -113,6 +114,7 @@ backends:
     services: [bench.v1.Echo]
 EOF
     [[ -n "$REDIS_PORT" ]] && echo "redis: { address: 127.0.0.1:$REDIS_PORT }"
+    [[ "$setting" == *log* ]] && echo "access_log: { path: $WORK/access-$setting.log }"
     policy_yaml "$setting"
   } >"$WORK/portico-$setting.yaml"
   "$PORTICO_BIN" --config "$WORK/portico-$setting.yaml" >"$WORK/logs/portico-$setting.log" 2>&1 &

@@ -117,6 +117,7 @@ void AccessLog::Submit(AccessRecord&& record) {
     sampled_out_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= options_.queue) {
@@ -124,8 +125,11 @@ void AccessLog::Submit(AccessRecord&& record) {
       return;
     }
     queue_.push_back(std::move(record));
+    // The writer wakes on its own every kWriteInterval; a request wakes it (a futex call and
+    // a context switch) only when the queue is half full, not once per line.
+    wake = queue_.size() == options_.queue / 2 + 1;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void AccessLog::Run() {
@@ -136,8 +140,14 @@ void AccessLog::Run() {
       std::unique_lock lock(mu_);
       writing_ = false;
       idle_.notify_all();
-      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
+      wake_.wait_for(lock, kWriteInterval, [this] {
+        return stop_ || flush_wanted_ || queue_.size() > options_.queue / 2;
+      });
+      flush_wanted_ = false;
+      if (queue_.empty()) {
+        if (stop_) return;  // stopping, and everything is written
+        continue;
+      }
       batch.swap(queue_);
       writing_ = true;
     }
@@ -168,6 +178,11 @@ bool AccessLog::Reopen() {
 }
 
 bool AccessLog::Flush(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(mu_);
+    flush_wanted_ = true;
+  }
+  wake_.notify_one();
   std::unique_lock lock(mu_);
   return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
 }

@@ -115,6 +115,9 @@ class AccessLog {
   std::deque<AccessRecord> queue_;
   bool writing_ = false;
   bool stop_ = false;
+  bool flush_wanted_ = false;  // Flush() asks the writer not to wait for its interval
+  // How long lines may wait to be batched into one write.
+  static constexpr std::chrono::milliseconds kWriteInterval{20};
 
   std::mutex file_mu_;  // the file: the writer's writes and Reopen
   std::FILE* file_ = nullptr;
