@@ -139,6 +139,10 @@ void App::Start() {
   rest_options.strict = config_.strict;
   rest_options.max_message_bytes = config_.limits.max_message_bytes;
   rest_ = std::make_unique<http::RestHandler>(*registry_, metrics_, rest_options);
+  grpc_ = std::make_unique<http::GrpcProxy>(*registry_, metrics_, rest_options);
+  grpc_web_ = std::make_unique<http::GrpcWebHandler>(*registry_, metrics_, rest_options);
+  connect_ = std::make_unique<http::ConnectHandler>(*registry_, metrics_, rest_options);
+  front_door_ = std::make_unique<http::FrontDoor>(*rest_, *grpc_, *grpc_web_, *connect_);
   admin_handler_ = std::make_unique<http::AdminHandler>(*registry_, metrics_, config_.admin.token);
   reflection_ = std::make_unique<upstream::ReflectionRefresher>(*registry_);
   admin_handler_->set_reflection(reflection_.get());
@@ -149,16 +153,16 @@ void App::Start() {
   http::Handlers data_handlers;
   // Every data-plane request gets its identity (X-Request-Id, trace context) and, with an
   // access log, its line: the exchange is wrapped before any handler sees it.
-  data_handlers.handle = [h = rest_.get(), s = static_files_.get(), log = access_log_.get()](
+  data_handlers.handle = [h = front_door_.get(), s = static_files_.get(), log = access_log_.get()](
                              http::Request&& r, std::shared_ptr<http::Exchange> inner) {
     std::shared_ptr<http::Exchange> e =
         std::make_shared<http::LoggedExchange>(std::move(inner), r, log, /*body_read=*/true);
     if (!s->empty()) {
       if (auto file = s->Serve(r)) return e->Respond(std::move(*file));
     }
-    (*h)(std::move(r), std::move(e));
+    h->Serve(std::move(r), std::move(e));
   };
-  data_handlers.streams_body = [h = rest_.get(), log = access_log_.get()](
+  data_handlers.streams_body = [h = front_door_.get(), log = access_log_.get()](
                                    const http::Request& header) -> http::Handler {
     http::Handler serve = h->StreamsBody(header);
     if (!serve) return serve;

@@ -16,6 +16,10 @@
 #include "http/access_log.h"
 #include "http/admin_handler.h"
 #include "http/metrics.h"
+#include "http/connect_handler.h"
+#include "http/front_door.h"
+#include "http/grpc_proxy.h"
+#include "http/grpc_web_handler.h"
 #include "http/rest_handler.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -71,6 +75,10 @@ class App {
   // Before the handlers and servers, which hand it records, and destroyed after them.
   std::unique_ptr<http::AccessLog> access_log_;
   std::unique_ptr<http::RestHandler> rest_;
+  std::unique_ptr<http::GrpcProxy> grpc_;
+  std::unique_ptr<http::GrpcWebHandler> grpc_web_;
+  std::unique_ptr<http::ConnectHandler> connect_;
+  std::unique_ptr<http::FrontDoor> front_door_;  // picks one of the four above per request
   std::unique_ptr<http::AdminHandler> admin_handler_;
   std::unique_ptr<ws::WsBridge> ws_;
   std::unique_ptr<http::StaticFiles> static_files_;

@@ -201,6 +201,19 @@ registry::CallSpec MakeCallSpec(const CallTarget& target, registry::Metadata met
   return spec;
 }
 
+namespace {
+
+// ring_hash by header: any request header, not only those forwarded as metadata.
+void SetHashKey(const CallTarget& target, const Request& request, registry::CallSpec* spec) {
+  const registry::BackendConfig& backend = target.backend->config();
+  if (backend.lb == registry::kLbRingHash && !backend.hash_key.header.empty()) {
+    const auto it = request.find(backend.hash_key.header);
+    if (it != request.end()) spec->hash_key = std::string(it->value());
+  }
+}
+
+}  // namespace
+
 StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Request& request,
                                           const PeerInfo& peer,
                                           const RequestIdentity* identity) {
@@ -216,12 +229,7 @@ StatusOr<registry::CallSpec> MakeCallSpec(const CallTarget& target, const Reques
   registry::CallSpec spec = MakeCallSpec(target, RequestMetadata(request, peer, identity), client_timeout);
   // A GET rule promises a safe method (DESIGN section 9, retries).
   if (request.method() == boost::beast::http::verb::get) spec.idempotent = true;
-  // ring_hash by header: any request header, not only those forwarded as metadata.
-  const registry::BackendConfig& backend = target.backend->config();
-  if (backend.lb == registry::kLbRingHash && !backend.hash_key.header.empty()) {
-    const auto it = request.find(backend.hash_key.header);
-    if (it != request.end()) spec.hash_key = std::string(it->value());
-  }
+  SetHashKey(target, request, &spec);
   return spec;
 }
 
@@ -235,6 +243,22 @@ std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snaps
   auto spec = MakeCallSpec(setup.target, request, peer, identity);
   if (!spec.ok()) return Refusal{spec.status()};
   setup.spec = std::move(*spec);
+  setup.caller = CallerOf(request, peer);
+  return setup;
+}
+
+std::variant<Refusal, CallSetup> SetUpMethodCall(
+    std::shared_ptr<const registry::Snapshot> snapshot, const Request& request,
+    const PeerInfo& peer, std::optional<std::chrono::nanoseconds> client_timeout,
+    const RequestIdentity* identity) {
+  const std::string_view target = View(request.target());
+  auto resolved = ResolveMethod(std::move(snapshot), target.substr(0, target.find('?')));
+  if (auto* refusal = std::get_if<Refusal>(&resolved)) return std::move(*refusal);
+  CallSetup setup;
+  setup.target = std::move(std::get<CallTarget>(resolved));
+  setup.spec = MakeCallSpec(setup.target, GrpcHeaderMetadata(request, peer, identity),
+                            client_timeout);
+  SetHashKey(setup.target, request, &setup.spec);
   setup.caller = CallerOf(request, peer);
   return setup;
 }

@@ -122,6 +122,15 @@ std::variant<Refusal, CallSetup> SetUpCall(std::shared_ptr<const registry::Snaps
                                            RuleChoice choice = RuleChoice::kRequestMethod,
                                            const RequestIdentity* identity = nullptr);
 
+// The gRPC-Web, Connect and native gRPC front doors, which name the call by the request's path
+// ("/pkg.Service/Method", ResolveMethod) and carry metadata as plain headers
+// (GrpcHeaderMetadata): the CallSetup with the deadline from `client_timeout` (each protocol
+// has its own header for it; nullopt: the backend's default) and the backend's hash key.
+std::variant<Refusal, CallSetup> SetUpMethodCall(
+    std::shared_ptr<const registry::Snapshot> snapshot, const Request& request,
+    const PeerInfo& peer, std::optional<std::chrono::nanoseconds> client_timeout,
+    const RequestIdentity* identity = nullptr);
+
 // A browser's WebSocket handshake (DESIGN section 6): allowed without an Origin header (not a
 // browser), when Origin names the request's Host (scheme default ports ignored, names compared
 // case-insensitively), or when it is listed in `allowed_origins` ("*" = any). Otherwise

@@ -1,5 +1,8 @@
 // One HTTP request/response as the request logic sees it: no sockets, just "respond once" and
 // "tell me if the client goes away". Handlers are plain functions of (request, exchange).
+// HTTP/1.1 connections and HTTP/2 streams are both Exchanges; an HTTP/2 request has
+// version() 20, and on it ReadBody and the response's chunks may run at the same time (full
+// duplex, as native gRPC's bidi streams need).
 //
 // Thread safety: Respond and OnClientGone may be called from any thread (a gRPC callback, say);
 // the session does the socket work on its io thread. Ownership: the exchange keeps its
@@ -12,6 +15,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -29,6 +34,7 @@ struct RequestContext;  // http/logged_exchange.h
 struct PeerInfo {
   std::string address;  // remote IP
   std::string local;    // "host:port" the request arrived on
+  bool tls = false;     // the connection is HTTPS/WSS
 };
 
 class Exchange {
@@ -47,6 +53,13 @@ class Exchange {
   virtual void StartChunked(Response head) = 0;  // head's body is ignored
   virtual void WriteChunk(std::string data, std::function<void(bool ok)> written) = 0;
   virtual void EndChunked() = 0;
+  // Ends a streamed response with trailer fields (native gRPC's grpc-status and metadata): on
+  // HTTP/2 a HEADERS frame that ends the stream. HTTP/1.1 sends no trailers (no front door
+  // needs them there): the default just ends the response.
+  virtual void EndWithTrailers(std::vector<std::pair<std::string, std::string>> trailers) {
+    (void)trailers;
+    EndChunked();
+  }
 
   // Streaming request body, for requests a Handlers::streams_body handler took:
   // the next piece as it arrives; done=true with the last one (possibly empty). ok=false when

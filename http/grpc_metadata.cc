@@ -55,20 +55,35 @@ void SetIdentityMetadata(const RequestIdentity& identity, registry::Metadata* md
   md->emplace_back("x-request-id", identity.request_id);
 }
 
-registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer,
-                                   const RequestIdentity* identity) {
-  registry::Metadata md;
-  constexpr std::string_view kPrefix = "grpc-metadata-";
+namespace {
+
+// Headers that are HTTP's or a gRPC-family protocol's own, never a call's metadata.
+bool ProtocolHeader(std::string_view name) {
+  static constexpr std::string_view kExact[] = {
+      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+      "host", "expect", "te", "trailer", "origin", "referer", "x-grpc-web", "x-user-agent",
+      "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "traceparent", "tracestate",
+      "x-request-id", "priority", "dnt", "pragma", "cache-control"};
+  static constexpr std::string_view kPrefixes[] = {"content-", "accept", "sec-", "connect-",
+                                                   "grpc-", "access-control-"};
+  for (auto exact : kExact) {
+    if (name == exact) return true;
+  }
+  for (auto prefix : kPrefixes) {
+    if (name.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+// X-Forwarded-For/-Host/-Proto, and the identity (or the client's trace context without one).
+void AddForwarding(const Request& request, const PeerInfo& peer, const RequestIdentity* identity,
+                   registry::Metadata* md) {
   std::string forwarded_for;
   for (const auto& field : request) {
     const std::string name = policy::AsciiLowered(field.name_string());
     const std::string_view value(field.value().data(), field.value().size());
-    if (name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0) {
-      Add(&md, name.substr(kPrefix.size()), value);
-    } else if (name == "authorization") {
-      Add(&md, name, value);
-    } else if (identity == nullptr && (name == "traceparent" || name == "tracestate")) {
-      Add(&md, name, value);
+    if (identity == nullptr && (name == "traceparent" || name == "tracestate")) {
+      Add(md, name, value);
     } else if (name == "x-forwarded-for") {
       forwarded_for = std::string(value);
     }
@@ -76,11 +91,47 @@ registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer,
   if (!peer.address.empty()) {
     forwarded_for = forwarded_for.empty() ? peer.address : forwarded_for + ", " + peer.address;
   }
-  if (!forwarded_for.empty()) Add(&md, "x-forwarded-for", forwarded_for);
+  if (!forwarded_for.empty()) Add(md, "x-forwarded-for", forwarded_for);
   const auto host = request[boost::beast::http::field::host];
-  if (!host.empty()) Add(&md, "x-forwarded-host", std::string_view(host.data(), host.size()));
-  Add(&md, "x-forwarded-proto", "http");
-  if (identity != nullptr) SetIdentityMetadata(*identity, &md);
+  if (!host.empty()) Add(md, "x-forwarded-host", std::string_view(host.data(), host.size()));
+  Add(md, "x-forwarded-proto", peer.tls ? "https" : "http");
+  if (identity != nullptr) SetIdentityMetadata(*identity, md);
+}
+
+}  // namespace
+
+registry::Metadata GrpcHeaderMetadata(const Request& request, const PeerInfo& peer,
+                                      const RequestIdentity* identity) {
+  registry::Metadata md;
+  for (const auto& field : request) {
+    const std::string name = policy::AsciiLowered(field.name_string());
+    if (ProtocolHeader(name)) continue;
+    const std::string_view value(field.value().data(), field.value().size());
+    if (EndsWith(name, "-bin")) {
+      std::string raw;
+      if (transcoder::Base64Decode(value, &raw)) Add(&md, name, raw);
+      continue;
+    }
+    Add(&md, name, value);
+  }
+  AddForwarding(request, peer, identity, &md);
+  return md;
+}
+
+registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer,
+                                   const RequestIdentity* identity) {
+  registry::Metadata md;
+  constexpr std::string_view kPrefix = "grpc-metadata-";
+  for (const auto& field : request) {
+    const std::string name = policy::AsciiLowered(field.name_string());
+    const std::string_view value(field.value().data(), field.value().size());
+    if (name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0) {
+      Add(&md, name.substr(kPrefix.size()), value);
+    } else if (name == "authorization") {
+      Add(&md, name, value);
+    }
+  }
+  AddForwarding(request, peer, identity, &md);
   return md;
 }
 

@@ -21,6 +21,16 @@ namespace portico::http {
 registry::Metadata RequestMetadata(const Request& request, const PeerInfo& peer,
                                    const RequestIdentity* identity = nullptr);
 
+// Metadata from a client that speaks gRPC's own header conventions (native gRPC, gRPC-Web,
+// Connect): every request header is metadata under its own name, through the one check
+// (AddClientMetadata); "-bin" values are base64 on the wire and forwarded as raw bytes (an
+// undecodable one is dropped). Not metadata: HTTP's own headers (hop-by-hop, content-*,
+// accept*, host, origin, referer, sec-*, expect, te), those of the protocols' framing
+// (connect-*, x-grpc-web, x-user-agent) and `skip` (lower-case names). X-Forwarded-* and the
+// identity as RequestMetadata.
+registry::Metadata GrpcHeaderMetadata(const Request& request, const PeerInfo& peer,
+                                      const RequestIdentity* identity = nullptr);
+
 // The identity's entries (above) in *md, replacing any traceparent, tracestate and
 // x-request-id already there (a client's Grpc-Metadata-Traceparent must not pose as ours).
 void SetIdentityMetadata(const RequestIdentity& identity, registry::Metadata* md);

@@ -11,6 +11,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "http/h2_session.h"
 #include "http/status_reply.h"
 
 namespace portico::http {
@@ -25,8 +26,6 @@ namespace bhttp = boost::beast::http;
 // destroy the answer before the client reads it.
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
 constexpr std::chrono::milliseconds kMaxLinger{2000};
-
-constexpr std::string_view kHttp2Refusal = "HTTP/2 is not served on this port yet; use HTTP/1.1";
 
 class SessionExchange final : public Exchange {
  public:
@@ -200,16 +199,14 @@ void HttpSession::OnBadHead(beast::error_code ec) {
   request_version_ = 11;
   request_keep_alive_ = false;
   const std::string_view buffered(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-  if (IsHttp2Preface(buffered)) {
-    // An h2c client with prior knowledge: say in its own protocol why it is refused.
-    in_flight_ = true;
-    auto frames = std::make_shared<std::string>(Http2Refusal(kHttp2Refusal));
-    Arm(server_->options.idle_timeout);
-    return asio::async_write(socket_, asio::buffer(*frames),
-                             [self = shared_from_this(), frames](beast::error_code e, std::size_t) {
-                               if (e) return self->Close();
-                               self->FinishResponse(true);
-                             });
+  if (requests_ == 0 && IsHttp2Preface(buffered)) {
+    // An h2c client with prior knowledge: the connection, its place under max_connections and
+    // the bytes read so far now belong to the HTTP/2 session.
+    timer_.cancel();
+    closed_ = true;
+    std::string preread(buffered);
+    StartH2Session(DataStream(std::move(socket_)), server_, std::move(slot_), std::move(preread));
+    return;
   }
   if (auto reply = ParseErrorReply(ec)) {
     in_flight_ = true;

@@ -34,15 +34,16 @@
 
 namespace portico::http {
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession final : public ServerConnection,
+                          public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<HttpServer::State> server,
               ConnectionSlot slot);
   ~HttpSession();
 
   void Start();
-  void Shutdown();  // drain: close now if idle, else after the current response
-  void Kill();      // close now, cancelling whatever is in flight
+  void Shutdown() override;  // drain: close now if idle, else after the current response
+  void Kill() override;      // close now, cancelling whatever is in flight
 
   // Exchange operations (any thread).
   void Deliver(Response response);

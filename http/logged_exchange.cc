@@ -76,6 +76,10 @@ void LoggedExchange::WriteChunk(std::string data, std::function<void(bool ok)> w
 
 void LoggedExchange::EndChunked() { inner_->EndChunked(); }
 
+void LoggedExchange::EndWithTrailers(std::vector<std::pair<std::string, std::string>> trailers) {
+  inner_->EndWithTrailers(std::move(trailers));
+}
+
 void LoggedExchange::ReadBody(std::function<void(bool, std::string, bool)> on_piece) {
   inner_->ReadBody([bytes = bytes_in_, on_piece = std::move(on_piece)](bool ok, std::string piece,
                                                                       bool done) {

@@ -48,6 +48,7 @@ class LoggedExchange final : public Exchange {
   void StartChunked(Response head) override;
   void WriteChunk(std::string data, std::function<void(bool ok)> written) override;
   void EndChunked() override;
+  void EndWithTrailers(std::vector<std::pair<std::string, std::string>> trailers) override;
   void ReadBody(std::function<void(bool ok, std::string piece, bool done)> on_piece) override;
   RequestContext* context() override { return &context_; }
 

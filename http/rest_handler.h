@@ -14,6 +14,7 @@
 
 #include "http/call_setup.h"
 #include "http/exchange.h"
+#include "http/front_door.h"
 #include "http/metrics.h"
 #include "http/status_reply.h"
 #include "registry/registry.h"
@@ -41,9 +42,14 @@ StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& 
 // content_type.
 Response RenderUnary(const CallTarget& target, registry::UnaryResult result);
 
-class RestHandler {
+class RestHandler final : public ProtocolAdapter {
  public:
   RestHandler(const registry::Registry& registry, Metrics& metrics, RestOptions options);
+
+  // ProtocolAdapter
+  void Serve(Request&& request, std::shared_ptr<Exchange> exchange) const override {
+    (*this)(std::move(request), std::move(exchange));
+  }
 
   // A request with its whole body (Handlers::handle).
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
@@ -51,7 +57,7 @@ class RestHandler {
   // Handlers::streams_body: requests to client- and bidi-streaming methods (their bodies
   // stream) and requests answered from the header alone (415) get a handler bound to the
   // snapshot and route the header resolved to; all others an empty one.
-  Handler StreamsBody(const Request& header) const;
+  Handler StreamsBody(const Request& header) const override;
 
  private:
   // Serves a request resolved to `target`; body_read: the body is in `request` (else it

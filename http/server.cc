@@ -95,7 +95,7 @@ void HttpServer::Drain() {
     acceptor_.close(ignored);
     accept_retry_.cancel();
   });
-  std::vector<std::shared_ptr<HttpSession>> live;
+  std::vector<std::shared_ptr<ServerConnection>> live;
   {
     std::lock_guard lock(state_->mu);
     for (auto& [raw, weak] : state_->sessions) {
@@ -106,7 +106,7 @@ void HttpServer::Drain() {
 }
 
 void HttpServer::CloseAll() {
-  std::vector<std::shared_ptr<HttpSession>> live;
+  std::vector<std::shared_ptr<ServerConnection>> live;
   {
     std::lock_guard lock(state_->mu);
     for (auto& [raw, weak] : state_->sessions) {

@@ -40,7 +40,13 @@ struct ServerOptions {
   std::size_t max_connections = 10000;
 };
 
-class HttpSession;
+// A connection the server can drain or cut: an HTTP/1.1 session or an HTTP/2 one.
+class ServerConnection {
+ public:
+  virtual ~ServerConnection() = default;
+  virtual void Shutdown() = 0;  // drain: close now if idle, else after what is in flight
+  virtual void Kill() = 0;      // close now, cancelling whatever is in flight
+};
 
 class HttpServer {
  public:
@@ -73,7 +79,9 @@ class HttpServer {
     std::shared_ptr<ConnectionSlot::Count> connection_count =
         std::make_shared<ConnectionSlot::Count>(0);
     std::mutex mu;
-    std::map<HttpSession*, std::weak_ptr<HttpSession>> sessions;
+    // Every live connection, HTTP/1.1 and HTTP/2, for Drain and CloseAll. A connection adds
+    // itself when it starts and removes itself in its destructor.
+    std::map<const ServerConnection*, std::weak_ptr<ServerConnection>> sessions;
   };
 
  private:

@@ -47,7 +47,7 @@ TEST_F(RestEdgesTest, UnservedProtocolsAre415NamingTheProtocol) {
     auto j = json::parse(r.body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << r.body;
     EXPECT_EQ(j["code"], 12);
-    EXPECT_THAT(j["message"].get<std::string>(), HasSubstr(c.protocol + " is not served yet"));
+    EXPECT_THAT(j["message"].get<std::string>(), HasSubstr(c.protocol + " is not served"));
   }
   EXPECT_TRUE(backend_.last_metadata().empty()) << "no call reached the backend";
 }
