@@ -1,5 +1,6 @@
 #include "http/connect_codec.h"
 
+#include <algorithm>
 #include <array>
 
 #include <google/protobuf/any.pb.h>
