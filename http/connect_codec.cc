@@ -267,9 +267,7 @@ StatusOr<GetQuery> ParseGetQuery(std::string_view query) {
                   "Connect codec " + registry::QuoteValue(*encoding) +
                       " is not served (json and proto are)");
   }
-  if (base64 && *base64 != "1" && *base64 != "0" && !base64->empty()) {
-    return InvalidArgument("query parameter 'base64' must be 1 or absent");
-  }
+  // Values of base64 other than 1 are ignored, as the spec says.
   const std::string text = message.value_or("");
   if (base64 && *base64 == "1") {
     if (!transcoder::Base64Decode(text, &get.message)) {

@@ -117,8 +117,9 @@ struct GetQuery {
 
 // The query of `GET /pkg.Svc/Method?connect=v1&encoding=json&message=...&base64=1&
 // compression=gzip` (text after '?'): connect=v1 and encoding are required, message is
-// percent-encoded (and URL-safe base64, padded or not, when base64=1). kInvalidArgument
-// naming what is wrong; kUnimplemented for an encoding other than json or proto.
+// percent-encoded (and URL-safe base64, padded or not, when base64=1; other values of base64
+// are ignored). kInvalidArgument naming what is wrong; kUnimplemented for an encoding other
+// than json or proto (answered 415).
 StatusOr<GetQuery> ParseGetQuery(std::string_view query);
 
 }  // namespace portico::http::connect

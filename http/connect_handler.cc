@@ -196,7 +196,11 @@ class ConnectCall final : public registry::StreamObserver,
       const auto q = target.find('?');
       auto query =
           connect::ParseGetQuery(q == std::string_view::npos ? "" : target.substr(q + 1));
-      if (!query.ok()) return refuse(FromStatus(query.status()));
+      if (!query.ok()) {
+        // An encoding Portico does not speak is 415, as for a POST's Content-Type.
+        const bool codec = query.status().code() == Code::kUnimplemented;
+        return refuse(FromStatus(query.status(), codec ? 415 : 0, codec));
+      }
       codec_ = query->codec;
       encoding_ = query->compression;
       message_ = std::move(query->message);
@@ -276,7 +280,7 @@ class ConnectCall final : public registry::StreamObserver,
 
   // A request message as the backend takes it: decompressed, JSON transcoded.
   Status RequestWire(std::string payload, bool compressed, std::string* wire) const {
-    if (compressed) {
+    if (compressed && !payload.empty()) {  // an empty payload is never decompressed
       std::string plain;
       Status s = upstream::GzipDecompress(payload, options_.max_message_bytes, &plain);
       if (!s.ok()) {

@@ -193,6 +193,11 @@ TEST(ConnectGetQuery, JsonPercentEncodedAndProtoBase64) {
   EXPECT_EQ(proto->codec, Codec::kProto);
   EXPECT_EQ(proto->message, std::string("\x1a\x01\xfb\xff", 4));
   EXPECT_EQ(proto->compression, "gzip");
+
+  // base64 other than 1 is ignored: the message is taken as percent-encoded text.
+  auto ignored = ParseGetQuery("connect=v1&encoding=json&base64=yes&message=%7B%7D");
+  ASSERT_TRUE(ignored.ok()) << ignored.status().message();
+  EXPECT_EQ(ignored->message, "{}");
 }
 
 TEST(ConnectGetQuery, BadQueriesAreClearErrors) {
@@ -208,7 +213,6 @@ TEST(ConnectGetQuery, BadQueriesAreClearErrors) {
       {"connect=v1&encoding=xml", Code::kUnimplemented, "xml"},
       {"connect=v1&encoding=json&encoding=json", Code::kInvalidArgument, "twice"},
       {"connect=v1&encoding=proto&base64=1&message=%%%", Code::kInvalidArgument, "base64"},
-      {"connect=v1&encoding=proto&base64=yes", Code::kInvalidArgument, "base64"},
       {"", Code::kInvalidArgument, "connect=v1"},
   };
   for (const Case& c : cases) {
