@@ -221,8 +221,6 @@ class ConnectCall final : public registry::StreamObserver,
       codec_ = *media->codec;
       encoding_ = policy::AsciiLowered(View(request_[streaming_ ? "Connect-Content-Encoding"
                                                                 : "Content-Encoding"]));
-      message_ = std::move(request_.body());
-      request_.body().clear();
     } else {
       Failure f = FromStatus(Status(Code::kUnimplemented,
                                     "Connect takes POST (and GET for side-effect-free methods), "
@@ -318,11 +316,17 @@ class ConnectCall final : public registry::StreamObserver,
                                    payload);
   }
 
+  // The request's message bytes: a GET's from its query, else the body (kept in the request
+  // until the policies ran: an HMAC signature covers it).
+  std::string TakeMessage() {
+    return std::move(get_ ? message_ : request_.body());
+  }
+
   void Call() {
     if (streaming_) return StartStream();
     std::string wire;
     const bool compressed = encoding_ == kEncodings;
-    if (Status s = RequestWire(std::move(message_), compressed, &wire); !s.ok()) {
+    if (Status s = RequestWire(TakeMessage(), compressed, &wire); !s.ok()) {
       return Fail(FromStatus(s));
     }
     metrics_.InFlight(1);
@@ -361,9 +365,8 @@ class ConnectCall final : public registry::StreamObserver,
   void StartStream() {
     connect::EnvelopeReader reader(options_.max_message_bytes);
     std::vector<connect::Envelope> envelopes;
-    Status s = reader.Feed(message_, &envelopes);
+    Status s = reader.Feed(TakeMessage(), &envelopes);
     if (s.ok() && !reader.idle()) s = InvalidArgument("the request body ends inside a message");
-    message_.clear();
     const registry::MethodInfo& m = *setup_.target.method;
     if (s.ok() && !m.client_streaming && envelopes.size() != 1) {
       s = InvalidArgument(m.path + " takes exactly one request message, not " +
@@ -479,7 +482,7 @@ class ConnectCall final : public registry::StreamObserver,
   bool streaming_ = false;
   Codec codec_ = Codec::kJson;
   std::string encoding_;   // "", "identity" or "gzip"
-  std::string message_;    // the body, or a GET's message
+  std::string message_;    // a GET's message
   Failure last_failure_;
 
   CallSetup setup_;
