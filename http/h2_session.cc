@@ -124,7 +124,7 @@ int OnStreamClose(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_
   return 0;
 }
 
-ssize_t ReadResponse(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buf,
+ssize_t ProvideResponse(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buf,
                      std::size_t length, std::uint32_t* data_flags, nghttp2_data_source*,
                      void* user_data) {
   return static_cast<ssize_t>(Self(user_data)->ReadResponse(stream_id, buf, length, data_flags));
@@ -623,7 +623,7 @@ void H2Session::SubmitHeaders(H2Stream& s, Response& head, bool with_body) {
   AppendFields(fields, names, nva);
   nva.push_back(Nv("server", "portico"));
   nghttp2_data_provider provider{};
-  provider.read_callback = ReadResponse;
+  provider.read_callback = ProvideResponse;
   const int rv = nghttp2_submit_response(session_, s.id, nva.data(), nva.size(),
                                          with_body ? &provider : nullptr);
   s.head_sent = true;

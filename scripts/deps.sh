@@ -11,6 +11,7 @@ PKGS=(
   chromium   # the browser end-to-end test (driven by playwright-core from npm)
   etcd-server   # a real etcd for the etcd discovery and store tests (tests/support/etcd_server.h)
   libhiredis-dev redis-server   # shared rate limits (upstream/redis_buckets.h) and their tests
+  nghttp2-client   # nghttp and h2load: HTTP/2 front-door tests and bench/h2_rest.sh
   python3-prometheus-client   # /metrics parsed by the reference Prometheus text parser (tests/tools/check_metrics.py)
   "$@"
 )
