@@ -221,6 +221,18 @@ class H2Exchange final : public Exchange {
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint32_t> g_max_concurrent_streams{H2Limits{}.max_concurrent_streams};
+std::atomic<std::uint32_t> g_stream_window_bytes{H2Limits{}.stream_window_bytes};
+}  // namespace
+
+void SetH2Limits(H2Limits limits) {
+  g_max_concurrent_streams = limits.max_concurrent_streams;
+  g_stream_window_bytes = limits.stream_window_bytes;
+}
+
+H2Limits CurrentH2Limits() { return {g_max_concurrent_streams.load(), g_stream_window_bytes.load()}; }
+
 void StartH2Session(DataStream stream, std::shared_ptr<HttpServer::State> server,
                     ConnectionSlot slot, std::string preread) {
   PeerInfo peer;
@@ -249,6 +261,7 @@ H2Session::H2Session(asio::any_io_executor executor, std::optional<DataStream> s
       peer_(std::move(peer)),
       timer_(executor_) {
   const ServerOptions& options = server_->options;
+  const H2Limits limits = CurrentH2Limits();
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   // Stream windows are returned as the handler takes the body (ReadBody): the backpressure.
@@ -261,8 +274,8 @@ H2Session::H2Session(asio::any_io_executor executor, std::optional<DataStream> s
   nghttp2_session_server_new2(&session_, Callbacks(), this, opt);
   nghttp2_option_del(opt);
   const nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options.h2_max_concurrent_streams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, options.h2_stream_window_bytes},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.stream_window_bytes},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<std::uint32_t>(std::min<std::size_t>(options.max_header_bytes, 1u << 30))},
   };

@@ -38,6 +38,18 @@ struct nghttp2_session;
 
 namespace portico::http {
 
+// The HTTP/2 SETTINGS beyond ServerOptions: streams per connection
+// (SETTINGS_MAX_CONCURRENT_STREAMS) and the window each request stream opens with
+// (SETTINGS_INITIAL_WINDOW_SIZE: how much of a request body a client may send ahead of the
+// handler). Process-wide; sessions started afterwards use them. Thread-safe.
+// (SETTINGS_MAX_HEADER_LIST_SIZE is ServerOptions::max_header_bytes.)
+struct H2Limits {
+  std::uint32_t max_concurrent_streams = 100;
+  std::uint32_t stream_window_bytes = 256 * 1024;
+};
+void SetH2Limits(H2Limits limits);
+H2Limits CurrentH2Limits();
+
 // Serves `stream` as HTTP/2 from now on. `preread`: bytes already read from it (the client
 // preface, possibly more), which the session consumes first. Must run on the stream's io
 // thread.

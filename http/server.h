@@ -38,11 +38,6 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};  // from a request's first byte to its end
   std::chrono::milliseconds idle_timeout{60000};    // between requests, and for a slow write
   std::size_t max_connections = 10000;
-  // HTTP/2 (h2_session.h): SETTINGS_MAX_CONCURRENT_STREAMS per connection, and the window each
-  // request stream opens with (SETTINGS_INITIAL_WINDOW_SIZE: how much of a request body a
-  // client may send ahead of the handler).
-  std::uint32_t h2_max_concurrent_streams = 100;
-  std::uint32_t h2_stream_window_bytes = 256 * 1024;
 };
 
 // A connection the server can drain or cut: an HTTP/1.1 session or an HTTP/2 one.

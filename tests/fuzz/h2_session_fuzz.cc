@@ -55,6 +55,11 @@ void Echo(std::shared_ptr<Exchange> e) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
+  static const bool limited = [] {
+    portico::http::SetH2Limits({.max_concurrent_streams = 8, .stream_window_bytes = 4096});
+    return true;
+  }();
+  (void)limited;
   std::uint32_t seed = data[0];
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
 
@@ -62,7 +67,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto state = std::make_shared<portico::http::HttpServer::State>();
   state->options.max_body_bytes = 4096;
   state->options.max_header_bytes = 4096;
-  state->options.h2_max_concurrent_streams = 8;
   state->handlers.handle = Answer;
   state->handlers.streams_body = [](const Request& header) -> portico::http::Handler {
     if (!header.target().starts_with("/stream")) return nullptr;

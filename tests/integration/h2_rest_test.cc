@@ -275,8 +275,8 @@ TEST_F(H2RestTest, CurlWithPriorKnowledge) {
                         url + "/v1/echo");
   EXPECT_THAT(out, HasSubstr("\"fString\":\"curl\""));
   EXPECT_THAT(out, HasSubstr(" 2 200"));
-  out = Run("curl -s --http2-prior-knowledge -N " + url +
-            "/v1/stream/hey?repeat=2 -w ' %{http_version}'");
+  out = Run("curl -s --http2-prior-knowledge -N '" + url +
+            "/v1/stream/hey?repeat=2' -w ' %{http_version}'");
   EXPECT_THAT(out, HasSubstr("{\"result\":{\"message\":\"hey\",\"index\":1}}\n 2"));
 }
 

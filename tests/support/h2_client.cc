@@ -38,8 +38,7 @@ int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* n
   std::string v = Str(value, valuelen);
   if (n == ":status") {
     r.status = std::stoi(v);
-  } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS && r.status != 0 &&
-             !(frame->headers.cat == NGHTTP2_HCAT_RESPONSE)) {
+  } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {  // after the response's HEADERS
     r.trailers.emplace_back(std::move(n), std::move(v));
   } else {
     r.headers.emplace_back(std::move(n), std::move(v));
