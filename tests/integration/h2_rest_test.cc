@@ -33,7 +33,7 @@ bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
 }
 
 // Runs a shell command; its standard output.
-std::string Run(const std::string& command) {
+std::string Shell(const std::string& command) {
   std::string out;
   FILE* p = ::popen(command.c_str(), "r");
   if (p == nullptr) return out;
@@ -270,24 +270,24 @@ TEST_F(H2RestTest, RequestIdAndAccessLog) {
 
 TEST_F(H2RestTest, CurlWithPriorKnowledge) {
   const std::string url = "http://127.0.0.1:" + std::to_string(app_->port());
-  std::string out = Run("curl -s --http2-prior-knowledge -w ' %{http_version} %{http_code}' -H "
+  std::string out = Shell("curl -s --http2-prior-knowledge -w ' %{http_version} %{http_code}' -H "
                         "'content-type: application/json' -d '{\"fString\":\"curl\"}' " +
                         url + "/v1/echo");
   EXPECT_THAT(out, HasSubstr("\"fString\":\"curl\""));
   EXPECT_THAT(out, HasSubstr(" 2 200"));
-  out = Run("curl -s --http2-prior-knowledge -N '" + url +
+  out = Shell("curl -s --http2-prior-knowledge -N '" + url +
             "/v1/stream/hey?repeat=2' -w ' %{http_version}'");
   EXPECT_THAT(out, HasSubstr("{\"result\":{\"message\":\"hey\",\"index\":1}}\n 2"));
 }
 
 TEST_F(H2RestTest, NghttpClient) {
-  if (Run("command -v nghttp").empty()) GTEST_SKIP() << "nghttp (nghttp2-client) not installed";
+  if (Shell("command -v nghttp").empty()) GTEST_SKIP() << "nghttp (nghttp2-client) not installed";
   const std::string url = "http://127.0.0.1:" + std::to_string(app_->port());
-  std::string out = Run("nghttp -n -s " + url + "/v1/echo/x " + url + "/v1/echo/y 2>&1");
+  std::string out = Shell("nghttp -n -s " + url + "/v1/echo/x " + url + "/v1/echo/y 2>&1");
   // -n discards the bodies; -s prints per-stream statistics: both streams answered.
   EXPECT_THAT(out, HasSubstr("/v1/echo/x"));
   EXPECT_THAT(out, HasSubstr("/v1/echo/y"));
-  out = Run("nghttp " + url + "/v1/echo/z");
+  out = Shell("nghttp " + url + "/v1/echo/z");
   EXPECT_THAT(out, HasSubstr("z"));
 }
 
