@@ -292,6 +292,10 @@ H2Session::~H2Session() {
 }
 
 void H2Session::Start(std::string preread) {
+  if (stream_ && !stream_->is_tls()) {
+    boost::system::error_code ignored;
+    stream_->socket().non_blocking(true, ignored);  // for ReadMore's read; async ops unaffected
+  }
   Rearm();
   if (server_->draining) Shutdown();
   if (!preread.empty() && !Receive(preread)) return;
@@ -438,14 +442,32 @@ void H2Session::ReadMore() {
     return;
   }
   reading_ = true;
+  if (!stream_->is_tls()) {
+    // A wait, then a non-blocking read (as HttpSession does): an async read would first try a
+    // recv that nearly always finds nothing yet, one wasted system call per request.
+    stream_->socket().async_wait(DataStream::Socket::wait_read,
+                                 [self = shared_from_this()](boost::system::error_code ec) {
+                                   std::size_t n = 0;
+                                   if (!ec && !self->closed_) {
+                                     n = self->stream_->socket().read_some(
+                                         asio::buffer(self->in_), ec);
+                                   }
+                                   self->OnRead(ec, n);
+                                 });
+    return;
+  }
   stream_->async_read_some(
-      asio::buffer(in_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-        self->reading_ = false;
-        if (self->closed_) return;
-        if (ec) return self->Close();  // the client is gone: its streams are cancelled
-        if (!self->Receive(View(self->in_.data(), n))) return;
-        self->ReadMore();
-      });
+      asio::buffer(in_), [self = shared_from_this()](boost::system::error_code ec,
+                                                     std::size_t n) { self->OnRead(ec, n); });
+}
+
+void H2Session::OnRead(boost::system::error_code ec, std::size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec == asio::error::would_block || ec == asio::error::try_again) return ReadMore();
+  if (ec) return Close();  // the client is gone: its streams are cancelled
+  if (!Receive(View(in_.data(), n))) return;
+  ReadMore();
 }
 
 // --- Request side ---

@@ -110,6 +110,7 @@ class H2Session final : public ServerConnection, public std::enable_shared_from_
   void ScheduleFlush();
   void Flush();
   void ReadMore();
+  void OnRead(boost::system::error_code ec, std::size_t n);
   void Rearm();  // the timer for the session's current state
   void CloseIfDone();
   void Close();
