@@ -51,6 +51,13 @@ void Echo(std::shared_ptr<Exchange> e) {
   });
 }
 
+// Runs what is ready. A poll that found nothing to do leaves the io_context stopped, and a
+// stopped one runs nothing more until restarted.
+void RunReady(boost::asio::io_context& ioc) {
+  ioc.restart();
+  ioc.poll();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -80,16 +87,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ioc.get_executor(), std::nullopt, state, portico::http::ConnectionSlot(),
       portico::http::PeerInfo{});
   session->Start(std::string(kMagic));
-  ioc.poll();
+  RunReady(ioc);
   while (!rest.empty() && !session->closed()) {
     seed = seed * 1103515245u + 12345u;
     const std::size_t n = std::min<std::size_t>(rest.size(), 1 + (seed >> 16) % 512);
     if (!session->Receive(rest.substr(0, n))) break;
     rest.remove_prefix(n);
-    ioc.poll();
+    RunReady(ioc);
   }
   session->Kill();
   session.reset();
-  ioc.poll();
+  RunReady(ioc);
   return 0;
 }
