@@ -13,7 +13,8 @@ import { CA, PLAIN, Suite, TLS, TestService, eq, main, ok, schema } from './lib.
 
 const suite = new Suite('connect-node');
 
-// [label, factory, options, kinds]: kinds lists the call kinds the protocol carries.
+// [label, factory, options, kinds]: kinds lists the call kinds the protocol carries. (connect-node's
+// Connect transport defaults to the binary format: JSON is asked for explicitly.)
 function transports() {
   const plain = `http://${PLAIN}`;
   const tls = TLS ? `https://${TLS}` : '';
@@ -21,10 +22,12 @@ function transports() {
   const unaryAndServer = ['unary', 'server'];
   const all = ['unary', 'server', 'client', 'bidi'];
   return [
-    ['connect+json http/1.1', createConnectTransport, { baseUrl: plain, httpVersion: '1.1' }, unaryAndServer],
+    ['connect+json http/1.1', createConnectTransport,
+      { baseUrl: plain, httpVersion: '1.1', useBinaryFormat: false }, unaryAndServer],
     ['connect+proto http/1.1', createConnectTransport,
       { baseUrl: plain, httpVersion: '1.1', useBinaryFormat: true }, unaryAndServer],
-    ['connect+json h2c', createConnectTransport, { baseUrl: plain, httpVersion: '2' }, unaryAndServer],
+    ['connect+json h2c', createConnectTransport,
+      { baseUrl: plain, httpVersion: '2', useBinaryFormat: false }, unaryAndServer],
     ['connect+proto h2c', createConnectTransport,
       { baseUrl: plain, httpVersion: '2', useBinaryFormat: true }, unaryAndServer],
     ['grpc-web http/1.1', createGrpcWebTransport,
@@ -33,7 +36,7 @@ function transports() {
       { baseUrl: plain, httpVersion: '2', useBinaryFormat: true }, unaryAndServer],
     ['grpc h2c', createGrpcTransport, { baseUrl: plain }, all],
     ['connect+json https/1.1', createConnectTransport,
-      { baseUrl: tls, httpVersion: '1.1', nodeOptions }, unaryAndServer],
+      { baseUrl: tls, httpVersion: '1.1', useBinaryFormat: false, nodeOptions }, unaryAndServer],
     ['connect+proto h2 (TLS)', createConnectTransport,
       { baseUrl: tls, httpVersion: '2', useBinaryFormat: true, nodeOptions }, unaryAndServer],
     ['grpc-web h2 (TLS)', createGrpcWebTransport,
@@ -124,6 +127,7 @@ async function runTransport(label, factory, options, kinds) {
   });
 
   await c('timeout', async () => {
+    eq((await client.sleep({ ms: 10 }, { timeoutMs: 5000 })).cancelled, false, 'a short Sleep first');
     const started = Date.now();
     await expectError(client.sleep({ ms: 5000 }, { timeoutMs: 300 }), Code.DeadlineExceeded, 'Sleep 5 s');
     ok(Date.now() - started < 4000, `deadline took ${Date.now() - started} ms`);

@@ -88,23 +88,24 @@ async function runChannel(label, address, credentials) {
     await c('bidi stream (ping-pong)', async () => {
       const call = client.makeBidiStreamRequest(PREFIX + 'BidiStream', StreamRequest.serialize,
         StreamReply.deserialize);
-      const got = [];
-      const done = new Promise((resolve, reject) => {
-        call.on('error', reject);
-        call.on('end', resolve);
-      });
+      const replies = [];
+      const waiters = [];
+      let failure = null;
+      const wake = () => { while (waiters.length) waiters.shift()(); };
+      call.on('data', (r) => { replies.push([r.message, r.index]); wake(); });
+      call.on('error', (e) => { failure = e; wake(); });
+      const ended = new Promise((resolve) => call.on('end', resolve));
       // One request per reply: each reply must arrive before the next request is written,
       // which a proxy that buffers the request stream would not pass.
-      const next = () => new Promise((resolve) => call.once('data', resolve));
-      for (const m of ['x', 'y', 'z']) {
-        const reply = next();
+      for (const [i, m] of ['x', 'y', 'z'].entries()) {
         call.write({ message: m });
-        const r = await reply;
-        got.push([r.message, r.index]);
+        while (replies.length <= i && !failure) await new Promise((resolve) => waiters.push(resolve));
+        if (failure) throw failure;
       }
       call.end();
-      await done;
-      eq(got, [['x', 1], ['y', 2], ['z', 3]], 'replies');
+      await Promise.race([ended, new Promise((resolve) => call.on('error', resolve))]);
+      if (failure) throw failure;
+      eq(replies, [['x', 1], ['y', 2], ['z', 3]], 'replies');
     });
 
     await c('error with details', async () => {
@@ -137,6 +138,8 @@ async function runChannel(label, address, credentials) {
     });
 
     await c('deadline', async () => {
+      eq((await unary(client, 'Sleep', { ms: 10 }, SleepRequest, SleepReply).promise).cancelled, false,
+        'a short Sleep first');
       const started = Date.now();
       await expectStatus(unary(client, 'Sleep', { ms: 5000 }, SleepRequest, SleepReply,
         { options: { deadline: Date.now() + 300 } }).promise, grpc.status.DEADLINE_EXCEEDED, 'Sleep 5 s');
