@@ -17,7 +17,7 @@
 # Prints one line per case ("ok   <suite>: <case>" / "FAIL <suite>: <case>: <why>") and a summary.
 # Exit status: 0 every selected suite passed, 1 a failure (or setup failed), 77 when node is
 # missing or `npm ci` cannot reach the registry (ctest's SKIP_RETURN_CODE). KEEP_LOGS=1 keeps the
-# temporary directory (configs, certificates, logs).
+# temporary directory (configs, certificates, logs); PORTICO_TEST_BACKEND names another backend binary.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +26,7 @@ build_arg=${PORTICO_BUILD_DIR:-$root/build}
 if [[ $# -gt 0 && -d "$1" ]]; then build_arg=$1; shift; fi
 build=$(cd "$build_arg" && pwd)
 portico="$build/portico"
-backend="$build/tests/portico_test_backend"
+backend="${PORTICO_TEST_BACKEND:-$build/tests/portico_test_backend}"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 python=/usr/bin/python3  # Debian's, where python3-grpcio lives (not a pyenv shim)
 all_suites=(connect-node grpc-js grpcio browser curl)
