@@ -76,7 +76,7 @@ cleanup() {
   done
   if [[ $status -ne 0 ]]; then
     for f in "$tmp"/*.log; do
-      [[ -s "$f" ]] || continue
+      [[ -s "$f" && $f != */suite-*.log ]] || continue  # the suites' output is above already
       echo "----- $(basename "$f") (last 30 lines) -----" >&2
       tail -n 30 "$f" >&2
     done
