@@ -13,6 +13,7 @@ PKGS=(
   libhiredis-dev redis-server   # shared rate limits (upstream/redis_buckets.h) and their tests
   nghttp2-client   # nghttp and h2load: HTTP/2 front-door tests and bench/h2_rest.sh
   python3-prometheus-client   # /metrics parsed by the reference Prometheus text parser (tests/tools/check_metrics.py)
+  python3-grpcio python3-protobuf   # native gRPC client tests (tests/clients/grpcio_client.py)
   "$@"
 )
 missing=()
