@@ -304,6 +304,28 @@ std::string_view ServiceOf(std::string_view path) {
   return path.substr(1, slash - 1);
 }
 
+// Whether a policy in force would cover the call `path` to `backend` (policy_table.cc's
+// Covers, for the default route "/pkg.Service/Method").
+bool CoveredByAPolicy(const registry::Snapshot& snapshot, std::string_view path,
+                      std::string_view backend) {
+  const std::string_view method = path.substr(1);  // "pkg.Service/Method"
+  for (const auto& config : *snapshot.policy_configs) {
+    const registry::PolicyMatch& match = config.match;
+    if (!match.path_prefix.empty() && !policy::PathPrefixMatch(match.path_prefix, path)) continue;
+    if (!match.backend.empty() && match.backend != backend) continue;
+    if (!match.methods.empty() &&
+        std::none_of(match.methods.begin(), match.methods.end(), [&](const std::string& glob) {
+          std::string_view g = glob;
+          if (!g.empty() && g.front() == '/') g.remove_prefix(1);
+          return policy::GlobMatch(g, method);
+        })) {
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 GrpcProxy::GrpcProxy(const registry::Registry& registry, Metrics& metrics, RestOptions options)
@@ -341,8 +363,9 @@ std::variant<Refusal, CallSetup> GrpcProxy::Descriptorless(
   if (backend == nullptr) return unknown;
   const auto& listed = backend->config().services;
   if (std::find(listed.begin(), listed.end(), service) == listed.end()) return unknown;
-  // Policies are compiled per route, and such a call has none: it may not slip past them.
-  if (policy::TableOf(*snapshot) != nullptr) {
+  // Policies are compiled per route, and such a call has none: one that would cover it (as the
+  // compiler matches routes) cannot be applied, so the call is refused rather than let past it.
+  if (CoveredByAPolicy(*snapshot, path, backend->config().name)) {
     return Refusal{Status(Code::kPermissionDenied,
                           "policies are in force and cannot be applied to " +
                               std::string(service) + ", which Portico has no descriptors for")};

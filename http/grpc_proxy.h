@@ -5,7 +5,8 @@
 // (RST_STREAM), trailers and status (trailers-only too), the policies and the backend's
 // picker and retries (DESIGN section 8). Every call streams, whatever its kind. A service
 // Portico has no descriptors for is proxied (as a bidi stream) when a backend lists it under
-// `services:` and no policies are in force. Over HTTP/1.1: 415 (it needs HTTP/2).
+// `services:` and no policy in force would cover it (policies apply per route, and such a
+// call has none). Over HTTP/1.1: 415 (it needs HTTP/2).
 //
 // Thread safety: immutable after construction, shared by all io threads. Ownership: borrows
 // the Registry and Metrics, which must outlive it and every handler it returns.

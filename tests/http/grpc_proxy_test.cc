@@ -318,6 +318,7 @@ TEST_F(GrpcProxyTest, PolicyRefusalIsTrailersOnly) {
 TEST_F(GrpcProxyTest, ServiceWithoutDescriptorsListedByABackendIsProxied) {
   AddBackend({"portico.test.v1.TestService", "other.v1.Opaque"});
   auto exchange = Run(GrpcRequest("/other.v1.Opaque/Do"), {Frame("blob")});
+  ASSERT_FALSE(exchange->response_) << (*exchange->response_)["grpc-message"];
   FakeStream& s = stream();
   EXPECT_EQ(s.spec.method, "/other.v1.Opaque/Do");
   EXPECT_EQ(s.writes, (std::vector<std::string>{Frame("blob")}));
@@ -330,14 +331,24 @@ TEST_F(GrpcProxyTest, ServiceWithoutDescriptorsListedByABackendIsProxied) {
   EXPECT_EQ((*method->response_)["grpc-status"], "12");
 }
 
-TEST_F(GrpcProxyTest, ServiceWithoutDescriptorsIsRefusedWhilePoliciesAreInForce) {
+TEST_F(GrpcProxyTest, ServiceWithoutDescriptorsIsRefusedWhereAPolicyWouldCoverIt) {
   AddBackend({"portico.test.v1.TestService", "other.v1.Opaque"});
+  // One covering only the described service: the opaque one still goes through.
+  auto narrow = registry::PolicyFromJson(
+      {{"match", {{"methods", {"portico.test.v1.*"}}}}, {"max_concurrency", 10}}, "narrow");
+  ASSERT_TRUE(narrow.ok()) << narrow.status().message();
+  ASSERT_TRUE(registry_.PutPolicy(*narrow).ok());
+  auto passed = Run(GrpcRequest("/other.v1.Opaque/Do"), {Frame("blob")});
+  EXPECT_FALSE(passed->response_);
+  EXPECT_EQ(transport().streams.size(), 1u);
+  // One covering every call: it cannot be applied without the descriptors, so no call.
   auto policy = registry::PolicyFromJson({{"max_concurrency", 10}}, "cap");
   ASSERT_TRUE(policy.ok()) << policy.status().message();
   ASSERT_TRUE(registry_.PutPolicy(*policy).ok());
   auto exchange = Run(GrpcRequest("/other.v1.Opaque/Do"), {Frame("blob")});
   ASSERT_TRUE(exchange->response_);
   EXPECT_EQ((*exchange->response_)["grpc-status"], "7");
+  EXPECT_EQ(transport().streams.size(), 1u);
 }
 
 }  // namespace
