@@ -12,7 +12,6 @@ PKGS=(
   etcd-server   # a real etcd for the etcd discovery and store tests (tests/support/etcd_server.h)
   libhiredis-dev redis-server   # shared rate limits (upstream/redis_buckets.h) and their tests
   python3-prometheus-client   # /metrics parsed by the reference Prometheus text parser (tests/tools/check_metrics.py)
-  nghttp2-client   # h2load: bench/grpc_proxy.sh, bench/e2e.sh
   "$@"
 )
 missing=()
