@@ -46,6 +46,14 @@ struct CallSpec {
   bool idempotent = false;
   // ring_hash's key of this call (the backend's hash_key); none: the call is spread evenly.
   std::optional<std::string> hash_key;
+  // Pass-through (the native gRPC proxy): Write() takes whole length-prefixed frames as the
+  // client sent them (5-byte prefix included, compressed flag and all) and reads deliver the
+  // backend's frames the same way; nothing is (de)compressed. The reply's content-type,
+  // grpc-encoding and grpc-accept-encoding come in the headers metadata. A transport that
+  // cannot pass compressed frames fails such a call with UNIMPLEMENTED.
+  bool raw_frames = false;
+  std::string grpc_encoding;         // raw_frames: the client's grpc-encoding ("" = none)
+  std::string grpc_accept_encoding;  // raw_frames: the client's grpc-accept-encoding ("" = none)
 };
 
 struct UnaryResult {

@@ -14,6 +14,7 @@
 #include <grpcpp/support/client_callback.h>
 
 #include "upstream/ca_file.h"
+#include "upstream/grpc_wire.h"
 
 namespace portico::upstream {
 namespace {
@@ -71,6 +72,8 @@ struct UnaryState final : CallHandle {
   void Cancel() override { ctx.TryCancel(); }
 };
 
+void RunOnGrpcThread(std::function<void()> fn);
+
 // One reactor per streaming call. gRPC's rule: no operation may start after OnDone, and OnDone
 // comes once the status is in and no operation is pending *and no hold remains*. Portico holds
 // the call until the consumer can start no more operations: the server's side ended (a read
@@ -86,6 +89,7 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
 
   void Begin(grpc::GenericStub* stub, const CallSpec& spec) {
     self_ = shared_from_this();
+    raw_ = spec.raw_frames;
     Prepare(&ctx_, spec);
     stub->PrepareBidiStreamingCall(&ctx_, spec.method, grpc::StubOptions(), this);
     AddHold();
@@ -95,6 +99,20 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   void Write(std::string message) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (released_) return;
+    if (raw_) {
+      // Pass-through: libgrpc++ frames (and compresses) messages itself and cannot send one
+      // already compressed, so only an uncompressed frame's payload can go on.
+      if (message.size() < 5 || message[0] != 0) {
+        failure_ = CallStatus{Code::kUnimplemented,
+                              "compressed gRPC messages cannot pass through the libgrpc++ "
+                              "transport (use the default HTTP/2 transport)",
+                              {}};
+        ctx_.TryCancel();
+        RunOnGrpcThread([observer = observer_] { observer->OnWriteDone(false); });
+        return;
+      }
+      message.erase(0, 5);
+    }
     write_buf_ = ToByteBuffer(std::move(message));
     StartWrite(&write_buf_);
   }
@@ -133,6 +151,11 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
     if (!ok) Release();  // the server's side is over: no further reads are of use
     std::string message = ok ? ToString(read_buf_) : std::string();
     read_buf_.Clear();
+    if (ok && raw_) {  // pass-through: reframed, uncompressed (libgrpc++ decompressed it)
+      std::string frame;
+      AppendFrame(frame, message);
+      message = std::move(frame);
+    }
     {
       std::lock_guard<std::recursive_mutex> lock(mu_);
       if (!headers_delivered_) {
@@ -148,7 +171,12 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   }
   void OnWritesDoneDone(bool) override {}
   void OnDone(const grpc::Status& s) override {
-    observer_->OnFinish(ToCallStatus(s), CopyMetadata(ctx_.GetServerTrailingMetadata()));
+    CallStatus status = ToCallStatus(s);
+    {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      if (failure_) status = std::move(*failure_);
+    }
+    observer_->OnFinish(std::move(status), CopyMetadata(ctx_.GetServerTrailingMetadata()));
     observer_.reset();
     auto keep = std::move(self_);  // may destroy this at scope end
   }
@@ -168,6 +196,8 @@ class StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   // the next operation from that callback.
   std::recursive_mutex mu_;
   bool released_ = false;
+  bool raw_ = false;                     // CallSpec::raw_frames
+  std::optional<CallStatus> failure_;    // ours, replacing gRPC's CANCELLED
   bool writes_done_ = false;
   bool headers_delivered_ = false;
   std::optional<std::pair<bool, std::string>> early_read_;

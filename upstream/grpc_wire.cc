@@ -92,7 +92,7 @@ Status Deframer::StartMessage() {
                                                 std::to_string(length) + " vs. " +
                                                 std::to_string(max_) + ")");
   }
-  if (flag == 1) {
+  if (flag == 1 && !raw_) {
     if (encoding_ == Encoding::kIdentity) {
       return Internal("compressed message without grpc-encoding");
     }
@@ -106,13 +106,19 @@ Status Deframer::StartMessage() {
   compressed_ = flag == 1;
   body_len_ = length;
   body_.clear();
-  body_.reserve(body_len_);  // bounded by max_, checked above
+  if (raw_) {
+    body_len_ += kPrefixBytes;
+    body_.reserve(body_len_);  // bounded by max_ + 5, checked above
+    body_.append(reinterpret_cast<const char*>(prefix_.data()), kPrefixBytes);
+  } else {
+    body_.reserve(body_len_);  // bounded by max_, checked above
+  }
   return OkStatus();
 }
 
 Status Deframer::FinishMessage(std::vector<std::string>* out) {
   in_body_ = false;
-  if (!compressed_) {
+  if (!compressed_ || raw_) {
     out->push_back(std::move(body_));
     body_.clear();  // a moved-from string is only valid-but-unspecified
     return OkStatus();

@@ -28,6 +28,12 @@ class Deframer {
  public:
   explicit Deframer(std::size_t max_message_bytes) : max_(max_message_bytes) {}
 
+  // Pass-through (CallSpec::raw_frames, the native gRPC proxy): each message comes out as the
+  // whole frame it arrived in (5-byte prefix included, compressed flag and all), never
+  // decompressed, so the encoding does not matter; the size limit applies to the frame's
+  // declared length. Set before the first Feed.
+  void set_raw(bool raw) { raw_ = raw; }
+
   // The stream's grpc-encoding response header ("identity", "gzip", or empty = identity).
   // An unknown encoding only matters when a compressed message arrives.
   void set_encoding(std::string_view encoding);
@@ -53,13 +59,14 @@ class Deframer {
   Status FinishMessage(std::vector<std::string>* out);
 
   std::size_t max_;
+  bool raw_ = false;
   Encoding encoding_ = Encoding::kIdentity;
   std::string encoding_name_;  // as received, for the kUnimplemented message
   std::array<unsigned char, 5> prefix_{};
   std::size_t prefix_len_ = 0;
   bool in_body_ = false;
   bool compressed_ = false;
-  std::size_t body_len_ = 0;  // declared length of the message being read
+  std::size_t body_len_ = 0;  // bytes of body_ when complete: the declared length (+5 raw)
   std::string body_;
   Status error_;
 };

@@ -33,7 +33,11 @@ CallStatus StatusFromReset(std::uint32_t error_code) {
   }
 }
 
-bool SkippedReplyHeader(std::string_view name) {
+bool SkippedReplyHeader(std::string_view name, bool raw) {
+  if (raw && (name == "content-type" || name == "grpc-encoding" ||
+              name == "grpc-accept-encoding")) {
+    return false;  // a pass-through hands the frames' encoding on with them
+  }
   return name.empty() || name[0] == ':' || name == "content-type" || name == "grpc-encoding" ||
          name == "grpc-accept-encoding" || name == "grpc-status" || name == "grpc-message";
 }
@@ -48,8 +52,13 @@ H2Call::H2Call(asio::io_context& loop, registry::CallSpec spec, std::string requ
       unary_done_(std::move(done)),
       half_closed_(true),
       deframer_(max_message_bytes) {
-  send_.reserve(request.size() + 5);
-  AppendFrame(send_, request);
+  deframer_.set_raw(spec_.raw_frames);
+  if (spec_.raw_frames) {
+    send_ = std::move(request);  // already framed
+  } else {
+    send_.reserve(request.size() + 5);
+    AppendFrame(send_, request);
+  }
 }
 
 H2Call::H2Call(asio::io_context& loop, registry::CallSpec spec,
@@ -58,7 +67,9 @@ H2Call::H2Call(asio::io_context& loop, registry::CallSpec spec,
       spec_(std::move(spec)),
       unary_(false),
       observer_(std::move(observer)),
-      deframer_(max_message_bytes) {}
+      deframer_(max_message_bytes) {
+  deframer_.set_raw(spec_.raw_frames);
+}
 
 H2Call::~H2Call() = default;
 
@@ -93,7 +104,11 @@ void H2Call::Write(std::string message) {
       }
       return;
     }
-    AppendFrame(self->send_, message);
+    if (self->spec_.raw_frames) {
+      self->send_.append(message);  // a whole frame as the client sent it
+    } else {
+      AppendFrame(self->send_, message);
+    }
     self->write_pending_ = true;
     if (auto connection = self->connection_.lock()) connection->ResumeData(self->stream_id_);
   });
@@ -166,7 +181,7 @@ void H2Call::OnHeader(std::string_view name, std::string_view value, bool traile
   } else if (name == "grpc-message") {
     grpc_message_ = DecodeGrpcMessage(value);
   }
-  if (SkippedReplyHeader(name)) return;
+  if (SkippedReplyHeader(name, spec_.raw_frames && !trailers)) return;
   registry::Metadata& into = trailers ? trailers_ : headers_;
   if (IsBinaryHeader(name)) {
     std::string raw;

@@ -212,7 +212,15 @@ void H2Connection::Submit(std::shared_ptr<H2Call> call) {
   nva.push_back(Header(":authority", target_.authority));
   nva.push_back(Header("te", "trailers"));
   nva.push_back(Header("content-type", "application/grpc"));
-  nva.push_back(Header("grpc-accept-encoding", "identity,gzip"));
+  if (!spec.raw_frames) {
+    nva.push_back(Header("grpc-accept-encoding", "identity,gzip"));
+  } else {
+    // A pass-through's frames are the client's: so are their encoding and what it accepts.
+    if (!spec.grpc_encoding.empty()) nva.push_back(Header("grpc-encoding", spec.grpc_encoding));
+    if (!spec.grpc_accept_encoding.empty()) {
+      nva.push_back(Header("grpc-accept-encoding", spec.grpc_accept_encoding));
+    }
+  }
   nva.push_back(Header("user-agent", "portico/0.1"));
   std::string timeout;
   if (spec.deadline != std::chrono::system_clock::time_point::max()) {

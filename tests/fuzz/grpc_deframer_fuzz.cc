@@ -1,5 +1,6 @@
 // The gRPC reply deframer and the header syntaxes next to it (upstream/grpc_wire.h). Input:
-// byte 0 picks grpc-encoding, byte 1 the message limit, byte 2 seeds how the stream is cut
+// byte 0 picks grpc-encoding (and, bit 2, the pass-through mode that returns whole frames),
+// byte 1 the message limit, byte 2 seeds how the stream is cut
 // into DATA pieces; the rest is the response DATA stream. Fed whole and fed in pieces, the
 // deframer must give the same messages and the same status; the same bytes also go through
 // gzip, base64 metadata, grpc-status and grpc-message decoding.
@@ -25,10 +26,11 @@ struct Run {
   bool idle = true;
 };
 
-Run Deframe(std::string_view encoding, std::size_t limit, std::string_view stream,
+Run Deframe(std::string_view encoding, bool raw, std::size_t limit, std::string_view stream,
             std::uint8_t cut_seed) {
   Deframer deframer(limit);
   deframer.set_encoding(encoding);
+  deframer.set_raw(raw);
   Run run;
   std::uint32_t state = cut_seed;
   while (!stream.empty()) {
@@ -55,16 +57,29 @@ Run Deframe(std::string_view encoding, std::size_t limit, std::string_view strea
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 3) return 0;
   const std::string_view encoding = kEncodings[data[0] % std::size(kEncodings)];
+  const bool raw = (data[0] & 4) != 0;
   const std::size_t limit = std::size_t{1} << (data[1] % 21);
   const std::string_view rest = portico::fuzz::AsView(data + 3, size - 3);
 
-  const Run whole = Deframe(encoding, limit, rest, 0);
-  const Run pieces = Deframe(encoding, limit, rest, static_cast<std::uint8_t>(data[2] | 1u));
+  const Run whole = Deframe(encoding, raw, limit, rest, 0);
+  const Run pieces =
+      Deframe(encoding, raw, limit, rest, static_cast<std::uint8_t>(data[2] | 1u));
   FUZZ_CHECK(whole.status.code() == pieces.status.code(),
              whole.status.message() + " vs " + pieces.status.message());
   FUZZ_CHECK(whole.messages == pieces.messages, "messages depend on how the stream is cut");
   if (whole.status.ok()) FUZZ_CHECK(whole.idle == pieces.idle, "idle() depends on the cuts");
-  for (const std::string& m : whole.messages) FUZZ_CHECK(m.size() <= limit, "message over limit");
+  if (raw) {
+    // Pass-through: whole frames, byte for byte the stream's beginning, never decompressed.
+    std::string joined;
+    for (const std::string& m : whole.messages) {
+      FUZZ_CHECK(m.size() >= 5 && m.size() - 5 <= limit, "frame over limit");
+      joined += m;
+    }
+    FUZZ_CHECK(rest.substr(0, joined.size()) == joined, "frames differ from the stream");
+    FUZZ_CHECK(whole.status.code() != Code::kUnimplemented, "raw frames have no encoding");
+  } else {
+    for (const std::string& m : whole.messages) FUZZ_CHECK(m.size() <= limit, "message over limit");
+  }
   const Code c = whole.status.code();
   FUZZ_CHECK(c == Code::kOk || c == Code::kInternal || c == Code::kResourceExhausted ||
                  c == Code::kUnimplemented,
