@@ -180,11 +180,17 @@ void App::Start() {
   ws_limits.allowed_origins = config_.websocket.allowed_origins;
   ws_ = std::make_unique<ws::WsBridge>(*registry_, metrics_, ws_limits);
   ws_->set_access_log(access_log_.get());
-  data_handlers.upgrade = [w = ws_.get()](boost::asio::ip::tcp::socket s, http::Request&& r,
+  data_handlers.upgrade = [w = ws_.get()](http::DataStream s, http::Request&& r,
                                           boost::beast::flat_buffer&& b, http::ConnectionSlot c) {
     w->Accept(std::move(s), std::move(r), std::move(b), std::move(c));
   };
   data_ = std::make_unique<http::HttpServer>(loops, options, std::move(data_handlers));
+  if (config_.tls.enabled) {
+    auto tls = http::TlsContextSource::Create(
+        {config_.tls.cert_file, config_.tls.key_file, config_.tls.client_ca_file});
+    if (!tls.ok()) throw std::runtime_error(tls.status().message());
+    data_->EnableTls(std::move(*tls));
+  }
   http::Handlers admin_handlers;
   admin_handlers.handle = [h = admin_handler_.get()](http::Request&& r,
                                                      std::shared_ptr<http::Exchange> e) {
@@ -235,6 +241,7 @@ int App::RunUntilSignal() {
     sigwait(&set, &sig);
     if (sig != SIGHUP) break;
     ReopenLogs();
+    ReloadTls();
   }
   registry::LogEvent(registry::LogLevel::kInfo, "draining")
       .Add("signal", sig)
@@ -250,6 +257,10 @@ void App::ReopenLogs() {
                      "access_log_reopened")
       .Add("path", config_.access_log.path)
       .Add("ok", ok);
+}
+
+void App::ReloadTls() {
+  if (auto tls = data_ ? data_->tls() : nullptr) tls->Reload();  // logs its own event
 }
 
 void App::Stop() {

@@ -40,11 +40,15 @@ class App {
   // Throws std::runtime_error with a message for the operator (start-up only).
   void Start();
   // Blocks until SIGINT/SIGTERM, then drains (up to drain_timeout). Returns the exit code.
-  // SIGHUP meanwhile reopens the log files (ReopenLogs). The caller blocks all three signals
+  // SIGHUP meanwhile reopens the log files (ReopenLogs) and reloads the TLS files (ReloadTls). The caller blocks all three signals
   // in every thread first (main.cc).
   int RunUntilSignal();
   // Reopens the access log file by its name (after logrotate moved it). Thread-safe.
   void ReopenLogs();
+  // With `tls`: rebuilds the data listener's TLS context from its files; new connections get
+  // it, live ones keep theirs, a bad file keeps the old one (an error event says why).
+  // Thread-safe; reads files on the calling thread.
+  void ReloadTls();
   // The access log; null when the config has none.
   http::AccessLog* access_log() { return access_log_.get(); }
   // Drains and stops; idempotent.

@@ -439,6 +439,25 @@ Config ParseRoot(const YAML::Node& root) {
       root, "",
       {{"listen",
         [&](const YAML::Node& v, const std::string& p) { config.listen = ParseString(v, p); }},
+       {"tls",
+        [&](const YAML::Node& v, const std::string& p) {
+          auto& tls = config.tls;
+          tls.enabled = true;
+          ParseMapping(v, p,
+                       {{"cert_file",
+                         [&](const YAML::Node& a, const std::string& ap) {
+                           tls.cert_file = ParseString(a, ap);
+                         }},
+                        {"key_file",
+                         [&](const YAML::Node& a, const std::string& ap) {
+                           tls.key_file = ParseString(a, ap);
+                         }},
+                        {"client_ca_file", [&](const YAML::Node& a, const std::string& ap) {
+                           tls.client_ca_file = ParseString(a, ap);
+                         }}});
+          if (tls.cert_file.empty()) Fail(Child(p, "cert_file"), "must be set with tls");
+          if (tls.key_file.empty()) Fail(Child(p, "key_file"), "must be set with tls");
+        }},
        {"admin",
         [&](const YAML::Node& v, const std::string& p) {
           ParseMapping(v, p,

@@ -5,7 +5,7 @@
 // invalid values with a ConfigError that names the full key path ("admin.tokn",
 // "backends[0].endpoint"). Every key is optional; a key with a null value ("token:") keeps its
 // default. Durations are strings in ParseDuration's syntax ("30s"). Relative paths (store.dir,
-// descriptors[].path, backends[].tls.ca_file) are kept as written, i.e. relative to the working
+// descriptors[].path, backends[].tls.ca_file, tls.*_file) are kept as written, i.e. relative to the working
 // directory. A backend's "tls" is true, false or a mapping {ca_file, server_name}. Backends
 // go through the admin API's walker (registry/backend_walk.h), so they take exactly its keys;
 // there a plain YAML integer is a number and a quoted one a string, as in JSON. Policies
@@ -62,6 +62,17 @@ struct Limits {
 
 struct Config {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free port
+  // HTTPS/WSS on the data listener (DESIGN sections 3 and 8): with a `tls` mapping the listener
+  // speaks only TLS. The files are read at start (a bad one stops the start, naming it) and
+  // again on SIGHUP (a bad one then keeps the previous certificate).
+  struct Tls {
+    bool enabled = false;        // the config has a `tls` mapping
+    std::string cert_file;       // PEM certificate chain; required with tls
+    std::string key_file;        // PEM private key (unencrypted); required with tls
+    std::string client_ca_file;  // PEM CAs; set => clients must present a certificate (mTLS)
+
+    bool operator==(const Tls&) const = default;
+  } tls;
   struct Admin {
     std::string listen = "127.0.0.1:9901";
     std::string token;  // non-empty => admin calls need "Authorization: Bearer <token>"

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     ApplyOverrides(cl, &config);
     App app(config);
     app.Start();
-    std::cerr << "portico: data plane on http://" << config.listen << " (port " << app.port()
+    std::cerr << "portico: data plane on " << (config.tls.enabled ? "https://" : "http://")
+              << config.listen << " (port " << app.port()
               << "), admin on http://" << config.admin.listen << " (port " << app.admin_port()
               << "), data in " << config.store.dir << "\n";
     return app.RunUntilSignal();

@@ -59,6 +59,13 @@ class DataStream {
   std::unique_ptr<TlsStream> tls_;    // the connection with TLS
 };
 
+// Beast's WebSocket timeouts end a stream by closing its lowest layer (found by ADL): the TCP
+// socket, under TLS too (pending TLS operations then fail with operation_aborted).
+inline void beast_close_socket(DataStream& stream) {
+  boost::beast::error_code ignored;
+  stream.socket().close(ignored);
+}
+
 // Beast's WebSocket close handshake ends with a teardown of the stream below it (found by ADL).
 inline void teardown(boost::beast::role_type role, DataStream& stream,
                      boost::beast::error_code& ec) {

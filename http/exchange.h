@@ -23,6 +23,7 @@
 #include <boost/beast/http.hpp>
 
 #include "http/connection_slot.h"
+#include "http/data_stream.h"
 
 namespace portico::http {
 
@@ -73,10 +74,11 @@ class Exchange {
 
 using Handler = std::function<void(Request&&, std::shared_ptr<Exchange>)>;
 
-// Takes over the connection of a WebSocket upgrade request (the socket, the request, any bytes
-// already read past it, and its place under max_connections, to hold for the socket's life).
+// Takes over the connection of a WebSocket upgrade request (the stream, plain or TLS, the
+// request, any bytes already read past it, and its place under max_connections, to hold for
+// the socket's life).
 using UpgradeHandler =
-    std::function<void(boost::asio::ip::tcp::socket socket, Request&& request,
+    std::function<void(DataStream stream, Request&& request,
                        boost::beast::flat_buffer&& leftover, ConnectionSlot slot)>;
 
 struct Handlers {

@@ -74,16 +74,27 @@ class SessionExchange final : public Exchange {
 
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<HttpServer::State> server,
+void StartHttpSession(DataStream stream, const std::shared_ptr<HttpServer::State>& server,
+                      ConnectionSlot slot) {
+  auto session = std::make_shared<HttpSession>(std::move(stream), server, std::move(slot));
+  {
+    std::lock_guard lock(server->mu);
+    server->sessions[session.get()] = session;
+  }
+  session->Start();
+}
+
+HttpSession::HttpSession(DataStream stream, std::shared_ptr<HttpServer::State> server,
                          ConnectionSlot slot)
-    : socket_(std::move(socket)),
+    : stream_(std::move(stream)),
       server_(std::move(server)),
       slot_(std::move(slot)),
-      timer_(socket_.get_executor()) {
+      timer_(stream_.get_executor()) {
+  peer_.tls = stream_.is_tls();
   beast::error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = stream_.socket().remote_endpoint(ec);
   if (!ec) peer_.address = remote.address().to_string();
-  auto local = socket_.local_endpoint(ec);
+  auto local = stream_.socket().local_endpoint(ec);
   if (!ec) peer_.local = local.address().to_string() + ":" + std::to_string(local.port());
 }
 
@@ -94,19 +105,20 @@ HttpSession::~HttpSession() {
 
 void HttpSession::Start() {
   beast::error_code ignored;
-  socket_.non_blocking(true, ignored);  // for StartPeek's read; async operations are unaffected
-  asio::dispatch(socket_.get_executor(),
+  // For the plain StartPeek's read and OnHalfClose's probe; async operations are unaffected.
+  if (!stream_.is_tls()) stream_.socket().non_blocking(true, ignored);
+  asio::dispatch(stream_.get_executor(),
                  beast::bind_front_handler(&HttpSession::DoReadHeader, shared_from_this()));
 }
 
 void HttpSession::Shutdown() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
     if (!self->in_flight_) self->Close();  // busy: closes after its response (draining)
   });
 }
 
 void HttpSession::Kill() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
 }
 
 void HttpSession::Arm(std::chrono::milliseconds timeout) {
@@ -122,8 +134,10 @@ void HttpSession::Close() {
   closed_ = true;
   timer_.cancel();
   beast::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  // TLS: no close_notify (its write would race the writes in flight); HTTP frames its messages
+  // itself, so clients accept the bare close (RFC 9112 9.8).
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
   // Everyone waiting on this connection learns it is gone. A chunk being written stays alive
   // in the writer until its write completes (with operation_aborted).
   if (chunked_) chunked_->Fail();
@@ -149,7 +163,7 @@ void HttpSession::DoReadHeader() {
   // byte by byte, holds a connection slot for header_timeout at most.
   Arm(server_->options.header_timeout);
   bhttp::async_read_header(
-      socket_, buffer_, *parser_,
+      stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
 }
 
@@ -186,7 +200,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
     expect_continue_ = false;
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
                                                                      req.version());
-    return bhttp::async_write(socket_, *cont,
+    return bhttp::async_write(stream_, *cont,
                               [self = shared_from_this(), cont](beast::error_code e, std::size_t) {
                                 if (e) return self->Close();
                                 self->DoReadBody();
@@ -205,7 +219,7 @@ void HttpSession::OnBadHead(beast::error_code ec) {
     timer_.cancel();
     closed_ = true;
     std::string preread(buffered);
-    StartH2Session(DataStream(std::move(socket_)), server_, std::move(slot_), std::move(preread));
+    StartH2Session(std::move(stream_), server_, std::move(slot_), std::move(preread));
     return;
   }
   if (auto reply = ParseErrorReply(ec)) {
@@ -217,7 +231,7 @@ void HttpSession::OnBadHead(beast::error_code ec) {
 
 void HttpSession::DoReadBody() {
   bhttp::async_read(
-      socket_, buffer_, *parser_,
+      stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnBody(ec); });
 }
 
@@ -238,7 +252,7 @@ void HttpSession::OnBody(beast::error_code ec) {
     timer_.cancel();
     closed_ = true;  // the socket, and its place under max_connections, now belong to the
                      // WebSocket session
-    server_->handlers.upgrade(std::move(socket_), parser_->release(), std::move(buffer_),
+    server_->handlers.upgrade(std::move(stream_), parser_->release(), std::move(buffer_),
                               std::move(slot_));
     return;
   }
@@ -261,12 +275,27 @@ void HttpSession::Dispatch(bool body_streamed, const Handler& handler) {
 
 void HttpSession::StartPeek() {
   peek_pending_ = true;
+  if (stream_.is_tls()) {
+    // Bytes on the socket may be TLS records that carry no data (a ticket ack, an alert):
+    // only a read through TLS says whether the client sent anything.
+    peek_bytes_.resize(4096);
+    stream_.async_read_some(asio::buffer(peek_bytes_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (!ec) {
+                                asio::buffer_copy(self->buffer_.prepare(n),
+                                                  asio::buffer(self->peek_bytes_.data(), n));
+                              }
+                              self->OnPeek(ec, ec ? 0 : n);
+                            });
+    return;
+  }
   // A wait, then a non-blocking read: an async read would first try a recv that nearly always
   // finds nothing yet (one wasted system call per request).
-  socket_.async_wait(asio::socket_base::wait_read,
+  stream_.socket().async_wait(asio::socket_base::wait_read,
                      [self = shared_from_this()](beast::error_code ec) {
                        if (ec) return self->OnPeek(ec, 0);
-                       std::size_t n = self->socket_.read_some(self->buffer_.prepare(4096), ec);
+                       std::size_t n =
+                           self->stream_.socket().read_some(self->buffer_.prepare(4096), ec);
                        if (ec == asio::error::would_block || ec == asio::error::try_again)
                          return self->StartPeek();
                        self->OnPeek(ec, n);
@@ -283,6 +312,7 @@ void HttpSession::OnPeek(beast::error_code ec, std::size_t n) {
     if (ec || lingered_bytes_ > kMaxLingerBytes) return Close();
     return StartPeek();
   }
+  // (Over TLS, eof is the client's close_notify; a TCP close without it is stream_truncated.)
   if (ec == asio::error::eof && in_flight_ && !streaming_) return OnHalfClose();
   if (ec) return Close();  // the client is gone: Close() cancels an in-flight call
   if (!in_flight_) DoReadHeader();
@@ -295,10 +325,11 @@ void HttpSession::OnHalfClose() {
   // interim 1xx response it did not ask for (RFC 9110 15.2), so "100 Continue" tells the two
   // apart before the answer is ready. (A stream whose head is out has its chunks for that.)
   peer_eof_ = true;
-  if (request_version_ >= 11 && !writing_) {
+  // (Not over TLS: the probe would be a TLS record, and those are written asynchronously.)
+  if (request_version_ >= 11 && !writing_ && !stream_.is_tls()) {
     static constexpr std::string_view kProbe = "HTTP/1.1 100 Continue\r\n\r\n";
     beast::error_code ec;
-    const std::size_t n = socket_.write_some(asio::buffer(kProbe), ec);  // non-blocking
+    const std::size_t n = stream_.socket().write_some(asio::buffer(kProbe), ec);  // non-blocking
     if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return Close();
     if (!ec && n != kProbe.size())
       return Close();  // a torn interim response would garble the answer
@@ -308,7 +339,7 @@ void HttpSession::OnHalfClose() {
 
 void HttpSession::WatchForReset() {
   // Completes on an error or hang-up condition: the client reset the connection.
-  socket_.async_wait(asio::socket_base::wait_error,
+  stream_.socket().async_wait(asio::socket_base::wait_error,
                      [self = shared_from_this()](beast::error_code ec) {
                        if (ec || self->closed_ || self->lingering_) return;
                        self->Close();
@@ -316,7 +347,7 @@ void HttpSession::WatchForReset() {
 }
 
 void HttpSession::ReadBody(std::function<void(bool, std::string, bool)> on_piece) {
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this(),
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(),
                                           on_piece = std::move(on_piece)]() mutable {
     if (self->closed_ || !self->parser_) return on_piece(false, std::string(), true);
     auto read = [self, on_piece = std::move(on_piece)]() mutable {
@@ -327,7 +358,7 @@ void HttpSession::ReadBody(std::function<void(bool, std::string, bool)> on_piece
         return on_piece(true, std::string(), true);
       }
       bhttp::async_read_some(
-          self->socket_, self->buffer_, *self->parser_,
+          self->stream_, self->buffer_, *self->parser_,
           [self, on_piece = std::move(on_piece)](beast::error_code ec, std::size_t) mutable {
             if (ec) {
               self->Close();
@@ -349,7 +380,7 @@ void HttpSession::ReadBody(std::function<void(bool, std::string, bool)> on_piece
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
                                                                        self->request_version_);
       bhttp::async_write(
-          self->socket_, *cont,
+          self->stream_, *cont,
           [self, cont, read = std::move(read)](beast::error_code e, std::size_t) mutable {
             if (e) return self->Close();
             read();
@@ -361,7 +392,7 @@ void HttpSession::ReadBody(std::function<void(bool, std::string, bool)> on_piece
 }
 
 void HttpSession::SetCancel(std::function<void()> cancel) {
-  asio::dispatch(socket_.get_executor(),
+  asio::dispatch(stream_.get_executor(),
                  [self = shared_from_this(), cancel = std::move(cancel)]() mutable {
                    if (self->closed_) {
                      cancel();
@@ -372,7 +403,7 @@ void HttpSession::SetCancel(std::function<void()> cancel) {
 }
 
 void HttpSession::Deliver(Response response) {
-  asio::post(socket_.get_executor(),
+  asio::post(stream_.get_executor(),
              [self = shared_from_this(), response = std::move(response)]() mutable {
                if (self->closed_) return;
                self->cancel_ = nullptr;
@@ -390,7 +421,7 @@ void HttpSession::Write(Response response, bool close) {
   response.prepare_payload();
   writing_ = std::make_shared<Response>(std::move(response));
   Arm(server_->options.idle_timeout);  // a client that never reads is dropped
-  bhttp::async_write(socket_, *writing_,
+  bhttp::async_write(stream_, *writing_,
                      [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
                        self->writing_.reset();
                        if (self->closed_) return;
@@ -415,7 +446,7 @@ void HttpSession::LingeringClose() {
   if (closed_ || lingering_) return;
   lingering_ = true;
   beast::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);  // the client sees the end
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);  // the client sees the end
   Arm(std::min<std::chrono::milliseconds>(server_->options.header_timeout, kMaxLinger));
   lingered_bytes_ = buffer_.size();
   buffer_.consume(buffer_.size());
@@ -423,13 +454,13 @@ void HttpSession::LingeringClose() {
 }
 
 void HttpSession::StartChunked(Response head) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), head = std::move(head)]() mutable {
+  asio::post(stream_.get_executor(), [self = shared_from_this(), head = std::move(head)]() mutable {
     if (self->closed_) return;
     HttpSession* session = self.get();
     ChunkedWriter::Callbacks callbacks;
     // Raw `session`: the writer is the session's member; each write's handler holds the session.
     callbacks.write = [session](asio::const_buffer bytes, std::function<void(bool)> done) {
-      asio::async_write(session->socket_, bytes,
+      asio::async_write(session->stream_, bytes,
                         [self = session->shared_from_this(), done = std::move(done)](
                             beast::error_code ec, std::size_t) { done(!ec); });
     };
@@ -455,7 +486,7 @@ void HttpSession::StartChunked(Response head) {
 }
 
 void HttpSession::WriteChunk(std::string data, std::function<void(bool)> written) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), data = std::move(data),
+  asio::post(stream_.get_executor(), [self = shared_from_this(), data = std::move(data),
                                       written = std::move(written)]() mutable {
     if (self->closed_ || !self->chunked_) {
       if (written) written(false);
@@ -466,7 +497,7 @@ void HttpSession::WriteChunk(std::string data, std::function<void(bool)> written
 }
 
 void HttpSession::EndChunked() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
     if (self->closed_ || !self->chunked_) return;
     self->chunked_->End();
   });

@@ -3,7 +3,8 @@
 // while keep-alive holds. A request that breaks the framing rules (request_checks.h) is
 // answered (400, 413, 431, 501, or a GOAWAY for an HTTP/2 preface) and the connection closes.
 // While a request is being served, a read watches the socket so a client that disconnects
-// cancels its backend call; a client that only half-closed gets its response.
+// cancels its backend call; a client that only half-closed gets its response. The connection
+// is plain TCP or TLS whose handshake is done (DataStream); the watch then reads through TLS.
 //
 // Timeouts: header_timeout from the accept (first request) or from a request's first byte
 // (later ones) to the end of its header; idle_timeout between requests and for a slow write.
@@ -28,6 +29,7 @@
 
 #include "http/chunked_writer.h"
 #include "http/connection_slot.h"
+#include "http/data_stream.h"
 #include "http/exchange.h"
 #include "http/request_checks.h"
 #include "http/server.h"
@@ -37,8 +39,7 @@ namespace portico::http {
 class HttpSession final : public ServerConnection,
                           public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<HttpServer::State> server,
-              ConnectionSlot slot);
+  HttpSession(DataStream stream, std::shared_ptr<HttpServer::State> server, ConnectionSlot slot);
   ~HttpSession();
 
   void Start();
@@ -71,11 +72,13 @@ class HttpSession final : public ServerConnection,
   void Arm(std::chrono::milliseconds timeout);
   void Close();
 
-  boost::asio::ip::tcp::socket socket_;
+  DataStream stream_;
   std::shared_ptr<HttpServer::State> server_;
   ConnectionSlot slot_;
   PeerInfo peer_;
   boost::beast::flat_buffer buffer_;
+  // TLS only: what the watch read (buffer_ must stay free to change meanwhile).
+  std::string peek_bytes_;
   std::optional<RequestParser> parser_;
   boost::asio::steady_timer timer_;
   std::shared_ptr<Response> writing_;  // the whole response being written
@@ -96,5 +99,10 @@ class HttpSession final : public ServerConnection,
   std::size_t lingered_bytes_ = 0;
   bool closed_ = false;
 };
+
+// Serves `stream` (plain, or TLS after its handshake) as HTTP/1.1: a session registered with
+// the server for Drain and CloseAll, holding `slot`. Any thread.
+void StartHttpSession(DataStream stream, const std::shared_ptr<HttpServer::State>& server,
+                      ConnectionSlot slot);
 
 }  // namespace portico::http

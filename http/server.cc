@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "http/http_session.h"
+#include "http/tls_handshake.h"
 #include "registry/event_log.h"
 
 namespace portico::http {
@@ -39,6 +40,8 @@ void HttpServer::Listen(const std::string& host, std::uint16_t port) {
   port_ = acceptor_.local_endpoint().port();
 }
 
+void HttpServer::EnableTls(std::shared_ptr<TlsContextSource> tls) { state_->tls = std::move(tls); }
+
 void HttpServer::Start() { DoAccept(); }
 
 void HttpServer::DoAccept() {
@@ -53,13 +56,13 @@ void HttpServer::DoAccept() {
       socket.close(ignored);  // over the limit: refuse rather than degrade everyone
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      auto session = std::make_shared<HttpSession>(std::move(socket), state_,
-                                                   ConnectionSlot(state_->connection_count));
-      {
-        std::lock_guard lock(state_->mu);
-        state_->sessions[session.get()] = session;
+      if (state_->tls) {
+        StartTlsHandshake(std::move(socket), state_->tls->Current(), state_,
+                          ConnectionSlot(state_->connection_count));
+      } else {
+        StartHttpSession(DataStream(std::move(socket)), state_,
+                         ConnectionSlot(state_->connection_count));
       }
-      session->Start();
     }
     DoAccept();
   });

@@ -3,8 +3,10 @@
 // stay on one thread), keep-alive, header and idle timeouts, a body limit answered with 413
 // before the body is read, a connection limit (connections over it are closed at accept; an
 // upgraded WebSocket keeps its place), accept errors (EMFILE) retried with a backoff, and
-// graceful drain. Each io_context must be run by exactly one
-// thread: that, not a strand, serializes a connection's handlers.
+// graceful drain. With TLS (EnableTls) the listener speaks only TLS: each connection's
+// handshake runs on its io thread under header_timeout, then ALPN "h2" goes to the HTTP/2
+// session and anything else to an HTTP/1.1 session (http/tls_handshake.h). Each io_context
+// must be run by exactly one thread: that, not a strand, serializes a connection's handlers.
 //
 // Thread safety: Listen/Start are start-up calls; Drain, connections() and port() are safe
 // from any thread. Ownership: borrows the io_contexts, which must outlive the server; sessions
@@ -29,6 +31,7 @@
 
 #include "http/connection_slot.h"
 #include "http/exchange.h"
+#include "http/tls_context.h"
 
 namespace portico::http {
 
@@ -58,6 +61,10 @@ class HttpServer {
 
   // Binds host:port (port 0 picks one). Throws std::runtime_error naming the address.
   void Listen(const std::string& host, std::uint16_t port);
+  // Serve TLS only, with the contexts `tls` hands out (its Reload changes the certificate for
+  // new connections). Before Start.
+  void EnableTls(std::shared_ptr<TlsContextSource> tls);
+  const std::shared_ptr<TlsContextSource>& tls() const { return state_->tls; }  // null: plain
   void Start();
   std::uint16_t port() const { return port_; }
 
@@ -69,6 +76,8 @@ class HttpServer {
   std::size_t connections() const;
   // Failed accepts so far (each one is retried after a backoff: 10 ms doubling to 1 s).
   std::size_t accept_errors() const { return accept_errors_.load(); }
+  // TLS handshakes that failed or timed out (each connection closed without a word).
+  std::size_t tls_handshake_failures() const { return state_->tls_handshake_failures.load(); }
 
   // What sessions share with the server. Sessions hold it by shared_ptr, so one that is
   // destroyed late (with the io_context's pending handlers) never touches a dead server.
@@ -76,6 +85,8 @@ class HttpServer {
     ServerOptions options;
     Handlers handlers;
     std::atomic<bool> draining{false};
+    std::shared_ptr<TlsContextSource> tls;  // null: plain TCP
+    std::atomic<std::size_t> tls_handshake_failures{0};
     std::shared_ptr<ConnectionSlot::Count> connection_count =
         std::make_shared<ConnectionSlot::Count>(0);
     std::mutex mu;

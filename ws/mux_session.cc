@@ -37,10 +37,10 @@ std::string StatusFrame(std::int64_t id, Code code, const std::string& message,
 
 class Mux final : public WsSession {
  public:
-  Mux(boost::asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics,
+  Mux(http::DataStream stream, WsLimits limits, http::Metrics& metrics,
       const registry::Registry& registry, registry::CallSpec base,
       std::shared_ptr<const http::Request> upgrade, http::PeerInfo peer)
-      : WsSession(std::move(socket), limits, metrics),
+      : WsSession(std::move(stream), limits, metrics),
         registry_(registry),
         base_(std::move(base)),
         upgrade_(std::move(upgrade)),
@@ -455,13 +455,13 @@ class Mux final : public WsSession {
 
 }  // namespace
 
-std::shared_ptr<WsSession> MakeMuxSession(boost::asio::ip::tcp::socket socket, WsLimits limits,
+std::shared_ptr<WsSession> MakeMuxSession(http::DataStream stream, WsLimits limits,
                                           http::Metrics& metrics,
                                           const registry::Registry& registry,
                                           registry::CallSpec base,
                                           std::shared_ptr<const http::Request> upgrade,
                                           http::PeerInfo peer) {
-  return std::make_shared<Mux>(std::move(socket), limits, metrics, registry, std::move(base),
+  return std::make_shared<Mux>(std::move(stream), limits, metrics, registry, std::move(base),
                                std::move(upgrade), std::move(peer));
 }
 

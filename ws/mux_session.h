@@ -17,7 +17,7 @@ namespace portico::ws {
 
 // `base` holds what every call on the socket shares: metadata from the upgrade request
 // (authorization from a token, X-Forwarded-*); its method is unused.
-std::shared_ptr<WsSession> MakeMuxSession(boost::asio::ip::tcp::socket socket, WsLimits limits,
+std::shared_ptr<WsSession> MakeMuxSession(http::DataStream stream, WsLimits limits,
                                           http::Metrics& metrics,
                                           const registry::Registry& registry,
                                           registry::CallSpec base,

@@ -5,9 +5,9 @@ namespace {
 
 class SingleCall final : public WsSession {
  public:
-  SingleCall(boost::asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics,
+  SingleCall(http::DataStream stream, WsLimits limits, http::Metrics& metrics,
              CallSetup setup)
-      : WsSession(std::move(socket), limits, metrics), setup_(std::move(setup)) {
+      : WsSession(std::move(stream), limits, metrics), setup_(std::move(setup)) {
     const auto& info = *setup_.route->method;
     one_message_ = !info.client_streaming;
     url_only_ = setup_.route->plan.binding().body.empty() && one_message_;
@@ -180,10 +180,10 @@ class SingleCall final : public WsSession {
 
 }  // namespace
 
-std::shared_ptr<WsSession> MakeSingleCallSession(boost::asio::ip::tcp::socket socket,
+std::shared_ptr<WsSession> MakeSingleCallSession(http::DataStream stream,
                                                  WsLimits limits, http::Metrics& metrics,
                                                  CallSetup setup) {
-  return std::make_shared<SingleCall>(std::move(socket), limits, metrics, std::move(setup));
+  return std::make_shared<SingleCall>(std::move(stream), limits, metrics, std::move(setup));
 }
 
 }  // namespace portico::ws

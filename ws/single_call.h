@@ -25,7 +25,7 @@ struct CallSetup {
 };
 
 // Creates the session for an upgrade request that resolved to `setup`.
-std::shared_ptr<WsSession> MakeSingleCallSession(boost::asio::ip::tcp::socket socket,
+std::shared_ptr<WsSession> MakeSingleCallSession(http::DataStream stream,
                                                  WsLimits limits, http::Metrics& metrics,
                                                  CallSetup setup);
 

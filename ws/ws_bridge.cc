@@ -57,27 +57,27 @@ std::string SplitToken(std::string_view query, std::string* token) {
 }
 
 // Answers in plain HTTP, before the handshake, and closes.
-void Reject(boost::asio::ip::tcp::socket socket, http::Response response, unsigned version,
+void Reject(http::DataStream stream, http::Response response, unsigned version,
             http::ConnectionSlot slot, const std::string& request_id) {
   response.set("X-Request-Id", request_id);
   response.version(version);
   response.keep_alive(false);
   response.set(bhttp::field::server, "portico");
   response.prepare_payload();
-  auto state = std::make_shared<std::pair<boost::asio::ip::tcp::socket, http::Response>>(
-      std::move(socket), std::move(response));
+  auto state = std::make_shared<std::pair<http::DataStream, http::Response>>(
+      std::move(stream), std::move(response));
   auto held = std::make_shared<http::ConnectionSlot>(std::move(slot));  // until the close
   bhttp::async_write(state->first, state->second, [state, held](boost::beast::error_code,
                                                                 std::size_t) {
     boost::beast::error_code ignored;
-    state->first.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    state->first.close(ignored);
+    state->first.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    state->first.socket().close(ignored);
   });
 }
 
-void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, unsigned version,
+void Reject(http::DataStream stream, const http::Refusal& refusal, unsigned version,
             http::ConnectionSlot slot, const std::string& request_id) {
-  Reject(std::move(socket), refusal.ToResponse(), version, std::move(slot), request_id);
+  Reject(std::move(stream), refusal.ToResponse(), version, std::move(slot), request_id);
 }
 
 }  // namespace
@@ -85,15 +85,16 @@ void Reject(boost::asio::ip::tcp::socket socket, const http::Refusal& refusal, u
 WsBridge::WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits)
     : registry_(registry), metrics_(metrics), limits_(limits) {}
 
-void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
+void WsBridge::Accept(http::DataStream stream, http::Request&& request,
                       boost::beast::flat_buffer&&, http::ConnectionSlot slot) const {
   // (Bytes past the upgrade request would be WebSocket frames sent before the handshake's
   // answer; RFC 6455 clients wait for the 101, so there are none to carry over.)
   const unsigned version = request.version();
   http::PeerInfo peer;
   boost::beast::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
+  auto remote = stream.socket().remote_endpoint(ec);
   if (!ec) peer.address = remote.address().to_string();
+  peer.tls = stream.is_tls();
   // The socket's identity, and the start of its access-log line, before the token moves
   // into Authorization (the path logged never has the query anyway).
   http::RequestIdentity identity = http::IdentityOf(request);
@@ -107,7 +108,7 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     metrics_.RecordRequest("unmatched", "", 403, static_cast<int>(s.code()), {}, 0, 0);
     http::Refusal refusal{s};
     LogRefused(std::move(record), refusal.ToResponse(), s.code());
-    return Reject(std::move(socket), refusal, version, std::move(slot), request_id);
+    return Reject(std::move(stream), refusal, version, std::move(slot), request_id);
   }
 
   std::string token;
@@ -146,7 +147,7 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     registry::CallSpec base;
     base.metadata = http::RequestMetadata(request, peer, &identity);
     auto upgrade = std::make_shared<const http::Request>(request);  // its headers: credentials
-    auto session = MakeMuxSession(std::move(socket), limits_, metrics_, registry_, std::move(base),
+    auto session = MakeMuxSession(std::move(stream), limits_, metrics_, registry_, std::move(base),
                                   std::move(upgrade), peer);
     session->Track(tracker_);
     session->HoldSlot(std::move(slot));
@@ -165,21 +166,21 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     metrics_.RecordRequest("unmatched", "", status, static_cast<int>(refusal->status.code()), {},
                            0, 0);
     LogRefused(std::move(record), refusal->ToResponse(), refusal->status.code());
-    return Reject(std::move(socket), *refusal, version, std::move(slot), request_id);
+    return Reject(std::move(stream), *refusal, version, std::move(slot), request_id);
   }
   auto& call = std::get<http::CallSetup>(setup);
   record.route = call.target.route->plan.binding().path;
   record.grpc_method = call.target.method->path;
   const policy::RoutePolicies* policies = http::PoliciesOf(call.target);
   if (policies == nullptr) {
-    return OpenSingle(std::move(socket), std::move(request), std::move(call), selected,
+    return OpenSingle(std::move(stream), std::move(request), std::move(call), selected,
                       std::move(slot), std::move(identity), std::move(record));
   }
   // The policy chain, on the handshake's credentials (a token from ?access_token= or the
   // bearer.<token> subprotocol is in Authorization by now). A shared rate limit answers from
   // another thread: the rest goes back to the socket's own.
   struct Pending {
-    boost::asio::ip::tcp::socket socket;
+    http::DataStream stream;
     http::Request request;
     http::CallSetup call;
     std::string selected;
@@ -187,13 +188,13 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
     http::RequestIdentity identity;
     http::AccessRecord record;
   };
-  auto pending = std::make_shared<Pending>(Pending{std::move(socket), std::move(request),
+  auto pending = std::make_shared<Pending>(Pending{std::move(stream), std::move(request),
                                                    std::move(call), selected, std::move(slot),
                                                    std::move(identity), std::move(record)});
   http::RunPolicies(
       *policies, pending->request, peer, /*body_complete=*/false, metrics_.policy_rejections(),
       [this, pending, peer](policy::Admission admission) {
-        auto executor = pending->socket.get_executor();
+        auto executor = pending->stream.get_executor();
         boost::asio::post(executor, [this, pending, peer,
                                      admission = std::make_shared<policy::Admission>(
                                          std::move(admission))]() mutable {
@@ -205,11 +206,11 @@ void WsBridge::Accept(boost::asio::ip::tcp::socket socket, http::Request&& reque
                                    p.call.target.method->path, response.result_int(),
                                    static_cast<int>(admission->status.code()), {}, 0, 0);
             LogRefused(std::move(p.record), response, admission->status.code());
-            return Reject(std::move(p.socket), std::move(response), p.request.version(),
+            return Reject(std::move(p.stream), std::move(response), p.request.version(),
                           std::move(p.slot), p.identity.request_id);
           }
           http::Admitted(std::move(*admission), &p.call);
-          OpenSingle(std::move(p.socket), std::move(p.request), std::move(p.call), p.selected,
+          OpenSingle(std::move(p.stream), std::move(p.request), std::move(p.call), p.selected,
                      std::move(p.slot), std::move(p.identity), std::move(p.record));
         });
       },
@@ -226,7 +227,7 @@ void WsBridge::LogRefused(http::AccessRecord record, const http::Response& respo
   access_log_->Submit(std::move(record));
 }
 
-void WsBridge::OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& request,
+void WsBridge::OpenSingle(http::DataStream stream, http::Request&& request,
                           http::CallSetup&& call, const std::string& selected,
                           http::ConnectionSlot slot, http::RequestIdentity identity,
                           http::AccessRecord record) const {
@@ -240,12 +241,12 @@ void WsBridge::OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& r
   if (!s.ok()) {
     http::Refusal refusal{s};
     LogRefused(std::move(record), refusal.ToResponse(), s.code());
-    return Reject(std::move(socket), refusal, version, std::move(slot), identity.request_id);
+    return Reject(std::move(stream), refusal, version, std::move(slot), identity.request_id);
   }
   single.snapshot = std::move(call.target.snapshot);
   single.spec = std::move(call.spec);
   single.ticket = std::move(call.ticket);
-  auto session = MakeSingleCallSession(std::move(socket), limits_, metrics_, std::move(single));
+  auto session = MakeSingleCallSession(std::move(stream), limits_, metrics_, std::move(single));
   session->Track(tracker_);
   session->HoldSlot(std::move(slot));  // counts against max_connections for its whole life
   session->SetIdentity(std::move(identity), access_log_, std::move(record));

@@ -23,7 +23,7 @@ class WsBridge {
   WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits);
 
   // `slot` is the connection's place under max_connections, held for the socket's life.
-  void Accept(boost::asio::ip::tcp::socket socket, http::Request&& request,
+  void Accept(http::DataStream stream, http::Request&& request,
               boost::beast::flat_buffer&& leftover, http::ConnectionSlot slot) const;
 
   // The access log for the sockets' and calls' lines (DESIGN section 12); null: none. Before
@@ -39,7 +39,7 @@ class WsBridge {
   http::Metrics& metrics_;
   WsLimits limits_;
   // The single-call session of an admitted upgrade.
-  void OpenSingle(boost::asio::ip::tcp::socket socket, http::Request&& request,
+  void OpenSingle(http::DataStream stream, http::Request&& request,
                   http::CallSetup&& call, const std::string& selected,
                   http::ConnectionSlot slot, http::RequestIdentity identity,
                   http::AccessRecord record) const;

@@ -15,8 +15,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 
-WsSession::WsSession(asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics)
-    : ws_(std::move(socket)), limits_(limits), metrics_(metrics) {
+WsSession::WsSession(http::DataStream stream, WsLimits limits, http::Metrics& metrics)
+    : ws_(std::move(stream)), limits_(limits), metrics_(metrics) {
   metrics_.WsSessions(1);
 }
 
@@ -77,7 +77,6 @@ void WsSession::SetIdentity(http::RequestIdentity identity, http::AccessLog* log
 }
 
 void WsSession::Run(http::Request request, std::string subprotocol) {
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts govern
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(10);
   timeouts.idle_timeout = limits_.idle_timeout;

@@ -21,12 +21,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include "http/access_log.h"
+#include "http/data_stream.h"
 #include "http/exchange.h"
 #include "http/metrics.h"
 #include "http/request_identity.h"
@@ -64,7 +63,7 @@ class SessionTracker {
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(boost::asio::ip::tcp::socket socket, WsLimits limits, http::Metrics& metrics);
+  WsSession(http::DataStream stream, WsLimits limits, http::Metrics& metrics);
   virtual ~WsSession();
 
   // Registers with `tracker` (which must outlive nothing: it is shared).
@@ -111,7 +110,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void StartClose();
   void Gone();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<http::DataStream> ws_;  // over TCP or TLS (WSS)
   WsLimits limits_;
   http::Metrics& metrics_;
   boost::beast::flat_buffer read_buffer_;

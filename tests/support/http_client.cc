@@ -8,6 +8,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -21,8 +22,17 @@ namespace bhttp = beast::http;
 struct HttpClient::Impl {
   asio::io_context ioc;
   asio::ip::tcp::socket socket{ioc};
+  std::shared_ptr<asio::ssl::context> tls_context;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls;  // set: the connection is TLS
+  std::string tls_error;
   beast::flat_buffer buffer;
   bool ok = false;
+
+  // `f` applied to the connection's stream, plain or TLS.
+  template <class F>
+  auto With(F&& f) {
+    return tls ? f(*tls) : f(socket);
+  }
 
   HttpReply Read(bool head = false) {
     HttpReply reply;
@@ -30,7 +40,7 @@ struct HttpClient::Impl {
     parser.body_limit(256 * 1024 * 1024);
     parser.skip(head);  // a reply to HEAD has a Content-Length but no body
     beast::error_code ec;
-    bhttp::read(socket, buffer, parser, ec);
+    With([&](auto& stream) { return bhttp::read(stream, buffer, parser, ec); });
     if (ec) {
       ok = false;
       reply.body = "read failed: " + ec.message();
@@ -55,7 +65,32 @@ HttpClient::HttpClient(std::uint16_t port) : impl_(std::make_unique<Impl>()) {
   impl_->ok = !ec;
 }
 
+HttpClient::HttpClient(std::uint16_t port, const ClientTls& tls) : impl_(std::make_unique<Impl>()) {
+  beast::error_code ec;
+  impl_->tls_context = MakeClientContext(tls);
+  impl_->tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(impl_->ioc,
+                                                                           *impl_->tls_context);
+  impl_->tls->next_layer().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) {
+    impl_->tls_error = "connect: " + ec.message();
+    return;
+  }
+  PrepareClientSsl(impl_->tls->native_handle(), tls, "127.0.0.1");
+  impl_->tls->handshake(asio::ssl::stream_base::client, ec);
+  if (ec) {
+    impl_->tls_error = "handshake: " + ec.message();
+    return;
+  }
+  impl_->ok = true;
+}
+
 HttpClient::~HttpClient() = default;
+
+TlsInfo HttpClient::tls_info() const {
+  return impl_->tls ? InfoOf(impl_->tls->native_handle()) : TlsInfo{};
+}
+
+std::string HttpClient::tls_error() const { return impl_->tls_error; }
 
 bool HttpClient::connected() const { return impl_->ok; }
 
@@ -76,7 +111,7 @@ HttpReply HttpClient::Send(const std::string& method, const std::string& target,
   req.body() = body;
   req.prepare_payload();
   beast::error_code ec;
-  bhttp::write(impl_->socket, req, ec);
+  impl_->With([&](auto& stream) { return bhttp::write(stream, req, ec); });
   if (ec) {
     impl_->ok = false;
     return HttpReply{0, "write failed: " + ec.message(), {}};
@@ -86,20 +121,27 @@ HttpReply HttpClient::Send(const std::string& method, const std::string& target,
 
 HttpReply HttpClient::SendRaw(const std::string& bytes) {
   beast::error_code ec;
-  asio::write(impl_->socket, asio::buffer(bytes), ec);
+  impl_->With([&](auto& stream) { return asio::write(stream, asio::buffer(bytes), ec); });
   if (ec) return HttpReply{0, "write failed: " + ec.message(), {}};
   return impl_->Read();
 }
 
 bool HttpClient::WriteOnly(const std::string& bytes) {
   beast::error_code ec;
-  asio::write(impl_->socket, asio::buffer(bytes), ec);
+  impl_->With([&](auto& stream) { return asio::write(stream, asio::buffer(bytes), ec); });
   return !ec;
 }
 
 HttpReply HttpCall(std::uint16_t port, const std::string& method, const std::string& target,
                    const std::string& body, const Headers& headers) {
   HttpClient client(port);
+  return client.Send(method, target, body, headers);
+}
+
+HttpReply HttpsCall(std::uint16_t port, const ClientTls& tls, const std::string& method,
+                    const std::string& target, const std::string& body, const Headers& headers) {
+  HttpClient client(port, tls);
+  if (!client.connected()) return HttpReply{0, client.tls_error(), {}};
   return client.Send(method, target, body, headers);
 }
 

@@ -1,5 +1,5 @@
-// A real HTTP/1.1 client over TCP (Boost.Beast, synchronous) for tests. One connection per
-// HttpClient, kept alive between requests. Not thread-safe: one per thread.
+// A real HTTP/1.1 client over TCP or TLS (Boost.Beast and Asio ssl, synchronous) for tests. One
+// connection per HttpClient, kept alive between requests. Not thread-safe: one per thread.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "tests/support/tls_pki.h"
 
 namespace portico::testing {
 
@@ -29,6 +31,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 class HttpClient {
  public:
   explicit HttpClient(std::uint16_t port);
+  // HTTPS: connects and completes the TLS handshake (verifying 127.0.0.1 when tls.ca_file is
+  // set); connected() is false and tls_error() says why when it fails.
+  HttpClient(std::uint16_t port, const ClientTls& tls);
   ~HttpClient();
   // status 0 and an error in body when the connection failed or was closed.
   HttpReply Send(const std::string& method, const std::string& target, const std::string& body = "",
@@ -38,6 +43,9 @@ class HttpClient {
   // Writes raw bytes without reading a reply.
   bool WriteOnly(const std::string& bytes);
   bool connected() const;
+  // TLS only: what the handshake agreed (call after a request to get the session's tickets).
+  TlsInfo tls_info() const;
+  std::string tls_error() const;
 
  private:
   struct Impl;
@@ -47,6 +55,11 @@ class HttpClient {
 // One request on a fresh connection.
 HttpReply HttpCall(std::uint16_t port, const std::string& method, const std::string& target,
                    const std::string& body = "", const Headers& headers = {});
+
+// One request on a fresh TLS connection.
+HttpReply HttpsCall(std::uint16_t port, const ClientTls& tls, const std::string& method,
+                    const std::string& target, const std::string& body = "",
+                    const Headers& headers = {});
 
 // True once `POST target body` on a fresh connection answers 200, polling for up to 1 s: a
 // connection slot freed by a closing peer is released asynchronously.

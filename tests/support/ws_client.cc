@@ -20,8 +20,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+
+#include "http/data_stream.h"
 
 namespace portico::testing {
 
@@ -66,21 +69,28 @@ std::string AcceptFor(const std::string& key) {
 
 struct Url {
   std::string host, port, target;
+  bool tls = false;  // wss://
 };
 
 std::optional<Url> ParseUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "ws://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0) return std::nullopt;
-  const std::string rest = url.substr(kScheme.size());
+  Url out;
+  std::string rest;
+  if (url.rfind("ws://", 0) == 0) {
+    rest = url.substr(5);
+  } else if (url.rfind("wss://", 0) == 0) {
+    rest = url.substr(6);
+    out.tls = true;
+  } else {
+    return std::nullopt;
+  }
   const auto slash = rest.find_first_of("/?");
   const std::string authority = rest.substr(0, slash);
-  Url out;
   out.target = slash == std::string::npos ? "/" : rest.substr(slash);
   if (out.target.front() == '?') out.target.insert(0, "/");
   const auto colon = authority.rfind(':');
   if (colon == std::string::npos) {
     out.host = authority;
-    out.port = "80";
+    out.port = out.tls ? "443" : "80";
   } else {
     out.host = authority.substr(0, colon);
     out.port = authority.substr(colon + 1);
@@ -93,7 +103,9 @@ std::optional<Url> ParseUrl(const std::string& url) {
 
 struct WsClient::Impl {
   asio::io_context io;
-  tcp::socket socket{io};
+  http::DataStream stream{tcp::socket{io}};  // plain, or TLS for wss:// URLs
+  ClientTls tls_options;
+  std::shared_ptr<asio::ssl::context> tls_context;
   std::thread thread;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
@@ -162,7 +174,7 @@ struct WsClient::Impl {
   }
 
   void Enqueue(int opcode, std::string_view payload) {
-    if (close_sent || !socket.is_open()) return;
+    if (close_sent || !stream.socket().is_open()) return;
     if (opcode == kOpClose) close_sent = true;
     wq.push_back({Frame(opcode, payload), opcode == kOpClose});
     unsent += wq.back().bytes.size();
@@ -170,9 +182,9 @@ struct WsClient::Impl {
   }
 
   void DoWrite() {
-    if (writing || wq.empty() || !socket.is_open()) return;
+    if (writing || wq.empty() || !stream.socket().is_open()) return;
     writing = true;
-    asio::async_write(socket, asio::buffer(wq.front().bytes), [this](error_code ec, std::size_t) {
+    asio::async_write(stream, asio::buffer(wq.front().bytes), [this](error_code ec, std::size_t) {
       writing = false;
       if (ec) {
         wq.clear();
@@ -198,8 +210,8 @@ struct WsClient::Impl {
 
   void CloseSocket() {
     error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.socket().close(ignored);
   }
 
   // The connection is over: records how (unless a close frame already did) and wakes waiters.
@@ -218,9 +230,9 @@ struct WsClient::Impl {
   }
 
   void StartRead() {
-    if (read_in_flight || paused || close_received || !socket.is_open()) return;
+    if (read_in_flight || paused || close_received || !stream.socket().is_open()) return;
     read_in_flight = true;
-    socket.async_read_some(asio::buffer(chunk), [this](error_code ec, std::size_t n) {
+    stream.async_read_some(asio::buffer(chunk), [this](error_code ec, std::size_t n) {
       read_in_flight = false;
       if (ec) {
         End(1006, "", ec == asio::error::eof ? "" : "read failed: " + ec.message());
@@ -238,7 +250,7 @@ struct WsClient::Impl {
 
   void ParseFrames() {
     std::size_t off = 0;
-    while (!close_received && socket.is_open()) {
+    while (!close_received && stream.socket().is_open()) {
       const std::size_t avail = rbuf.size() - off;
       if (avail < 2) break;
       const auto* p = reinterpret_cast<const unsigned char*>(rbuf.data() + off);
@@ -372,7 +384,7 @@ struct WsClient::Impl {
       timed_out = true;
       resolver.cancel();
       error_code ignored;
-      socket.close(ignored);
+      stream.socket().close(ignored);
     });
     resolver.async_resolve(url.host, url.port, [&](error_code ec, tcp::resolver::results_type r) {
       if (ec) {
@@ -381,28 +393,45 @@ struct WsClient::Impl {
         return;
       }
       step = "connect";
-      asio::async_connect(socket, r, [&](error_code ec, const tcp::endpoint&) {
+      asio::async_connect(stream.socket(), r, [&](error_code ec, const tcp::endpoint&) {
         if (ec) {
           result = ec;
           timer.cancel();
           return;
         }
         error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        step = "write the request";
-        asio::async_write(socket, asio::buffer(request), [&](error_code ec, std::size_t) {
+        stream.socket().set_option(tcp::no_delay(true), ignored);
+        auto send_request = [&] {
+          step = "write the request";
+          asio::async_write(stream, asio::buffer(request), [&](error_code ec, std::size_t) {
+            if (ec) {
+              result = ec;
+              timer.cancel();
+              return;
+            }
+            step = "read the response";
+            asio::async_read_until(stream, asio::dynamic_buffer(rbuf, 64 * 1024), "\r\n\r\n",
+                                   [&](error_code ec, std::size_t n) {
+                                     result = ec;
+                                     head_size = n;
+                                     timer.cancel();
+                                   });
+          });
+        };
+        if (!url.tls) return send_request();
+        step = "TLS handshake";
+        tls_context = MakeClientContext(tls_options);
+        stream = http::DataStream(
+            std::make_unique<http::DataStream::TlsStream>(std::move(stream.socket()), *tls_context));
+        PrepareClientSsl(stream.tls()->native_handle(), tls_options, url.host);
+        stream.tls()->async_handshake(asio::ssl::stream_base::client, [&, send_request](
+                                                                          error_code ec) {
           if (ec) {
             result = ec;
             timer.cancel();
             return;
           }
-          step = "read the response";
-          asio::async_read_until(socket, asio::dynamic_buffer(rbuf, 64 * 1024), "\r\n\r\n",
-                                 [&](error_code ec, std::size_t n) {
-                                   result = ec;
-                                   head_size = n;
-                                   timer.cancel();
-                                 });
+          send_request();
         });
       });
     });
@@ -484,6 +513,8 @@ WsClient::~WsClient() {
   }
 }
 
+void WsClient::set_tls(ClientTls tls) { impl_->tls_options = std::move(tls); }
+
 bool WsClient::Connect(const std::string& url, const std::vector<std::string>& subprotocols,
                        std::chrono::milliseconds timeout) {
   {
@@ -497,12 +528,12 @@ bool WsClient::Connect(const std::string& url, const std::vector<std::string>& s
   const auto parsed = ParseUrl(url);
   if (!parsed) {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->error = "not a ws:// URL: " + url;
+    impl_->error = "not a ws:// or wss:// URL: " + url;
     return false;
   }
   if (!impl_->Handshake(*parsed, subprotocols, timeout)) {
     error_code ignored;
-    impl_->socket.close(ignored);
+    impl_->stream.socket().close(ignored);
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->ended = true;
     return false;

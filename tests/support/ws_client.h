@@ -7,7 +7,7 @@
 // also gives tests what a library hides: not answering pings, not reading from the socket,
 // dropping the TCP connection without a close frame, and the raw close code and reason.
 //
-// What it does: client handshake (Sec-WebSocket-Key/Accept checked, subprotocols offered and
+// What it does: TLS for wss:// URLs (through http::DataStream), client handshake (Sec-WebSocket-Key/Accept checked, subprotocols offered and
 // the selected one reported), masked text/binary/close/pong frames, reassembly of fragmented
 // messages, pings answered (unless told not to), the closing handshake from either side.
 // Messages are not size-limited and text is not UTF-8 validated.
@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/tls_pki.h"
+
 namespace portico::testing {
 
 class WsClient {
@@ -36,7 +38,10 @@ class WsClient {
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
 
-  // url like "ws://127.0.0.1:<port>/v1/stream/hi?repeat=2"; subprotocols may be empty.
+  // For wss:// URLs: the TLS settings (roots, client certificate). Before Connect.
+  void set_tls(ClientTls tls);
+  // url like "ws://127.0.0.1:<port>/v1/stream/hi?repeat=2" (or wss://, over TLS); subprotocols
+  // may be empty.
   // Returns false (with error()) if the handshake fails; http_status() then holds the HTTP
   // status of the rejected handshake when there was one (404, 503, 400 ...). Once per client.
   bool Connect(const std::string& url, const std::vector<std::string>& subprotocols = {},
