@@ -6,9 +6,11 @@
 # Starts two Portico processes on free ports serving the same small static file (no backend,
 # so only the front door is measured): one plain, one with `tls` (a P-256 certificate made
 # here with openssl). Then:
-#   - full handshakes: `openssl s_time -new` for DURATION seconds; Portico's CPU time per
-#     handshake (utime + stime of the TLS process / handshakes) and handshakes per second;
-#   - resumed handshakes: the same with `-reuse` (session resumption);
+#   - full handshakes: `openssl s_time -new` (TLS 1.3, then 1.2) for DURATION seconds each;
+#     Portico's CPU time per handshake (utime + stime of the TLS process / handshakes, so the
+#     accept and the close are in it too) and handshakes per second (one client, in turn);
+#   - resumed handshakes: `s_time -reuse -tls1_2` (s_time resumes TLS 1.2 sessions only;
+#     TLS 1.3 resumption is tested in tests/integration/tls_test.cc);
 #   - wrk GET of the static file, keep-alive, CONNS connections: plain vs TLS RPS, as a ratio.
 # Numbers are noise on a shared machine; the ratios are what to read.
 #
@@ -69,7 +71,7 @@ start_portico tls "tls: { cert_file: $WORK/server.pem, key_file: $WORK/server.ke
 TLS="$PORT"
 TLS_PID="$PID"
 curl -sf -o /dev/null "http://127.0.0.1:$PLAIN/static/file.txt" || die "plain check failed"
-curl -sf -o /dev/null --cacert ca.pem "https://127.0.0.1:$TLS/static/file.txt" || die "TLS check failed"
+curl -sf --http1.1 -o /dev/null --cacert ca.pem "https://127.0.0.1:$TLS/static/file.txt" || die "TLS check failed"
 
 log "# TLS on the data listener, $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 log "# portico $("$PORTICO_BIN" --version) ($PORTICO_BIN), threads $PORTICO_THREADS, $(openssl version)"
@@ -87,7 +89,8 @@ handshakes() {  # <s_time flags>: "<handshakes> <handshakes/s> <server CPU us pe
     'BEGIN {printf "%d %.0f %.0f\n", n, n / s, t / tick * 1e6 / n}'
 }
 read -r FULL_N FULL_RATE FULL_CPU < <(handshakes -new)
-read -r REUSE_N REUSE_RATE REUSE_CPU < <(handshakes -reuse)
+read -r FULL12_N FULL12_RATE FULL12_CPU < <(handshakes -new -tls1_2)
+read -r REUSE_N REUSE_RATE REUSE_CPU < <(handshakes -reuse -tls1_2)
 
 # -------------------------------------------------------------------- RPS ----
 rps() {  # <url>
@@ -97,9 +100,10 @@ PLAIN_RPS="$(rps "http://127.0.0.1:$PLAIN/static/file.txt")"
 TLS_RPS="$(rps "https://127.0.0.1:$TLS/static/file.txt")"
 
 printf '%-44s %12s %20s\n' "measure" "per second" "server CPU / op"
-printf '%-44s %12s %17s us\n' "full handshake (s_time -new, $FULL_N)" "$FULL_RATE" "$FULL_CPU"
-printf '%-44s %12s %17s us\n' "resumed handshake (s_time -reuse, $REUSE_N)" "$REUSE_RATE" "$REUSE_CPU"
+printf '%-44s %12s %17s us\n' "full handshake TLS 1.3 ($FULL_N)" "$FULL_RATE" "$FULL_CPU"
+printf '%-44s %12s %17s us\n' "full handshake TLS 1.2 ($FULL12_N)" "$FULL12_RATE" "$FULL12_CPU"
+printf '%-44s %12s %17s us\n' "resumed handshake TLS 1.2 ($REUSE_N)" "$REUSE_RATE" "$REUSE_CPU"
 printf '%-44s %12s\n' "GET static file, plain HTTP/1.1 (wrk -c$CONNS)" "$PLAIN_RPS"
 printf '%-44s %12s\n' "GET static file, HTTPS HTTP/1.1 (wrk -c$CONNS)" "$TLS_RPS"
-awk -v p="$PLAIN_RPS" -v t="$TLS_RPS" -v f="$FULL_CPU" -v r="$REUSE_CPU" 'BEGIN {
-  printf "ratio: TLS RPS / plain RPS = %.2f; resumed / full handshake CPU = %.2f\n", t / p, r / f }'
+awk -v p="$PLAIN_RPS" -v t="$TLS_RPS" -v f="$FULL12_CPU" -v r="$REUSE_CPU" 'BEGIN {
+  printf "ratio: TLS RPS / plain RPS = %.2f; resumed / full TLS 1.2 handshake CPU = %.2f\n", t / p, r / f }'

@@ -39,6 +39,21 @@ bool Eventually(Predicate done, std::chrono::milliseconds limit = 5s) {
   return done();
 }
 
+// Reads a streamed request body piece by piece, then answers "got <body>".
+struct BodyReader : std::enable_shared_from_this<BodyReader> {
+  explicit BodyReader(std::shared_ptr<http::Exchange> e) : exchange(std::move(e)) {}
+  void Next() {
+    exchange->ReadBody([self = shared_from_this()](bool ok, std::string piece, bool done) {
+      if (!ok) return;
+      self->body += piece;
+      if (!done) return self->Next();
+      self->exchange->Respond(http::MakeResponse(200, "got " + self->body, "text/plain"));
+    });
+  }
+  std::shared_ptr<http::Exchange> exchange;
+  std::string body;
+};
+
 class TlsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -344,16 +359,7 @@ TEST_F(TlsServerTest, ChunkedResponsesAndStreamedBodiesOverTls) {
   handlers.streams_body = [](const http::Request& header) -> http::Handler {
     if (header.target() != "/stream-body") return nullptr;
     return [](http::Request&&, std::shared_ptr<http::Exchange> e) {
-      auto body = std::make_shared<std::string>();
-      auto next = std::make_shared<std::function<void(bool, std::string, bool)>>();
-      *next = [e, body, next](bool ok, std::string piece, bool done) {
-        if (!ok) return;
-        *body += piece;
-        if (!done) return e->ReadBody(*next);
-        e->Respond(http::MakeResponse(200, "got " + *body, "text/plain"));
-        *next = nullptr;  // breaks the cycle
-      };
-      e->ReadBody(*next);
+      std::make_shared<BodyReader>(std::move(e))->Next();
     };
   };
   StartServer({}, std::move(handlers));

@@ -2,6 +2,8 @@
 // the tools users run: curl, openssl s_client, the test WebSocket client over TLS, and the real
 // build/portico binary rotating its certificate on SIGHUP. Certificates are made at run time
 // with the openssl CLI.
+#include <sys/wait.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
