@@ -103,7 +103,7 @@ TEST_F(GrpcWebHandlerTest, TextUnaryFailureEndsWithTheTrailerFrameOnly) {
 }
 
 TEST_F(GrpcWebHandlerTest, ServerStreamWritesEachMessageThenTheTrailer) {
-  auto exchange = Run("ServerStream", {GrpcWebDataFrame("\x0a\x01m")},
+  auto exchange = Run("ServerStream", {transcoder::Base64Encode(GrpcWebDataFrame("\x0a\x01m"))},
                       "application/grpc-web-text+proto");
   ASSERT_EQ(transport().streams.size(), 1u);
   auto& stream = *transport().streams[0];
