@@ -30,28 +30,14 @@ void StoreReply(const policy::CompiledPolicy& cache, std::string key, const Resp
 
 }  // namespace
 
-std::optional<Status> UnservedProtocol(const Request& request, bool raw_body) {
+std::optional<Status> BinaryProtobufRefused(const Request& request, bool raw_body) {
+  if (raw_body) return std::nullopt;
   const auto header = request[bhttp::field::content_type];
   const std::string type = policy::AsciiLowered(std::string_view(header.data(), header.size()));
-  const std::string media = type.substr(0, type.find(';'));
-  auto starts = [&media](std::string_view prefix) { return media.rfind(prefix, 0) == 0; };
-  std::string protocol;
-  if (starts("application/grpc-web")) {
-    protocol = "gRPC-Web";
-  } else if (starts("application/grpc")) {
-    protocol = "native gRPC";
-  } else if (starts("application/connect+") ||
-             request.find("Connect-Protocol-Version") != request.end()) {
-    protocol = "the Connect protocol";
-  } else if (!raw_body && (media == "application/proto" || media == "application/x-protobuf")) {
-    protocol = "binary protobuf";
-  } else {
-    return std::nullopt;
-  }
-  return Status(Code::kUnimplemented,
-                protocol + " is not served yet (Content-Type " +
-                    registry::QuoteValue(std::string_view(header.data(), header.size())) +
-                    "); send JSON (application/json) to the REST routes");
+  std::string media = type.substr(0, type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+  if (media != "application/proto" && media != "application/x-protobuf") return std::nullopt;
+  return NotSpoken(request, "binary protobuf");
 }
 
 StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& request,
@@ -92,16 +78,6 @@ RestHandler::RestHandler(const registry::Registry& registry, Metrics& metrics,
     : registry_(registry), metrics_(metrics), options_(options) {}
 
 Handler RestHandler::StreamsBody(const Request& header) const {
-  // The framed protocols are told by the header alone; binary protobuf once the route is known
-  // (a google.api.HttpBody route takes any body).
-  if (auto refused = UnservedProtocol(header, /*raw_body=*/true)) {
-    // Answered from the header: the body of a protocol not served is never read.
-    return [this, status = std::move(*refused)](Request&&, std::shared_ptr<Exchange> exchange) {
-      metrics_.RecordRequest("unmatched", "", 415, static_cast<int>(status.code()), {}, 0, 0);
-      NoteStatus(*exchange, status.code());
-      exchange->Respond(ErrorReply(status, 415));
-    };
-  }
   auto snapshot = registry_.Current();
   // Most APIs have no client streams: then no request needs this lookup.
   if (!snapshot->catalog->has_client_streaming()) return {};
@@ -162,7 +138,7 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
     }
   }
   if (auto refused =
-          UnservedProtocol(request, target && target->route->plan.request_is_http_body())) {
+          BinaryProtobufRefused(request, target && target->route->plan.request_is_http_body())) {
     Response r = ErrorReply(*refused, 415);
     NoteStatus(*exchange, refused->code());
     refuse(r);

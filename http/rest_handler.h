@@ -26,12 +26,12 @@ struct RestOptions {
   std::size_t max_message_bytes = 4 * 1024 * 1024;  // one message of a streamed body
 };
 
-// A request in a protocol the data plane does not serve yet (gRPC-Web, Connect, binary
-// protobuf, native gRPC), told by its Content-Type or Connect-Protocol-Version: UNIMPLEMENTED,
-// answered with HTTP 415, naming the protocol. nullopt for anything else (JSON and the rest go
-// on to the REST routes). raw_body: the route takes the body raw (google.api.HttpBody), so
-// binary protobuf is just its content.
-std::optional<Status> UnservedProtocol(const Request& request, bool raw_body = false);
+// Binary protobuf (application/proto, application/x-protobuf) to a route that does not take
+// its body raw (google.api.HttpBody): REST speaks JSON, so UNIMPLEMENTED naming "binary
+// protobuf", answered with HTTP 415 (front_door.h NotSpoken). nullopt for anything else. The
+// framed protocols (gRPC, gRPC-Web, Connect) never get here: the front door sends them to their
+// own adapters.
+std::optional<Status> BinaryProtobufRefused(const Request& request, bool raw_body);
 
 // The request message of a unary call (InvalidArgument -> 400 for a bad value); the raw body
 // and its Content-Type for a google.api.HttpBody request.
@@ -55,8 +55,8 @@ class RestHandler final : public ProtocolAdapter {
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
 
   // Handlers::streams_body: requests to client- and bidi-streaming methods (their bodies
-  // stream) and requests answered from the header alone (415) get a handler bound to the
-  // snapshot and route the header resolved to; all others an empty one.
+  // stream) get a handler bound to the snapshot and route the header resolved to; all others
+  // an empty one.
   Handler StreamsBody(const Request& header) const override;
 
  private:

@@ -1,6 +1,6 @@
 // RestHandler without sockets: one registry snapshot per request from header to reply (a reload
 // between the header and the handler changes nothing for the request), client streams whose
-// body was read whole, and protocols not served yet (415).
+// body was read whole, and binary protobuf to a JSON route (415).
 #include "http/rest_handler.h"
 
 #include <gtest/gtest.h>
@@ -103,56 +103,47 @@ TEST_F(RestHandlerTest, AnNdjsonStreamThatEndsOkHasNoEndLine) {
   EXPECT_EQ(exchange->chunks_, "{\"result\":{\"message\":\"m\"}}\n");
 }
 
-TEST(UnservedProtocolTest, NamesTheProtocol) {
+TEST(BinaryProtobufRefusedTest, NamesBinaryProtobuf) {
   struct Case {
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string protocol;  // "" = served (REST)
+    bool refused;
   };
   const std::vector<Case> cases = {
-      {{{"Content-Type", "application/grpc-web+proto"}}, "gRPC-Web"},
-      {{{"Content-Type", "application/grpc-web-text"}}, "gRPC-Web"},
-      {{{"Content-Type", "Application/GRPC-Web"}}, "gRPC-Web"},
-      {{{"Content-Type", "application/grpc"}}, "native gRPC"},
-      {{{"Content-Type", "application/grpc+proto"}}, "native gRPC"},
-      {{{"Content-Type", "application/connect+json"}}, "the Connect protocol"},
-      {{{"Content-Type", "application/json"}, {"Connect-Protocol-Version", "1"}},
-       "the Connect protocol"},
-      {{{"Content-Type", "application/proto"}}, "binary protobuf"},
-      {{{"Content-Type", "application/x-protobuf"}}, "binary protobuf"},
-      {{{"Content-Type", "application/json"}}, ""},
-      {{{"Content-Type", "application/json; charset=utf-8"}}, ""},
-      {{{"Content-Type", "text/plain"}}, ""},
-      {{}, ""},
+      {{{"Content-Type", "application/proto"}}, true},
+      {{{"Content-Type", "application/x-protobuf"}}, true},
+      {{{"Content-Type", "Application/X-Protobuf ; charset=x"}}, true},
+      {{{"Content-Type", "application/json"}}, false},
+      {{{"Content-Type", "application/json; charset=utf-8"}}, false},
+      {{{"Content-Type", "text/plain"}}, false},
+      {{}, false},
   };
   for (const auto& c : cases) {
-    auto s = UnservedProtocol(MakeRequest(verb::post, "/v1/echo", "", c.headers));
-    if (c.protocol.empty()) {
-      EXPECT_FALSE(s) << c.headers[0].second;
+    auto s = BinaryProtobufRefused(MakeRequest(verb::post, "/v1/echo", "", c.headers),
+                                   /*raw_body=*/false);
+    if (!c.refused) {
+      EXPECT_FALSE(s) << (c.headers.empty() ? "" : c.headers[0].second);
     } else {
       ASSERT_TRUE(s) << c.headers[0].second;
       EXPECT_EQ(s->code(), Code::kUnimplemented);
-      EXPECT_EQ(s->message().rfind(c.protocol + " is not served yet", 0), 0u) << s->message();
+      EXPECT_EQ(s->message().rfind("binary protobuf is not served", 0), 0u) << s->message();
     }
   }
 }
 
-TEST(UnservedProtocolTest, AnHttpBodyRouteTakesBinaryProtobufAsItsBody) {
+TEST(BinaryProtobufRefusedTest, AnHttpBodyRouteTakesBinaryProtobufAsItsBody) {
   auto proto = MakeRequest(verb::post, "/v1/raw", "", {{"Content-Type", "application/proto"}});
-  EXPECT_FALSE(UnservedProtocol(proto, /*raw_body=*/true));
-  auto web = MakeRequest(verb::post, "/v1/raw", "", {{"Content-Type", "application/grpc-web"}});
-  EXPECT_TRUE(UnservedProtocol(web, /*raw_body=*/true));
+  EXPECT_FALSE(BinaryProtobufRefused(proto, /*raw_body=*/true));
 }
 
-TEST_F(RestHandlerTest, UnservedProtocolsAre415FromTheHeaderAlone) {
-  auto header = MakeRequest(verb::post, "/portico.test.v1.TestService/Echo", "",
-                            {{"Content-Type", "application/grpc-web+proto"}});
-  Handler serve = handler_.StreamsBody(header);
-  ASSERT_TRUE(serve);
+TEST_F(RestHandlerTest, BinaryProtobufToAJsonRouteIs415) {
+  auto request = MakeRequest(verb::post, "/v1/echo", std::string("\x08\x01", 2),
+                             {{"Content-Type", "application/x-protobuf"}});
+  EXPECT_FALSE(handler_.StreamsBody(request)) << "a unary route's body is read whole";
   auto exchange = std::make_shared<FakeExchange>();
-  serve(std::move(header), exchange);
+  handler_(std::move(request), exchange);
   ASSERT_TRUE(exchange->response_);
   EXPECT_EQ(exchange->response_->result_int(), 415);
-  EXPECT_EQ(exchange->body_reads_, 0);
+  EXPECT_NE(exchange->response_->body().find("binary protobuf"), std::string::npos);
   EXPECT_TRUE(registry_.transport("test").unary.empty());
 }
 
