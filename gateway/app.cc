@@ -206,6 +206,7 @@ void App::Start() {
   auto admin_address = registry::ParseHostPort(config_.admin.listen);
   if (!data_address.ok()) throw std::runtime_error(data_address.status().message());
   if (!admin_address.ok()) throw std::runtime_error(admin_address.status().message());
+  admin_handler_->set_data_server(data_.get());
   data_->Listen(data_address->host, data_address->port);
   admin_->Listen(admin_address->host, admin_address->port);
   data_->Start();

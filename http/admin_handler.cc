@@ -142,6 +142,10 @@ std::string AdminHandler::RenderAllMetrics() const {
                    (std::string_view(what) == "dropped" ? " (the queue was full)" : "") + ".");
     out += name + " " + std::to_string(value) + "\n";
   }
+  PromHeader(out, "portico_tls_handshake_failures_total", "counter",
+             "TLS handshakes on the data listener that failed or timed out.");
+  out += "portico_tls_handshake_failures_total " +
+         std::to_string(data_server_ ? data_server_->tls_handshake_failures() : 0) + "\n";
   return out + RenderProcessMetrics();
 }
 

@@ -11,6 +11,7 @@
 
 #include "http/exchange.h"
 #include "http/metrics.h"
+#include "http/server.h"
 #include "registry/reflection_control.h"
 #include "registry/registry.h"
 
@@ -28,6 +29,8 @@ class AdminHandler {
   void set_reflection(registry::ReflectionControl* reflection) { reflection_ = reflection; }
   // The access log whose counters /metrics shows (null: off, counters 0). Set before serving.
   void set_access_log(const AccessLog* log) { access_log_ = log; }
+  // The data listener, whose TLS handshake failures /metrics shows. Set before serving.
+  void set_data_server(const HttpServer* server) { data_server_ = server; }
 
   Response Handle(const Request& request) const;
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
@@ -51,6 +54,7 @@ class AdminHandler {
   std::string token_;
   registry::ReflectionControl* reflection_ = nullptr;
   const AccessLog* access_log_ = nullptr;
+  const HttpServer* data_server_ = nullptr;
 };
 
 }  // namespace portico::http

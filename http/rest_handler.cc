@@ -30,14 +30,27 @@ void StoreReply(const policy::CompiledPolicy& cache, std::string key, const Resp
 
 }  // namespace
 
-std::optional<Status> BinaryProtobufRefused(const Request& request, bool raw_body) {
-  if (raw_body) return std::nullopt;
+std::optional<Status> BodyTypeRefused(const Request& request, bool raw_body) {
+  if (raw_body || request.body().empty()) return std::nullopt;
   const auto header = request[bhttp::field::content_type];
   const std::string type = policy::AsciiLowered(std::string_view(header.data(), header.size()));
   std::string media = type.substr(0, type.find(';'));
   while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
-  if (media != "application/proto" && media != "application/x-protobuf") return std::nullopt;
-  return NotSpoken(request, "binary protobuf");
+  const auto ends_with = [&media](std::string_view suffix) {
+    return media.size() >= suffix.size() && media.compare(media.size() - suffix.size(),
+                                                          suffix.size(), suffix) == 0;
+  };
+  // JSON under its own names, NDJSON for streamed bodies, and the two types clients send JSON
+  // under without saying so: curl -d (form) and fetch() with a string body (text/plain).
+  if (media.empty() || media == "application/json" || ends_with("+json") ||
+      media == "text/json" || media == "application/x-ndjson" || media == "application/ndjson" ||
+      media == "text/plain" || media == "application/x-www-form-urlencoded") {
+    return std::nullopt;
+  }
+  if (media == "application/proto" || media == "application/x-protobuf") {
+    return NotSpoken(request, "binary protobuf");
+  }
+  return NotSpoken(request, "a REST body that is not JSON");
 }
 
 StatusOr<std::string> UnaryRequestWire(const CallTarget& target, const Request& request,
@@ -138,7 +151,7 @@ void RestHandler::operator()(Request&& request, std::shared_ptr<Exchange> exchan
     }
   }
   if (auto refused =
-          BinaryProtobufRefused(request, target && target->route->plan.request_is_http_body())) {
+          BodyTypeRefused(request, target && target->route->plan.request_is_http_body())) {
     Response r = ErrorReply(*refused, 415);
     NoteStatus(*exchange, refused->code());
     refuse(r);

@@ -26,12 +26,13 @@ struct RestOptions {
   std::size_t max_message_bytes = 4 * 1024 * 1024;  // one message of a streamed body
 };
 
-// Binary protobuf (application/proto, application/x-protobuf) to a route that does not take
-// its body raw (google.api.HttpBody): REST speaks JSON, so UNIMPLEMENTED naming "binary
-// protobuf", answered with HTTP 415 (front_door.h NotSpoken). nullopt for anything else. The
-// framed protocols (gRPC, gRPC-Web, Connect) never get here: the front door sends them to their
-// own adapters.
-std::optional<Status> BinaryProtobufRefused(const Request& request, bool raw_body);
+// A non-empty body REST cannot read on a route that does not take its body raw
+// (google.api.HttpBody): UNIMPLEMENTED naming binary protobuf (application/proto,
+// application/x-protobuf) or "a REST body that is not JSON" and the Content-Type, answered with
+// HTTP 415 (front_door.h NotSpoken). JSON types, NDJSON, text/plain and form-encoded (what
+// fetch() and curl -d send JSON as) and no Content-Type pass (nullopt). The framed protocols
+// (gRPC, gRPC-Web, Connect) never get here: the front door sends them to their own adapters.
+std::optional<Status> BodyTypeRefused(const Request& request, bool raw_body);
 
 // The request message of a unary call (InvalidArgument -> 400 for a bad value); the raw body
 // and its Content-Type for a google.api.HttpBody request.

@@ -103,7 +103,7 @@ TEST_F(RestHandlerTest, AnNdjsonStreamThatEndsOkHasNoEndLine) {
   EXPECT_EQ(exchange->chunks_, "{\"result\":{\"message\":\"m\"}}\n");
 }
 
-TEST(BinaryProtobufRefusedTest, NamesBinaryProtobuf) {
+TEST(BodyTypeRefusedTest, NamesBinaryProtobuf) {
   struct Case {
     std::vector<std::pair<std::string, std::string>> headers;
     bool refused;
@@ -115,10 +115,12 @@ TEST(BinaryProtobufRefusedTest, NamesBinaryProtobuf) {
       {{{"Content-Type", "application/json"}}, false},
       {{{"Content-Type", "application/json; charset=utf-8"}}, false},
       {{{"Content-Type", "text/plain"}}, false},
+      {{{"Content-Type", "application/x-www-form-urlencoded"}}, false},
+      {{{"Content-Type", "application/merge-patch+json"}}, false},
       {{}, false},
   };
   for (const auto& c : cases) {
-    auto s = BinaryProtobufRefused(MakeRequest(verb::post, "/v1/echo", "", c.headers),
+    auto s = BodyTypeRefused(MakeRequest(verb::post, "/v1/echo", "{}", c.headers),
                                    /*raw_body=*/false);
     if (!c.refused) {
       EXPECT_FALSE(s) << (c.headers.empty() ? "" : c.headers[0].second);
@@ -130,9 +132,20 @@ TEST(BinaryProtobufRefusedTest, NamesBinaryProtobuf) {
   }
 }
 
-TEST(BinaryProtobufRefusedTest, AnHttpBodyRouteTakesBinaryProtobufAsItsBody) {
-  auto proto = MakeRequest(verb::post, "/v1/raw", "", {{"Content-Type", "application/proto"}});
-  EXPECT_FALSE(BinaryProtobufRefused(proto, /*raw_body=*/true));
+TEST(BodyTypeRefusedTest, AnHttpBodyRouteTakesBinaryProtobufAsItsBody) {
+  auto proto = MakeRequest(verb::post, "/v1/raw", "x", {{"Content-Type", "application/proto"}});
+  EXPECT_FALSE(BodyTypeRefused(proto, /*raw_body=*/true));
+}
+
+TEST(BodyTypeRefusedTest, AnyOtherBodyTypeIsRefusedNamingIt) {
+  auto xml = MakeRequest(verb::post, "/v1/echo", "<x/>", {{"Content-Type", "application/xml"}});
+  auto s = BodyTypeRefused(xml, /*raw_body=*/false);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->code(), Code::kUnimplemented);
+  EXPECT_NE(s->message().find("\"application/xml\""), std::string::npos) << s->message();
+  // Without a body the Content-Type says nothing about it.
+  EXPECT_FALSE(BodyTypeRefused(
+      MakeRequest(verb::post, "/v1/echo", "", {{"Content-Type", "application/xml"}}), false));
 }
 
 TEST_F(RestHandlerTest, BinaryProtobufToAJsonRouteIs415) {

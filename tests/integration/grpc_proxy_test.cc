@@ -233,7 +233,8 @@ TEST_F(GrpcProxyTest, UnknownMethodIsUnimplemented) {
   grpc::GenericStub generic(channel);
   grpc::ClientContext ctx;
   Deadline(&ctx);
-  grpc::ByteBuffer request;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);  // a default ByteBuffer is invalid: libgrpc asserts on it
   grpc::ByteBuffer reply;
   grpc::Status status;
   std::mutex mu;
@@ -292,7 +293,10 @@ TEST_F(GrpcProxyTest, RetriesGoToASecondEndpointWhenTheFirstIsDown) {
   down.Stop();
   json backend = {{"endpoints", {down_address, backend_.address()}},
                   {"services", {"portico.test.v1.TestService"}},
-                  {"timeout", "60s"}};
+                  {"timeout", "60s"},
+                  // Half of these calls meet the dead endpoint first: more retries than the
+                  // default budget allows in so few calls.
+                  {"retry", {{"attempts", 3}, {"budget_percent", 100}}}};
   auto put = Admin("PUT", "/admin/backends/test", backend.dump());
   ASSERT_EQ(put.status, 200) << put.body;
   auto stub = Stub();
