@@ -39,28 +39,21 @@ std::string_view GrpcWebReplyType(GrpcWebMode mode) {
 Status GrpcWebTextDecoder::Feed(std::string_view text, std::string* out) {
   if (!error_.ok()) return error_;
   pending_.append(text);
-  // Decode every complete group; a padded group ends a run, which is decoded on its own.
-  std::size_t start = 0;
+  // Group by group (each group of four stands alone, padded or not), so the bytes before a bad
+  // group come out however the text was cut, and the decoder's answer never depends on it.
   const std::size_t complete = pending_.size() / 4 * 4;
   std::string decoded;
-  while (start < complete) {
-    std::size_t end = start;
-    while (end < complete) {
-      const std::string_view group(pending_.data() + end, 4);
-      end += 4;
-      if (group[3] == '=') break;  // the run's last group
-    }
-    const std::string_view run(pending_.data() + start, end - start);
+  for (std::size_t start = 0; start < complete; start += 4) {
+    const std::string_view group(pending_.data() + start, 4);
     // Base64Decode also takes the URL-safe alphabet; gRPC-Web text is the standard one.
-    const bool alphabet_ok = std::all_of(run.begin(), run.end(), [](char c) {
+    const bool alphabet_ok = std::all_of(group.begin(), group.end(), [](char c) {
       return IsBase64Char(c) || c == '=';
     });
-    if (!alphabet_ok || !transcoder::Base64Decode(run, &decoded)) {
+    if (!alphabet_ok || !transcoder::Base64Decode(group, &decoded)) {
       error_ = Status(Code::kInternal, "the gRPC-Web text body is not valid base64");
       return error_;
     }
     out->append(decoded);
-    start = end;
   }
   pending_.erase(0, complete);
   return OkStatus();
@@ -87,21 +80,26 @@ Status GrpcWebRequestDecoder::Fail(Status s) {
 
 Status GrpcWebRequestDecoder::Feed(std::string_view piece) {
   if (!error_.ok()) return error_;
+  Status text_error;  // reported after the bytes decoded before it
   if (mode_ == GrpcWebMode::kText) {
     decoded_.clear();
-    if (Status s = text_.Feed(piece, &decoded_); !s.ok()) return Fail(std::move(s));
+    text_error = text_.Feed(piece, &decoded_);
     piece = decoded_;
   }
-  if (piece.empty()) return OkStatus();
+  if (piece.empty()) return text_error.ok() ? OkStatus() : Fail(std::move(text_error));
   if (!messages_.empty()) {
     return Fail(Status(Code::kInternal,
                        "a gRPC-Web request carries one message; more bytes followed it"));
   }
-  if (Status s = deframer_.Feed(piece, &messages_); !s.ok()) return Fail(std::move(s));
-  if (messages_.size() > 1 || (messages_.size() == 1 && !deframer_.idle())) {
+  Status s = deframer_.Feed(piece, &messages_);
+  // Bytes after a whole message are the error, whatever they hold (a bad or oversized second
+  // prefix included): so the answer does not depend on how the body was cut.
+  if (messages_.size() > 1 || (messages_.size() == 1 && (!deframer_.idle() || !s.ok()))) {
     return Fail(Status(Code::kInternal,
                        "a gRPC-Web request carries one message; more bytes followed it"));
   }
+  if (!s.ok()) return Fail(std::move(s));
+  if (!text_error.ok()) return Fail(std::move(text_error));
   return OkStatus();
 }
 
