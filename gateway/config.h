@@ -86,6 +86,13 @@ struct Config {
     std::string dir = "./portico-data";  // type file
     std::vector<std::string> endpoints;  // type etcd: host:port, at least one
     std::string prefix = "/portico/";    // type etcd
+    // type etcd (DESIGN section 13):
+    std::string username;  // etcd auth (user/password); empty = none
+    std::string password;
+    registry::BackendTls tls;  // "tls: true" or {ca_file, server_name}, as a backend's
+    std::chrono::milliseconds timeout{5000};  // one etcd call, failover included
+    // How long start-up waits for etcd (retrying with backoff) before it fails.
+    std::chrono::milliseconds startup_timeout{30000};
 
     bool operator==(const Store&) const = default;
   } store;

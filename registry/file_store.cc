@@ -318,6 +318,26 @@ StatusOr<StoredState> FileStore::Load() {
   return state;
 }
 
+StatusOr<std::int64_t> FileStore::Apply(const StoreChange& change, StoredState* /*fresh*/) {
+  std::set<EntryKind> kinds;
+  for (const EntryRef& entry : change.written) kinds.insert(entry.kind);
+  for (const EntryRef& entry : change.removed) kinds.insert(entry.kind);
+  const StoredState& next = *change.next;
+  for (EntryKind kind : kinds) {
+    Status status;
+    switch (kind) {
+      case EntryKind::kDescriptor: status = SaveDescriptors(next.descriptors); break;
+      case EntryKind::kBackend: status = SaveBackends(next.backends); break;
+      case EntryKind::kPolicy: status = SavePolicies(next.policies); break;
+      case EntryKind::kAggregate: status = SaveAggregates(next.aggregates); break;
+    }
+    if (!status.ok()) return status;
+  }
+  return std::int64_t{0};
+}
+
+std::string FileStore::Describe() const { return "file store \"" + dir_.string() + "\""; }
+
 Status FileStore::SaveDescriptors(const google::protobuf::FileDescriptorSet& files) {
   // Checked here because SerializeToString only checks in debug builds of libprotobuf, and a
   // set saved without its required fields would not parse on the next Load.

@@ -44,6 +44,11 @@ class FileStore final : public Store {
   // mismatch, or a payload that does not parse (including an invalid stored backend).
   // Internal for I/O errors other than "does not exist" (e.g. dir is a regular file).
   StatusOr<StoredState> Load() override;
+  // Rewrites, whole, the file of each kind the change writes or removes entries of (one file
+  // after another: a crash between two leaves each file whole). Never Aborted: one process
+  // owns the directory. Returns 0.
+  StatusOr<std::int64_t> Apply(const StoreChange& change, StoredState* fresh) override;
+  std::string Describe() const override;  // file store "<dir>"
   // InvalidArgument if the set cannot be serialized (a required field of descriptor.proto
   // unset); Internal naming the path for I/O errors, with the previous file left intact.
   Status SaveDescriptors(const google::protobuf::FileDescriptorSet& files) override;

@@ -3,13 +3,20 @@
 // tears a request and never blocks the data path.
 //
 // Thread safety: Current() is safe from any thread and never waits for writers. Changes
-// (Register*, Remove*, PutBackend, PutPolicy, PutAggregate) are serialized by an internal mutex; each one
-// validates a whole new snapshot first, persists it, and only then publishes it (all or nothing).
+// (Register*, Remove*, PutBackend, PutPolicy, PutAggregate, ApplyStored) are serialized by an
+// internal mutex; each one validates a whole new snapshot first, persists it, and only then
+// publishes it (all or nothing).
+// Shared stores (etcd, cluster mode): every write is a compare-and-swap on the store revision
+// the registry last loaded. When another replica wrote first, the registry takes the store's
+// current content and applies the change again, unless that content changed an entry the change
+// writes: then the change fails with Aborted (HTTP 409), so a racing admin never loses an update
+// silently. What other replicas write arrives through ApplyStored (a watch of the store).
 // Ownership: the Store is borrowed and must outlive the Registry.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +56,8 @@ struct Snapshot {
   std::shared_ptr<const std::vector<AggregateConfig>> aggregate_configs;
   // The names in aggregate_configs that came from the store (PUT /admin/aggregates). Never null.
   std::shared_ptr<const std::set<std::string, std::less<>>> stored_aggregates;
+  // The store revision this snapshot reflects (a versioned store, etcd); 0 otherwise.
+  std::int64_t store_revision = 0;
 };
 
 struct UploadResult {
@@ -88,6 +97,20 @@ class Registry {
 
   // Writes to the store that failed so far (each failed the change it carried), for /metrics.
   std::uint64_t store_errors() const { return store_errors_.load(std::memory_order_relaxed); }
+  // Writes that lost a compare-and-swap to another replica and were applied again on the
+  // store's newer content (each counted once per retry), for /metrics.
+  std::uint64_t store_conflicts() const {
+    return store_conflicts_.load(std::memory_order_relaxed);
+  }
+
+  // What the store holds now, as a watch of a shared store (or a resync after an outage) read
+  // it: replaces every stored entry (config file entries stay, a stored one of the same name
+  // still wins; reflected sets stay), validates and publishes without writing to the store.
+  // A state not newer than the one in force (revision <= Current()->store_revision, both
+  // non-zero) changes nothing and is OK. When it does not validate (say a descriptor another
+  // entry needs was removed by hand), the snapshot in force stays and the error is returned
+  // for the caller to report.
+  Status ApplyStored(StoredState state);
 
   // Registers (or replaces, by name) files. Carried files in the set (google/protobuf/*,
   // google/api/*, google/rpc/*) are skipped: Portico's own copies are used.
@@ -132,6 +155,14 @@ class Registry {
     google::protobuf::FileDescriptorProto proto;
     bool persisted = false;  // uploaded (true) or from the config file (false)
   };
+  // What the config file gave Init: what ApplyStored merges the store's content into.
+  struct ConfigEntries {
+    FileList files;
+    std::vector<BackendConfig> backends;
+    std::vector<PolicyConfig> policies;
+    std::vector<AggregateConfig> aggregates;
+    std::set<EntryRef> removed;  // config entries an admin call removed: gone until a restart
+  };
   struct BackendEntry {
     BackendConfig config;
     bool persisted = false;
@@ -160,6 +191,17 @@ class Registry {
     bool policies = false;
     bool aggregates = false;
   };
+  // The registry's state as a change sees it; a Mutation edits it in place and names the
+  // stored entries it writes and removes.
+  struct State {
+    Files files;
+    Backends backends;
+    Policies policies;
+    Aggregates aggregates;
+    std::vector<EntryRef> written;
+    std::vector<EntryRef> removed;
+  };
+  using Mutation = std::function<Status(State&)>;
 
   Status InitLocked(const FileList& config_files, const std::vector<BackendConfig>& backends,
                     const std::vector<PolicyConfig>& policies,
@@ -173,6 +215,16 @@ class Registry {
                 bool persist = true, Reflections* reflected = nullptr);
   // Carried files plus every registered file: what new sources may import. Requires mu_.
   FileList KnownFilesLocked() const;
+  // Runs `mutate` on a copy of the state and commits it, persisting the entries it names. On a
+  // lost compare-and-swap: takes the store's newer content and runs `mutate` again, unless an
+  // entry it writes or removes changed meanwhile (Aborted). Requires mu_.
+  Status WriteLocked(const Mutation& mutate);
+  // The config entries merged with `state` (a stored entry wins), committed without persisting.
+  // Requires mu_.
+  Status ApplyStoredLocked(StoredState state);
+  // Persists a commit's entries; on Aborted, *fresh holds the store's content. Requires mu_.
+  StatusOr<std::int64_t> PersistLocked(const State& next, std::int64_t base_revision,
+                                       StoredState* fresh);
 
   Store* store_;
   BackendTransports transports_;
@@ -183,8 +235,13 @@ class Registry {
   Policies policies_;
   Aggregates aggregates_;
   Reflections reflected_;  // by backend name
+  ConfigEntries config_;
+  // The store revision of the content the state reflects, and each stored entry's revision.
+  std::int64_t store_revision_ = 0;
+  std::map<EntryRef, std::int64_t> entry_revisions_;
   std::atomic<std::shared_ptr<const Snapshot>> current_;
   std::atomic<std::uint64_t> store_errors_{0};
+  std::atomic<std::uint64_t> store_conflicts_{0};
 };
 
 }  // namespace portico::registry

@@ -16,6 +16,7 @@
 
 #include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,9 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+
+#include "registry/backend_config.h"
+#include "registry/etcd_layout.h"
 
 namespace portico::upstream {
 
@@ -33,9 +37,27 @@ class EtcdPrefixWatch {
 };
 
 // etcd_endpoints: "host:port" client addresses (tried in turn when one fails).
+// (Endpoint discovery's form: values only, plaintext, no auth.)
 std::shared_ptr<EtcdPrefixWatch> WatchEtcdPrefix(
     boost::asio::io_context& loop, std::vector<std::string> etcd_endpoints, std::string prefix,
     std::function<void(const std::map<std::string, std::string>& kvs)> on_change,
+    std::function<void(const std::string& error)> on_error);
+
+// The cluster store's form (etcd_store_sync.h): etcd auth and TLS, and each report carries
+// every key's mod revision and the revision the map reflects. `full_read` is true for a report
+// that follows a Range (the first, and each after a reconnect or a compaction), false for one
+// that applied watch events.
+struct EtcdWatchOptions {
+  std::vector<std::string> endpoints;  // "host:port", tried in turn when one fails
+  std::string prefix;
+  std::string username;  // etcd auth; empty = none
+  std::string password;
+  registry::BackendTls tls;
+};
+using EtcdWatchChange = std::function<void(const std::map<std::string, registry::EtcdKv>& kvs,
+                                           std::int64_t revision, bool full_read)>;
+std::shared_ptr<EtcdPrefixWatch> WatchEtcdPrefix(
+    boost::asio::io_context& loop, EtcdWatchOptions options, EtcdWatchChange on_change,
     std::function<void(const std::string& error)> on_error);
 
 }  // namespace portico::upstream
