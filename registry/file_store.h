@@ -51,16 +51,16 @@ class FileStore final : public Store {
   std::string Describe() const override;  // file store "<dir>"
   // InvalidArgument if the set cannot be serialized (a required field of descriptor.proto
   // unset); Internal naming the path for I/O errors, with the previous file left intact.
-  Status SaveDescriptors(const google::protobuf::FileDescriptorSet& files) override;
+  Status SaveDescriptors(const google::protobuf::FileDescriptorSet& files);
   // InvalidArgument if a backend fails ValidateBackend or two share a name (nothing written);
   // Internal naming the path for I/O errors, with the previous file left intact.
-  Status SaveBackends(const std::vector<BackendConfig>& backends) override;
+  Status SaveBackends(const std::vector<BackendConfig>& backends);
   // InvalidArgument if a policy fails ValidatePolicy or two share a name (nothing written);
   // Internal naming the path for I/O errors, with the previous file left intact.
-  Status SavePolicies(const std::vector<PolicyConfig>& policies) override;
+  Status SavePolicies(const std::vector<PolicyConfig>& policies);
   // InvalidArgument if an aggregate fails ValidateAggregate or two share a name (nothing
   // written); Internal naming the path for I/O errors, with the previous file left intact.
-  Status SaveAggregates(const std::vector<AggregateConfig>& aggregates) override;
+  Status SaveAggregates(const std::vector<AggregateConfig>& aggregates);
 
  private:
   Status WriteAtomically(std::string_view file_name, std::string_view payload, mode_t mode = 0644);

@@ -89,47 +89,95 @@ Status Registry::InitLocked(const FileList& config_files,
                             const std::vector<PolicyConfig>& config_policies,
                             const std::vector<AggregateConfig>& config_aggregates,
                             std::vector<std::string>* overridden, bool describe) {
-  Files files;
-  Backends backends;
-  Policies policies;
-  Aggregates aggregates;
-  for (const auto& f : config_files) {
-    if (!IsCarriedFile(f.name())) files[f.name()] = FileEntry{f, false};
-  }
-  for (const auto& b : config_backends) backends[b.name] = BackendEntry{b, false};
   for (const auto& p : config_policies) {
     if (Status s = ValidatePolicy(p); !s.ok()) return s;
-    policies[p.name] = PolicyEntry{p, false};
   }
   for (const auto& a : config_aggregates) {
     if (Status s = ValidateAggregate(a); !s.ok()) return s;
-    aggregates[a.name] = AggregateEntry{a, false};
   }
+  config_ = ConfigEntries{config_files, config_backends, config_policies, config_aggregates, {}};
+  StoredState stored;
   if (store_ != nullptr) {
     auto state = store_->Load();
     if (!state.ok()) return state.status();
-    for (const auto& f : state->descriptors.file()) files[f.name()] = FileEntry{f, true};
-    for (const auto& b : state->backends) {
-      if (overridden != nullptr && backends.count(b.name)) {
+    stored = std::move(*state);
+  }
+  if (overridden != nullptr) {
+    std::set<std::string> config_backend_names, config_policy_names, config_aggregate_names;
+    for (const auto& b : config_backends) config_backend_names.insert(b.name);
+    for (const auto& p : config_policies) config_policy_names.insert(p.name);
+    for (const auto& a : config_aggregates) config_aggregate_names.insert(a.name);
+    for (const auto& b : stored.backends) {
+      if (config_backend_names.count(b.name)) {
         overridden->push_back(describe ? "backend " + QuoteValue(b.name) : b.name);
       }
-      backends[b.name] = BackendEntry{b, true};
     }
-    for (const auto& p : state->policies) {
-      if (overridden != nullptr && policies.count(p.name)) {
-        overridden->push_back("policy " + QuoteValue(p.name));
-      }
-      policies[p.name] = PolicyEntry{p, true};
+    for (const auto& p : stored.policies) {
+      if (config_policy_names.count(p.name)) overridden->push_back("policy " + QuoteValue(p.name));
     }
-    for (const auto& a : state->aggregates) {
-      if (overridden != nullptr && aggregates.count(a.name)) {
+    for (const auto& a : stored.aggregates) {
+      if (config_aggregate_names.count(a.name)) {
         overridden->push_back("aggregate " + QuoteValue(a.name));
       }
-      aggregates[a.name] = AggregateEntry{a, true};
     }
   }
-  return Commit(std::move(files), std::move(backends), std::move(policies), std::move(aggregates),
-                Changed{true, true, true, true}, /*persist=*/false);
+  return ApplyStoredLocked(std::move(stored));
+}
+
+Status Registry::ApplyStoredLocked(StoredState state) {
+  const auto previous = current_.load();
+  if (state.revision != 0 && previous->store_revision != 0 &&
+      state.revision <= previous->store_revision) {
+    return OkStatus();  // already in force (this replica's own write, or an older read)
+  }
+  State next;
+  auto kept = [&](EntryKind kind, const std::string& name) {
+    return !config_.removed.count(EntryRef{kind, name});
+  };
+  for (const auto& f : config_.files) {
+    if (!IsCarriedFile(f.name()) && kept(EntryKind::kDescriptor, f.name())) {
+      next.files[f.name()] = FileEntry{f, false};
+    }
+  }
+  for (const auto& b : config_.backends) {
+    if (kept(EntryKind::kBackend, b.name)) next.backends[b.name] = BackendEntry{b, false};
+  }
+  for (const auto& p : config_.policies) {
+    if (kept(EntryKind::kPolicy, p.name)) next.policies[p.name] = PolicyEntry{p, false};
+  }
+  for (const auto& a : config_.aggregates) {
+    if (kept(EntryKind::kAggregate, a.name)) next.aggregates[a.name] = AggregateEntry{a, false};
+  }
+  for (const auto& f : state.descriptors.file()) {
+    if (!IsCarriedFile(f.name())) next.files[f.name()] = FileEntry{f, true};
+  }
+  for (const auto& b : state.backends) next.backends[b.name] = BackendEntry{b, true};
+  for (const auto& p : state.policies) next.policies[p.name] = PolicyEntry{p, true};
+  for (const auto& a : state.aggregates) next.aggregates[a.name] = AggregateEntry{a, true};
+
+  // The catalog is the costly part: rebuilt only when some file differs.
+  Changed changed{.files = false, .backends = true, .policies = true, .aggregates = true};
+  if (previous->generation == 0 || next.files.size() != files_.size()) {
+    changed.files = true;
+  } else {
+    for (const auto& [name, entry] : next.files) {
+      auto old = files_.find(name);
+      if (old == files_.end() ||
+          old->second.proto.SerializeAsString() != entry.proto.SerializeAsString()) {
+        changed.files = true;
+        break;
+      }
+    }
+  }
+  CommitOptions options;
+  options.persist = false;
+  options.loaded = &state;
+  return Commit(std::move(next), changed, options);
+}
+
+Status Registry::ApplyStored(StoredState state) {
+  std::lock_guard lock(mu_);
+  return ApplyStoredLocked(std::move(state));
 }
 
 FileList Registry::KnownFilesLocked() const {
@@ -138,18 +186,80 @@ FileList Registry::KnownFilesLocked() const {
   return known;
 }
 
+Registry::State Registry::CopyStateLocked() const {
+  return State{files_, backends_, policies_, aggregates_, {}, {}};
+}
+
+Status Registry::WriteLocked(const Mutation& mutate) {
+  // A lost race is retried on the store's newer content; other replicas' writes do not fail
+  // this one. Bounded, so a store that keeps changing cannot hold the admin thread for ever.
+  constexpr int kMaxAttempts = 20;
+  for (int attempt = 1;; ++attempt) {
+    State next = CopyStateLocked();
+    if (Status s = mutate(next); !s.ok()) return s;
+    std::vector<EntryRef> touched = next.written;
+    touched.insert(touched.end(), next.removed.begin(), next.removed.end());
+    Changed changed;
+    for (const EntryRef& entry : touched) {
+      switch (entry.kind) {
+        case EntryKind::kDescriptor: changed.files = true; break;
+        case EntryKind::kBackend: changed.backends = true; break;
+        case EntryKind::kPolicy: changed.policies = true; break;
+        case EntryKind::kAggregate: changed.aggregates = true; break;
+      }
+    }
+    std::map<EntryRef, std::int64_t> before;
+    for (const EntryRef& entry : touched) {
+      auto it = entry_revisions_.find(entry);
+      before[entry] = it == entry_revisions_.end() ? 0 : it->second;
+    }
+    StoredState fresh;
+    bool lost = false;
+    CommitOptions options;
+    options.fresh = &fresh;
+    options.lost = &lost;
+    Status s = Commit(std::move(next), changed, options);
+    if (!lost) return s;
+    store_conflicts_.fetch_add(1, std::memory_order_relaxed);
+    const std::int64_t fresh_revision = fresh.revision;
+    if (Status applied = ApplyStoredLocked(std::move(fresh)); !applied.ok()) {
+      return Status(Code::kAborted,
+                    "another replica changed the store (revision " +
+                        std::to_string(fresh_revision) +
+                        ") and its content does not validate here: " + applied.message());
+    }
+    for (const EntryRef& entry : touched) {
+      auto it = entry_revisions_.find(entry);
+      const std::int64_t now = it == entry_revisions_.end() ? 0 : it->second;
+      if (now != before[entry]) {
+        return Status(Code::kAborted,
+                      std::string(EntryKindNoun(entry.kind)) + " " + QuoteValue(entry.name) +
+                          " was changed by another replica (store revision " +
+                          std::to_string(now) + "); read it again and retry");
+      }
+    }
+    if (attempt >= kMaxAttempts) {
+      return Status(Code::kAborted, "the store kept changing under this write (" +
+                                        std::to_string(attempt) + " attempts); retry");
+    }
+  }
+}
+
 StatusOr<UploadResult> Registry::RegisterFiles(FileList files) {
   std::lock_guard lock(mu_);
-  Files next = files_;
   UploadResult result;
-  for (auto& f : files) {
-    if (IsCarriedFile(f.name())) continue;
-    result.files.push_back(f.name());
-    const std::string name = f.name();  // before the move: `=` evaluates its right side first
-    next[name] = FileEntry{std::move(f), true};
+  for (const auto& f : files) {
+    if (!IsCarriedFile(f.name())) result.files.push_back(f.name());
   }
   if (result.files.empty()) return InvalidArgument("no files to register (only carried files)");
-  Status s = Commit(std::move(next), backends_, policies_, aggregates_, Changed{.files = true});
+  Status s = WriteLocked([&](State& next) {
+    for (const auto& f : files) {
+      if (IsCarriedFile(f.name())) continue;
+      next.files[f.name()] = FileEntry{f, true};
+      next.written.push_back({EntryKind::kDescriptor, f.name()});
+    }
+    return OkStatus();
+  });
   if (!s.ok()) return s;
   const auto& catalog = *current_.load()->catalog;
   for (const auto& name : result.files) {
@@ -174,69 +284,100 @@ StatusOr<UploadResult> Registry::RegisterSources(const std::map<std::string, std
 
 Status Registry::RemoveFile(const std::string& name) {
   std::lock_guard lock(mu_);
-  if (!files_.count(name)) return NotFound("no registered file \"" + name + "\"");
-  for (const auto& [other, entry] : files_) {
-    for (const auto& dep : entry.proto.dependency()) {
-      if (dep == name) {
-        return FailedPrecondition("\"" + name + "\" is imported by \"" + other + "\"");
+  Status s = WriteLocked([&](State& next) {
+    auto entry = next.files.find(name);
+    if (entry == next.files.end()) return NotFound("no registered file \"" + name + "\"");
+    for (const auto& [other, e] : next.files) {
+      for (const auto& dep : e.proto.dependency()) {
+        if (dep == name) {
+          return FailedPrecondition("\"" + name + "\" is imported by \"" + other + "\"");
+        }
       }
     }
-  }
-  Files next = files_;
-  next.erase(name);
-  return Commit(std::move(next), backends_, policies_, aggregates_, Changed{.files = true});
+    if (entry->second.persisted) next.removed.push_back({EntryKind::kDescriptor, name});
+    next.files.erase(entry);
+    return OkStatus();
+  });
+  // A config file's entry removed here stays removed when the store's content is merged
+  // in again (ApplyStored), until a restart reads the config file again.
+  if (s.ok()) config_.removed.insert(EntryRef{EntryKind::kDescriptor, name});
+  return s;
 }
 
 Status Registry::PutBackend(BackendConfig config) {
   Status v = ValidateBackend(config);
   if (!v.ok()) return v;
   std::lock_guard lock(mu_);
-  Backends next = backends_;
-  const std::string name = config.name;  // before the move: `=` evaluates its right side first
-  next[name] = BackendEntry{std::move(config), true};
-  return Commit(files_, std::move(next), policies_, aggregates_, Changed{.backends = true});
+  return WriteLocked([&](State& next) {
+    next.backends[config.name] = BackendEntry{config, true};
+    next.written.push_back({EntryKind::kBackend, config.name});
+    return OkStatus();
+  });
 }
 
 Status Registry::RemoveBackend(const std::string& name) {
   std::lock_guard lock(mu_);
-  if (!backends_.count(name)) return NotFound("no backend \"" + name + "\"");
-  Backends next = backends_;
-  next.erase(name);
-  return Commit(files_, std::move(next), policies_, aggregates_, Changed{.backends = true});
+  Status s = WriteLocked([&](State& next) {
+    auto entry = next.backends.find(name);
+    if (entry == next.backends.end()) return NotFound("no backend \"" + name + "\"");
+    if (entry->second.persisted) next.removed.push_back({EntryKind::kBackend, name});
+    next.backends.erase(entry);
+    return OkStatus();
+  });
+  // A config file's entry removed here stays removed when the store's content is merged
+  // in again (ApplyStored), until a restart reads the config file again.
+  if (s.ok()) config_.removed.insert(EntryRef{EntryKind::kBackend, name});
+  return s;
 }
 
 Status Registry::PutPolicy(PolicyConfig config) {
   if (Status v = ValidatePolicy(config); !v.ok()) return v;
   std::lock_guard lock(mu_);
-  Policies next = policies_;
-  const std::string name = config.name;  // before the move: `=` evaluates its right side first
-  next[name] = PolicyEntry{std::move(config), true};
-  return Commit(files_, backends_, std::move(next), aggregates_, Changed{.policies = true});
+  return WriteLocked([&](State& next) {
+    next.policies[config.name] = PolicyEntry{config, true};
+    next.written.push_back({EntryKind::kPolicy, config.name});
+    return OkStatus();
+  });
 }
 
 Status Registry::RemovePolicy(const std::string& name) {
   std::lock_guard lock(mu_);
-  if (!policies_.count(name)) return NotFound("no policy " + QuoteValue(name));
-  Policies next = policies_;
-  next.erase(name);
-  return Commit(files_, backends_, std::move(next), aggregates_, Changed{.policies = true});
+  Status s = WriteLocked([&](State& next) {
+    auto entry = next.policies.find(name);
+    if (entry == next.policies.end()) return NotFound("no policy " + QuoteValue(name));
+    if (entry->second.persisted) next.removed.push_back({EntryKind::kPolicy, name});
+    next.policies.erase(entry);
+    return OkStatus();
+  });
+  // A config file's entry removed here stays removed when the store's content is merged
+  // in again (ApplyStored), until a restart reads the config file again.
+  if (s.ok()) config_.removed.insert(EntryRef{EntryKind::kPolicy, name});
+  return s;
 }
 
 Status Registry::PutAggregate(AggregateConfig config) {
   if (Status v = ValidateAggregate(config); !v.ok()) return v;
   std::lock_guard lock(mu_);
-  Aggregates next = aggregates_;
-  const std::string name = config.name;  // before the move: `=` evaluates its right side first
-  next[name] = AggregateEntry{std::move(config), true};
-  return Commit(files_, backends_, policies_, std::move(next), Changed{.aggregates = true});
+  return WriteLocked([&](State& next) {
+    next.aggregates[config.name] = AggregateEntry{config, true};
+    next.written.push_back({EntryKind::kAggregate, config.name});
+    return OkStatus();
+  });
 }
 
 Status Registry::RemoveAggregate(const std::string& name) {
   std::lock_guard lock(mu_);
-  if (!aggregates_.count(name)) return NotFound("no aggregate " + QuoteValue(name));
-  Aggregates next = aggregates_;
-  next.erase(name);
-  return Commit(files_, backends_, policies_, std::move(next), Changed{.aggregates = true});
+  Status s = WriteLocked([&](State& next) {
+    auto entry = next.aggregates.find(name);
+    if (entry == next.aggregates.end()) return NotFound("no aggregate " + QuoteValue(name));
+    if (entry->second.persisted) next.removed.push_back({EntryKind::kAggregate, name});
+    next.aggregates.erase(entry);
+    return OkStatus();
+  });
+  // A config file's entry removed here stays removed when the store's content is merged
+  // in again (ApplyStored), until a restart reads the config file again.
+  if (s.ok()) config_.removed.insert(EntryRef{EntryKind::kAggregate, name});
+  return s;
 }
 
 StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileList files,
@@ -250,7 +391,10 @@ StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileLi
   Reflections next = reflected_;
   next[backend] = std::make_shared<const ReflectedSet>(
       ReflectedSet{std::move(files), std::move(services)});
-  Status s = Commit(files_, backends_, policies_, aggregates_, Changed{}, /*persist=*/false, &next);
+  CommitOptions options;
+  options.persist = false;
+  options.reflected = &next;
+  Status s = Commit(CopyStateLocked(), Changed{}, options);
   if (!s.ok()) return s;
   UploadResult result;
   for (const auto& [name, from] : EffectiveReflectedFiles(files_, reflected_)) {
@@ -262,9 +406,12 @@ StatusOr<UploadResult> Registry::SetReflected(const std::string& backend, FileLi
   return result;
 }
 
-Status Registry::Commit(Files files, Backends backends, Policies policies,
-                        Aggregates aggregates, Changed changed, bool persist,
-                        Reflections* reflected) {
+Status Registry::Commit(State next, Changed changed, const CommitOptions& options) {
+  Files& files = next.files;
+  Backends& backends = next.backends;
+  Policies& policies = next.policies;
+  Aggregates& aggregates = next.aggregates;
+  Reflections* reflected = options.reflected;
   const bool files_changed = changed.files;
   const bool backends_changed = changed.backends;
   Reflections next_reflected = reflected != nullptr ? std::move(*reflected) : reflected_;
@@ -336,46 +483,31 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
   snapshot->policy_configs = std::move(policy_configs);
   snapshot->stored_policies = std::move(stored_policies);
 
-  if (store_ != nullptr && persist && files_changed) {
-    google::protobuf::FileDescriptorSet set;
-    for (const auto& [name, entry] : files) {
-      if (entry.persisted) *set.add_file() = entry.proto;
+  std::int64_t store_revision = previous->store_revision;
+  if (options.loaded != nullptr) {
+    store_revision = options.loaded->revision;
+  } else if (store_ != nullptr && options.persist &&
+             (!next.written.empty() || !next.removed.empty())) {
+    StatusOr<std::int64_t> written = PersistLocked(next, options.fresh);
+    if (!written.ok()) {
+      if (written.status().code() == Code::kAborted && options.lost != nullptr) {
+        *options.lost = true;
+      } else {
+        store_errors_.fetch_add(1, std::memory_order_relaxed);
+      }
+      return written.status();
     }
-    Status s = store_->SaveDescriptors(set);
-    if (!s.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return s;
-    }
+    if (*written != 0) store_revision = *written;
   }
-  if (store_ != nullptr && persist && backends_changed) {
-    std::vector<BackendConfig> persisted;
-    for (const auto& [name, entry] : backends) {
-      if (entry.persisted) persisted.push_back(entry.config);
-    }
-    Status s = store_->SaveBackends(persisted);
-    if (!s.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return s;
-    }
-  }
-  if (store_ != nullptr && persist && changed.policies) {
-    std::vector<PolicyConfig> persisted;
-    for (const auto& [name, entry] : policies) {
-      if (entry.persisted) persisted.push_back(entry.config);
-    }
-    Status s = store_->SavePolicies(persisted);
-    if (!s.ok()) {
-      store_errors_.fetch_add(1, std::memory_order_relaxed);
-      return s;
-    }
-  }
-  if (store_ != nullptr && persist && changed.aggregates) {
-    std::vector<AggregateConfig> persisted;
-    for (const auto& [name, entry] : aggregates) {
-      if (entry.persisted) persisted.push_back(entry.config);
-    }
-    Status s = store_->SaveAggregates(persisted);
-    if (!s.ok()) return s;
+  snapshot->store_revision = store_revision;
+  if (options.loaded != nullptr) {
+    store_revision_ = options.loaded->revision;
+    entry_revisions_ = options.loaded->entry_revisions;
+  } else if (store_revision != store_revision_) {
+    // This replica's own write: its entries carry the write's revision.
+    store_revision_ = store_revision;
+    for (const EntryRef& entry : next.written) entry_revisions_[entry] = store_revision;
+    for (const EntryRef& entry : next.removed) entry_revisions_.erase(entry);
   }
   files_ = std::move(files);
   backends_ = std::move(backends);
@@ -394,6 +526,30 @@ Status Registry::Commit(Files files, Backends backends, Policies policies,
       .Add("descriptors_changed", files_changed);
   current_.store(std::move(snapshot));
   return OkStatus();
+}
+
+StatusOr<std::int64_t> Registry::PersistLocked(const State& next, StoredState* fresh) {
+  StoredState persisted;
+  for (const auto& [name, entry] : next.files) {
+    if (entry.persisted) *persisted.descriptors.add_file() = entry.proto;
+  }
+  for (const auto& [name, entry] : next.backends) {
+    if (entry.persisted) persisted.backends.push_back(entry.config);
+  }
+  for (const auto& [name, entry] : next.policies) {
+    if (entry.persisted) persisted.policies.push_back(entry.config);
+  }
+  for (const auto& [name, entry] : next.aggregates) {
+    if (entry.persisted) persisted.aggregates.push_back(entry.config);
+  }
+  persisted.revision = store_revision_;
+  persisted.entry_revisions = entry_revisions_;
+  StoreChange change;
+  change.next = &persisted;
+  change.written = next.written;
+  change.removed = next.removed;
+  change.base_revision = store_revision_;
+  return store_->Apply(change, fresh);
 }
 
 }  // namespace portico::registry

@@ -207,12 +207,22 @@ class Registry {
                     const std::vector<PolicyConfig>& policies,
                     const std::vector<AggregateConfig>& aggregates,
                     std::vector<std::string>* overridden, bool describe);
+  // How a commit ends. persist: write the entries the State names to the store (a lost
+  // compare-and-swap is Aborted with *fresh set and *lost true). reflected: the new reflected
+  // sets (null: they stay, less those of backends gone or no longer reflecting). loaded: the
+  // store content the State was merged from (Init, ApplyStored): its revisions are adopted.
+  struct CommitOptions {
+    bool persist = true;
+    Reflections* reflected = nullptr;
+    StoredState* fresh = nullptr;
+    bool* lost = nullptr;
+    const StoredState* loaded = nullptr;
+  };
   // Validates a new snapshot (rebuilding the catalog only when files changed, the policy index
-  // always), persists what changed unless !persist, then publishes. `reflected` null: the
-  // reflected sets stay (less those of backends gone or no longer reflecting). Requires mu_.
-  Status Commit(Files files, Backends backends, Policies policies, Aggregates aggregates,
-                Changed changed,
-                bool persist = true, Reflections* reflected = nullptr);
+  // always), persists what changed when asked, then publishes. Requires mu_.
+  Status Commit(State next, Changed changed, const CommitOptions& options);
+  // The current state, to be edited by a change. Requires mu_.
+  State CopyStateLocked() const;
   // Carried files plus every registered file: what new sources may import. Requires mu_.
   FileList KnownFilesLocked() const;
   // Runs `mutate` on a copy of the state and commits it, persisting the entries it names. On a
@@ -222,9 +232,9 @@ class Registry {
   // The config entries merged with `state` (a stored entry wins), committed without persisting.
   // Requires mu_.
   Status ApplyStoredLocked(StoredState state);
-  // Persists a commit's entries; on Aborted, *fresh holds the store's content. Requires mu_.
-  StatusOr<std::int64_t> PersistLocked(const State& next, std::int64_t base_revision,
-                                       StoredState* fresh);
+  // Writes the change `next` names to the store; returns the store's revision after it.
+  // Requires mu_.
+  StatusOr<std::int64_t> PersistLocked(const State& next, StoredState* fresh);
 
   Store* store_;
   BackendTransports transports_;
