@@ -1,6 +1,10 @@
 #include "registry/registry.h"
 
+#include <algorithm>
+#include <chrono>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "registry/carried_files.h"
 #include "registry/event_log.h"
@@ -194,6 +198,28 @@ Status Registry::WriteLocked(const Mutation& mutate) {
   // A lost race is retried on the store's newer content; other replicas' writes do not fail
   // this one. Bounded, so a store that keeps changing cannot hold the admin thread for ever.
   constexpr int kMaxAttempts = 20;
+  if (store_ != nullptr) {
+    // Writes that committed before this one arrived are its base, even where this replica's
+    // watch has not delivered them yet: only a write committing in between is a race (409).
+    StatusOr<std::int64_t> latest = store_->LastWriteRevision();
+    if (!latest.ok()) {
+      store_errors_.fetch_add(1, std::memory_order_relaxed);
+      return latest.status();
+    }
+    if (*latest > store_revision_) {
+      StatusOr<StoredState> fresh = store_->Load();
+      if (!fresh.ok()) {
+        store_errors_.fetch_add(1, std::memory_order_relaxed);
+        return fresh.status();
+      }
+      const std::int64_t fresh_revision = fresh->revision;
+      if (Status applied = ApplyStoredLocked(std::move(*fresh)); !applied.ok()) {
+        return Status(Code::kAborted, "the store (revision " + std::to_string(fresh_revision) +
+                                          ") holds content that does not validate here: " +
+                                          applied.message());
+      }
+    }
+  }
   for (int attempt = 1;; ++attempt) {
     State next = CopyStateLocked();
     if (Status s = mutate(next); !s.ok()) return s;
@@ -242,6 +268,12 @@ Status Registry::WriteLocked(const Mutation& mutate) {
       return Status(Code::kAborted, "the store kept changing under this write (" +
                                         std::to_string(attempt) + " attempts); retry");
     }
+    // Replicas that keep colliding take turns: a random pause, growing with each attempt
+    // (at most 64 ms; admin writes only, and this replica's writes queue behind it anyway).
+    static thread_local std::minstd_rand jitter{std::random_device{}()};
+    const int cap_ms = 1 << std::min(attempt, 6);
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::uniform_int_distribution<int>(0, cap_ms)(jitter)));
   }
 }
 

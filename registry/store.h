@@ -74,6 +74,11 @@ class Store {
   // - InvalidArgument: an entry cannot be stored (e.g. two of one name); nothing written.
   // - Internal: an I/O error, naming what failed; nothing written.
   virtual StatusOr<std::int64_t> Apply(const StoreChange& change, StoredState* fresh) = 0;
+  // The revision of the newest write made through Apply on any replica (a versioned store);
+  // 0 where the store is not versioned or holds nothing yet. Unavailable when unreachable.
+  // A write first brings the registry up to it, so that a write following another one (on any
+  // replica, however late its watch) is computed from that one's result.
+  virtual StatusOr<std::int64_t> LastWriteRevision() { return std::int64_t{0}; }
   // What messages call this store: `file store "./portico-data"`, `etcd store
   // 127.0.0.1:2379,127.0.0.1:22379 prefix "/portico/"`.
   virtual std::string Describe() const = 0;

@@ -4,7 +4,9 @@
 // of silently overwriting; ApplyStored brings in what other replicas wrote. The store here is an
 // in-memory one with etcd's revision rules, so the Registry's logic is pinned without a server;
 // the etcd store itself is tested against real etcd (tests/upstream/etcd_store_test.cc).
+#include <functional>
 #include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +44,8 @@ class VersionedStore final : public Store {
   }
   StatusOr<std::int64_t> Apply(const StoreChange& change, StoredState* fresh) override {
     if (!available) return Status(Code::kUnavailable, Describe() + " is unreachable");
+    // A write of another replica committing after this one was checked (a true race).
+    if (auto race = std::exchange(before_next_apply, nullptr)) race();
     if (change.base_revision < last_write_) {
       if (fresh != nullptr) *fresh = state_;
       return Status(Code::kAborted, "the store changed");
@@ -58,6 +62,10 @@ class VersionedStore final : public Store {
     return revision;
   }
   std::string Describe() const override { return "memory store"; }
+  StatusOr<std::int64_t> LastWriteRevision() override {
+    if (!available) return Status(Code::kUnavailable, Describe() + " is unreachable");
+    return last_write_;
+  }
 
   // A write made by hand (not through a Registry): bumps the revision too.
   void PutBackendByHand(const BackendConfig& backend) {
@@ -71,6 +79,7 @@ class VersionedStore final : public Store {
 
   bool available = true;
   int writes = 0;
+  std::function<void()> before_next_apply;
 
  private:
   StoredState state_;
@@ -95,8 +104,8 @@ TEST(RegistryStoreTest, AWriteThatLostTheRaceToAnotherEntryIsAppliedOnTheNewerCo
   Registry a(&store, Factory()), b(&store, Factory());
   ASSERT_TRUE(a.Init({}, {}).ok());
   ASSERT_TRUE(b.Init({}, {}).ok());
-  ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok());
-  // b has not seen x: its write is computed from revision 0 and loses the compare-and-swap.
+  // a's write commits after b's was checked: b's compare-and-swap fails.
+  store.before_next_apply = [&] { ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok()); };
   Status put = b.PutBackend(Backend("y", "10.0.0.2:1"));
   ASSERT_TRUE(put.ok()) << put.message();
   EXPECT_EQ(b.store_conflicts(), 1u);
@@ -105,19 +114,36 @@ TEST(RegistryStoreTest, AWriteThatLostTheRaceToAnotherEntryIsAppliedOnTheNewerCo
   EXPECT_EQ(b.Current()->store_revision, 2);
 }
 
+TEST(RegistryStoreTest, AWriteFollowingAnotherReplicasWriteIsBasedOnIt) {
+  // b's watch has not delivered a's write yet; b's write still follows it, so it succeeds.
+  VersionedStore store;
+  Registry a(&store, Factory()), b(&store, Factory());
+  ASSERT_TRUE(a.Init({}, {}).ok());
+  ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok());
+  ASSERT_TRUE(b.Init({}, {}).ok());
+  ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.9:1")).ok());
+  ASSERT_TRUE(a.PutBackend(Backend("z", "10.0.0.3:1")).ok());
+  Status put = b.PutBackend(Backend("x", "10.0.0.5:1"));
+  ASSERT_TRUE(put.ok()) << put.message();
+  EXPECT_EQ(b.store_conflicts(), 0u);
+  EXPECT_EQ(BackendNames(b), (std::vector<std::string>{"x", "z"}));
+  EXPECT_EQ(FirstEndpoint(b, "x"), "10.0.0.5:1");
+  EXPECT_EQ(store.state().backends.size(), 2u);
+}
+
 TEST(RegistryStoreTest, TheLoserOfARaceOnOneEntryGetsAbortedAndSeesTheWinner) {
   VersionedStore store;
   Registry a(&store, Factory()), b(&store, Factory());
   ASSERT_TRUE(a.Init({}, {}).ok());
   ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok());
   ASSERT_TRUE(b.Init({}, {}).ok());  // both at revision 1
-  ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.9:1")).ok());
+  store.before_next_apply = [&] { ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.9:1")).ok()); };
   Status put = b.PutBackend(Backend("x", "10.0.0.5:1"));
   EXPECT_EQ(put.code(), Code::kAborted);
   EXPECT_THAT(put.message(), HasSubstr("backend \"x\" was changed by another replica"));
   EXPECT_EQ(FirstEndpoint(b, "x"), "10.0.0.9:1");  // b now serves the winner
   EXPECT_EQ(store.state().backends.at(0).endpoints.at(0).address, "10.0.0.9:1");
-  // Read again (b is now current), the retry succeeds.
+  // Sent again, the write follows the winner and succeeds.
   ASSERT_TRUE(b.PutBackend(Backend("x", "10.0.0.5:1")).ok());
   EXPECT_EQ(store.state().backends.at(0).endpoints.at(0).address, "10.0.0.5:1");
 }
@@ -128,23 +154,25 @@ TEST(RegistryStoreTest, ARemovalRacingAnotherReplicasWriteOfTheSameEntryIsAborte
   ASSERT_TRUE(a.Init({}, {}).ok());
   ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok());
   ASSERT_TRUE(b.Init({}, {}).ok());
-  ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.2:1")).ok());
+  store.before_next_apply = [&] { ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.2:1")).ok()); };
   EXPECT_EQ(b.RemoveBackend("x").code(), Code::kAborted);
   EXPECT_EQ(store.state().backends.size(), 1u);
 }
 
 TEST(RegistryStoreTest, ARemovalIsCheckedAgainOnTheNewerContent) {
-  // b removes dep.proto while a (unseen by b) uploads a file importing it: b's removal must
-  // not land, or every replica would hold a file whose import is gone.
+  // b removes dep.proto while a uploads a file importing it: b's removal must not land, or
+  // every replica would hold a file whose import is gone.
   VersionedStore store;
   Registry a(&store, Factory()), b(&store, Factory());
   ASSERT_TRUE(a.Init({}, {}).ok());
   ASSERT_TRUE(a.RegisterSources({{"dep.proto", "syntax = \"proto3\"; package d; message D {}"}}).ok());
   ASSERT_TRUE(b.Init({}, {}).ok());
-  ASSERT_TRUE(a.RegisterSources({{"user.proto",
-                                  "syntax = \"proto3\"; package u; import \"dep.proto\";"
-                                  " message U { d.D d = 1; }"}})
-                  .ok());
+  store.before_next_apply = [&] {
+    ASSERT_TRUE(a.RegisterSources({{"user.proto",
+                                    "syntax = \"proto3\"; package u; import \"dep.proto\";"
+                                    " message U { d.D d = 1; }"}})
+                    .ok());
+  };
   Status removed = b.RemoveFile("dep.proto");
   EXPECT_EQ(removed.code(), Code::kFailedPrecondition) << removed.message();
   EXPECT_THAT(removed.message(), HasSubstr("imported by \"user.proto\""));
@@ -228,15 +256,18 @@ TEST(RegistryStoreTest, AnUnreachableStoreFailsTheWriteAndChangesNothing) {
   ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok());
 }
 
-TEST(RegistryStoreTest, AWriteByHandIsSeenOnTheRetryAndItsEntryIsNotOverwritten) {
+TEST(RegistryStoreTest, AWriteByHandRacingOneHereIsNotOverwritten) {
   VersionedStore store;
   Registry a(&store, Factory());
   ASSERT_TRUE(a.Init({}, {}).ok());
   ASSERT_TRUE(a.PutBackend(Backend("x", "10.0.0.1:1")).ok());
-  store.PutBackendByHand(Backend("x", "10.0.0.4:1"));  // etcdctl, or a replica's write
+  store.before_next_apply = [&] { store.PutBackendByHand(Backend("x", "10.0.0.4:1")); };
   EXPECT_EQ(a.PutBackend(Backend("x", "10.0.0.5:1")).code(), Code::kAborted);
-  ASSERT_TRUE(a.PutBackend(Backend("w", "10.0.0.6:1")).ok());  // another entry: fine
   EXPECT_EQ(FirstEndpoint(a, "x"), "10.0.0.4:1");
+  ASSERT_TRUE(a.PutBackend(Backend("w", "10.0.0.6:1")).ok());  // another entry: fine
+  store.PutBackendByHand(Backend("w", "10.0.0.7:1"));  // before the write arrives: its base
+  ASSERT_TRUE(a.PutBackend(Backend("w", "10.0.0.8:1")).ok());
+  EXPECT_EQ(FirstEndpoint(a, "w"), "10.0.0.8:1");
 }
 
 }  // namespace
