@@ -13,10 +13,12 @@
 #include <gtest/gtest.h>
 #include <boost/asio/post.hpp>
 
-#include "tests/support/etcd_server.h"
-#include "tests/support/transport_harness.h"
 #include "registry/etcd_kv.h"
 #include "registry/etcd_prefix_map.h"
+#include "tests/support/etcd_server.h"
+#include "tests/support/gateway_fixture.h"
+#include "tests/support/tls_pki.h"
+#include "tests/support/transport_harness.h"
 
 namespace portico::testing {
 namespace {
@@ -538,6 +540,39 @@ TEST_F(EtcdStoreWatchTest, AuthenticatesWhenAUsernameIsSet) {
   WatchWith(other_, options);
   EXPECT_TRUE(other_.WaitForError("authenticating as \"root\" failed"));
   EXPECT_EQ(other_.count(), 0u);
+}
+
+TEST(EtcdStoreWatchTlsTest, WatchesOverTls) {
+  if (!EtcdServer::Available()) GTEST_SKIP() << "etcd-server is not installed";
+  TempDir dir;
+  auto ca = MakeTestCa(dir.path(), "ca", "Portico Test CA");
+  ASSERT_TRUE(ca);
+  auto cert = MakeTestCert(dir.path(), "etcd", "localhost", *ca, 2);
+  ASSERT_TRUE(cert);
+  EtcdServerOptions etcd_options;
+  etcd_options.cert_file = cert->cert;
+  etcd_options.key_file = cert->key;
+  etcd_options.ca_file = ca->cert;
+  EtcdServer etcd(etcd_options);
+  ASSERT_TRUE(etcd.Start()) << etcd.Log();
+  ASSERT_TRUE(etcd.Put("/svc/a", "1"));
+
+  IoLoops loops(1);
+  ReportRecorder recorder;
+  upstream::EtcdWatchOptions options;
+  options.endpoints = {etcd.endpoint()};
+  options.prefix = "/svc/";
+  options.tls.enabled = true;
+  options.tls.ca_file = ca->cert;
+  auto watch = upstream::WatchEtcdPrefix(
+      *loops.loops()[0], options,
+      [&recorder](const std::map<std::string, registry::EtcdKv>& kvs, std::int64_t revision,
+                  bool full_read) { recorder.OnChange(kvs, revision, full_read); },
+      [&recorder](const std::string& error) { recorder.OnError(error); });
+  EXPECT_TRUE(recorder.WaitFor({{"/svc/a", "1"}}));
+  ASSERT_TRUE(etcd.Put("/svc/b", "2"));
+  EXPECT_TRUE(recorder.WaitFor({{"/svc/a", "1"}, {"/svc/b", "2"}}));
+  watch->Stop();
 }
 
 }  // namespace
