@@ -9,12 +9,15 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "etcd/etcdserverpb/watch_service.pb.h"
-#include "upstream/etcd_client.h"
-#include "upstream/etcd_prefix_map.h"
+#include "registry/etcd_kv.h"
+#include "registry/etcd_prefix_map.h"
+#include "upstream/etcd_transport.h"
 #include "upstream/h2_transport.h"
 
 namespace portico::upstream {
 namespace asio = boost::asio;
+using registry::EtcdPrefixMap;
+namespace etcd = registry::etcd;
 using std::chrono::milliseconds;
 
 namespace {
@@ -22,20 +25,6 @@ namespace {
 constexpr milliseconds kCallTimeout{5000};
 constexpr milliseconds kInitialBackoff{500};
 constexpr milliseconds kMaxBackoff{10000};
-
-H2Options EtcdTransportOptions() {
-  H2Options options;
-  options.connect_timeout = milliseconds(5000);
-  // A watch stream is quiet for long stretches: pings find a dead peer that sent no FIN.
-  // etcd refuses pings more often than every 5 s (its --grpc-keepalive-min-time).
-  options.keepalive_time = milliseconds(30000);
-  options.keepalive_timeout = milliseconds(10000);
-  // The watch's own backoff paces reconnects; the transport's should not add to it much.
-  options.initial_backoff = milliseconds(100);
-  options.max_backoff = milliseconds(1000);
-  options.connections = 1;
-  return options;
-}
 
 std::string Describe(const registry::CallStatus& status) {
   std::string code = std::to_string(static_cast<int>(status.code));
@@ -61,18 +50,21 @@ class WatchStreamObserver final : public registry::StreamObserver {
   const std::uint64_t attempt_;
 };
 
-// Everything but Stop() and the constructor runs on the loop's thread. An attempt (a Range
-// then a Watch stream on one endpoint) is numbered; replies of an older attempt are dropped.
+// Everything but Stop() and the constructor runs on the loop's thread. An attempt (with auth
+// an Authenticate, then a Range, then a Watch stream, on one endpoint) is numbered; replies of
+// an older attempt are dropped.
 class EtcdWatchImpl final : public EtcdPrefixWatch,
                             public std::enable_shared_from_this<EtcdWatchImpl> {
  public:
-  EtcdWatchImpl(asio::io_context& loop, std::vector<std::string> endpoints, std::string prefix,
-                std::function<void(const std::map<std::string, std::string>&)> on_change,
+  EtcdWatchImpl(asio::io_context& loop, EtcdWatchOptions options, EtcdWatchChange on_change,
                 std::function<void(const std::string&)> on_error)
       : loop_(loop),
-        endpoints_(std::move(endpoints)),
-        prefix_(std::move(prefix)),
+        endpoints_(std::move(options.endpoints)),
+        prefix_(std::move(options.prefix)),
         range_end_(etcd::PrefixEnd(prefix_)),
+        username_(std::move(options.username)),
+        password_(std::move(options.password)),
+        tls_(std::move(options.tls)),
         on_change_(std::move(on_change)),
         on_error_(std::move(on_error)),
         retry_timer_(loop) {
@@ -113,14 +105,14 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
         // through on_error so that an operator sees why the whole prefix was read again.
         EndAttempt();
         ReportError("etcd " + endpoint() + " compacted revision " +
-                    std::to_string(response.compact_revision()) + " under the watch of " +
-                    prefix_ + "; reading it again");
+                    std::to_string(response.compact_revision()) + " under the watch of " + prefix_ +
+                    "; reading it again");
         return Connect();
       case EtcdPrefixMap::Outcome::kCanceled:
         return Fail("etcd " + endpoint() + " canceled the watch of " + prefix_ +
                     (response.cancel_reason().empty() ? "" : ": " + response.cancel_reason()));
       case EtcdPrefixMap::Outcome::kChanged:
-        Report();
+        Report(/*full_read=*/false);
         break;
       case EtcdPrefixMap::Outcome::kUnchanged:
         break;
@@ -139,7 +131,7 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
   registry::Transport& transport() {
     auto& transport = transports_[current_];
     if (transport == nullptr) {
-      transport = MakeH2Transport(endpoint(), {}, {&loop_}, EtcdTransportOptions());
+      transport = MakeH2Transport(endpoint(), tls_, {&loop_}, EtcdTransportOptions());
     }
     return *transport;
   }
@@ -147,6 +139,34 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
   void Connect() {
     if (stopped_) return;
     const std::uint64_t attempt = ++attempt_;
+    token_.clear();
+    if (username_.empty()) return ReadRange(attempt);
+    // A token per attempt: the one of a previous attempt may have expired or been forgotten
+    // by a restarted etcd.
+    etcdserverpb::AuthenticateRequest request;
+    request.set_name(username_);
+    request.set_password(password_);
+    range_call_ = etcd::Authenticate(
+        transport(), request, kCallTimeout,
+        [weak = weak_from_this(), attempt](registry::CallStatus status,
+                                           etcdserverpb::AuthenticateResponse response) {
+          if (auto self = weak.lock()) self->OnAuthenticate(attempt, status, response);
+        });
+  }
+
+  void OnAuthenticate(std::uint64_t attempt, const registry::CallStatus& status,
+                      const etcdserverpb::AuthenticateResponse& response) {
+    if (attempt != attempt_ || stopped_) return;
+    range_call_.reset();
+    if (status.code != Code::kOk) {
+      return Fail("etcd " + endpoint() + ": authenticating as \"" + username_ +
+                  "\" failed: " + Describe(status));
+    }
+    token_ = response.token();
+    ReadRange(attempt);
+  }
+
+  void ReadRange(std::uint64_t attempt) {
     etcdserverpb::RangeRequest request;
     request.set_key(prefix_);
     request.set_range_end(range_end_);
@@ -155,7 +175,8 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
         [weak = weak_from_this(), attempt](registry::CallStatus status,
                                            etcdserverpb::RangeResponse response) {
           if (auto self = weak.lock()) self->OnRange(attempt, status, response);
-        });
+        },
+        etcd::TokenMetadata(token_));
   }
 
   void OnRange(std::uint64_t attempt, const registry::CallStatus& status,
@@ -166,7 +187,7 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
       return Fail("etcd " + endpoint() + ": reading " + prefix_ + " failed: " + Describe(status));
     }
     map_.Load(response);
-    Report();
+    Report(/*full_read=*/true);
     StartWatch(attempt);
   }
 
@@ -175,7 +196,8 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
     registry::CallSpec spec;
     spec.method = etcd::kWatchMethod;
     // Without a leader a member keeps a watch open but silent; with this etcd ends it instead.
-    spec.metadata = {{"hasleader", "true"}};
+    spec.metadata = etcd::TokenMetadata(token_);
+    spec.metadata.emplace_back("hasleader", "true");
     stream_ = transport().StartStream(
         std::move(spec), std::make_shared<WatchStreamObserver>(weak_from_this(), attempt));
     etcdserverpb::WatchRequest request;
@@ -201,12 +223,12 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
     current_ = (current_ + 1) % endpoints_.size();
     retry_timer_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-    retry_timer_.async_wait([weak = weak_from_this(), attempt = attempt_](
-                                const boost::system::error_code& ec) {
-      auto self = weak.lock();
-      if (ec || self == nullptr || attempt != self->attempt_) return;
-      self->Connect();
-    });
+    retry_timer_.async_wait(
+        [weak = weak_from_this(), attempt = attempt_](const boost::system::error_code& ec) {
+          auto self = weak.lock();
+          if (ec || self == nullptr || attempt != self->attempt_) return;
+          self->Connect();
+        });
   }
 
   void Shutdown() {
@@ -215,9 +237,9 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
     transports_.clear();  // drains the connections
   }
 
-  void Report() {
+  void Report(bool full_read) {
     std::lock_guard lock(callback_mu_);
-    if (!stopped_ && on_change_) on_change_(map_.kvs());
+    if (!stopped_ && on_change_) on_change_(map_.entries(), map_.revision(), full_read);
   }
 
   void ReportError(const std::string& error) {
@@ -229,7 +251,10 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
   std::vector<std::string> endpoints_;
   const std::string prefix_;
   const std::string range_end_;
-  const std::function<void(const std::map<std::string, std::string>&)> on_change_;
+  const std::string username_;
+  const std::string password_;
+  const registry::BackendTls tls_;
+  const EtcdWatchChange on_change_;
   const std::function<void(const std::string&)> on_error_;
 
   std::mutex callback_mu_;  // held while a callback runs, so Stop() can wait it out
@@ -239,6 +264,7 @@ class EtcdWatchImpl final : public EtcdPrefixWatch,
   std::vector<std::unique_ptr<registry::Transport>> transports_;  // one per endpoint, lazily
   std::size_t current_ = 0;
   std::uint64_t attempt_ = 0;
+  std::string token_;  // of the current attempt; "" without auth
   EtcdPrefixMap map_;
   std::shared_ptr<registry::CallHandle> range_call_;
   std::shared_ptr<registry::StreamCall> stream_;
@@ -268,13 +294,31 @@ class EtcdWatchHandle final : public EtcdPrefixWatch {
 }  // namespace
 
 std::shared_ptr<EtcdPrefixWatch> WatchEtcdPrefix(
+    boost::asio::io_context& loop, EtcdWatchOptions options, EtcdWatchChange on_change,
+    std::function<void(const std::string& error)> on_error) {
+  auto impl = std::make_shared<EtcdWatchImpl>(loop, std::move(options), std::move(on_change),
+                                              std::move(on_error));
+  impl->Begin();
+  return std::make_shared<EtcdWatchHandle>(std::move(impl));
+}
+
+std::shared_ptr<EtcdPrefixWatch> WatchEtcdPrefix(
     boost::asio::io_context& loop, std::vector<std::string> etcd_endpoints, std::string prefix,
     std::function<void(const std::map<std::string, std::string>& kvs)> on_change,
     std::function<void(const std::string& error)> on_error) {
-  auto impl = std::make_shared<EtcdWatchImpl>(loop, std::move(etcd_endpoints), std::move(prefix),
-                                              std::move(on_change), std::move(on_error));
-  impl->Begin();
-  return std::make_shared<EtcdWatchHandle>(std::move(impl));
+  EtcdWatchOptions options;
+  options.endpoints = std::move(etcd_endpoints);
+  options.prefix = std::move(prefix);
+  return WatchEtcdPrefix(
+      loop, std::move(options),
+      [on_change = std::move(on_change)](const std::map<std::string, registry::EtcdKv>& kvs,
+                                         std::int64_t, bool) {
+        if (!on_change) return;
+        std::map<std::string, std::string> values;
+        for (const auto& [key, kv] : kvs) values.emplace_hint(values.end(), key, kv.value);
+        on_change(values);
+      },
+      std::move(on_error));
 }
 
 }  // namespace portico::upstream

@@ -5,7 +5,8 @@
 // unreachable etcd is reported through on_error and retried with backoff (keeping the last
 // map, trying the next endpoint; backoff 500 ms doubling to 10 s); a compacted revision
 // triggers a fresh Range at once (also said through on_error, so an operator sees why).
-// Building blocks shared with an etcd store: etcd_client.h (typed KV calls), etcd_prefix_map.h.
+// Building blocks shared with an etcd store: registry/etcd_kv.h (typed calls),
+// registry/etcd_prefix_map.h.
 //
 // Thread safety: start from any thread; callbacks run on `loop`'s thread and must not block.
 // Ownership: `loop` must outlive the watch. Stop() is idempotent; no callback runs after it

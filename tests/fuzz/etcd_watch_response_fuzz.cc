@@ -1,4 +1,4 @@
-// What etcd sends the prefix watch -> upstream/etcd_prefix_map.h: a RangeResponse, then
+// What etcd sends the prefix watch -> registry/etcd_prefix_map.h: a RangeResponse, then
 // WatchResponses applied to the map. Input: the serialized RangeResponse up to the first
 // "\n--\n", then WatchResponses separated the same way. A message that does not parse is
 // skipped (the watch drops the stream on it); nothing may crash, and the map must hold exactly
@@ -10,12 +10,12 @@
 
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/quiet_protobuf.h"
-#include "upstream/etcd_prefix_map.h"
+#include "registry/etcd_prefix_map.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view rest = portico::fuzz::AsView(data, size);
   constexpr std::string_view kSeparator = "\n--\n";
-  portico::upstream::EtcdPrefixMap map;
+  portico::registry::EtcdPrefixMap map;
   bool first = true;
   while (true) {
     const std::size_t end = rest.find(kSeparator);
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::int64_t before = map.revision();
         const auto outcome = map.Apply(response);
         FUZZ_CHECK(map.revision() >= before, "the revision went back");
-        if (outcome != portico::upstream::EtcdPrefixMap::Outcome::kChanged) {
+        if (outcome != portico::registry::EtcdPrefixMap::Outcome::kChanged) {
           FUZZ_CHECK(map.revision() == before, "revision moved without a change");
         }
       }

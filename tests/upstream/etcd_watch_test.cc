@@ -1,7 +1,7 @@
 // The etcd prefix watch against a real etcd (Debian's etcd-server, started by the test on
 // loopback ports): the first Range, puts and deletes through the watch, etcd killed and
-// restarted, a compaction under a lagging watch, Stop(). Plus the pure pieces (PrefixEnd,
-// EtcdPrefixMap) without etcd.
+// restarted, a compaction under a lagging watch, Stop(); the store's form (mod revisions,
+// full reads, etcd auth). Plus the pure pieces (PrefixEnd, EtcdPrefixMap) without etcd.
 #include "upstream/etcd_watch.h"
 
 #include <condition_variable>
@@ -13,10 +13,12 @@
 #include <gtest/gtest.h>
 #include <boost/asio/post.hpp>
 
+#include "registry/etcd_kv.h"
+#include "registry/etcd_prefix_map.h"
 #include "tests/support/etcd_server.h"
+#include "tests/support/gateway_fixture.h"
+#include "tests/support/tls_pki.h"
 #include "tests/support/transport_harness.h"
-#include "upstream/etcd_client.h"
-#include "upstream/etcd_prefix_map.h"
 
 namespace portico::testing {
 namespace {
@@ -28,13 +30,13 @@ using std::chrono::seconds;
 // ---- Pure pieces. ----
 
 TEST(EtcdPrefixEndTest, IncrementsTheLastByteBelow0xff) {
-  EXPECT_EQ(upstream::etcd::PrefixEnd("/services/orders/"), "/services/orders0");
-  EXPECT_EQ(upstream::etcd::PrefixEnd("a"), "b");
-  EXPECT_EQ(upstream::etcd::PrefixEnd(std::string("a\xff\xff", 3)), "b");
-  EXPECT_EQ(upstream::etcd::PrefixEnd(std::string("\x01\xfe\xff", 3)), std::string("\x01\xff", 2));
+  EXPECT_EQ(registry::etcd::PrefixEnd("/services/orders/"), "/services/orders0");
+  EXPECT_EQ(registry::etcd::PrefixEnd("a"), "b");
+  EXPECT_EQ(registry::etcd::PrefixEnd(std::string("a\xff\xff", 3)), "b");
+  EXPECT_EQ(registry::etcd::PrefixEnd(std::string("\x01\xfe\xff", 3)), std::string("\x01\xff", 2));
   // No byte to increment: every key from the prefix on.
-  EXPECT_EQ(upstream::etcd::PrefixEnd(""), std::string(1, '\0'));
-  EXPECT_EQ(upstream::etcd::PrefixEnd(std::string("\xff\xff", 2)), std::string(1, '\0'));
+  EXPECT_EQ(registry::etcd::PrefixEnd(""), std::string(1, '\0'));
+  EXPECT_EQ(registry::etcd::PrefixEnd(std::string("\xff\xff", 2)), std::string(1, '\0'));
 }
 
 etcdserverpb::WatchResponse Events(
@@ -51,7 +53,7 @@ etcdserverpb::WatchResponse Events(
 }
 
 TEST(EtcdPrefixMapTest, LoadsARangeThenAppliesNewerEvents) {
-  upstream::EtcdPrefixMap map;
+  registry::EtcdPrefixMap map;
   etcdserverpb::RangeResponse range;
   range.mutable_header()->set_revision(10);
   auto* kv = range.add_kvs();
@@ -60,28 +62,31 @@ TEST(EtcdPrefixMapTest, LoadsARangeThenAppliesNewerEvents) {
   map.Load(range);
   EXPECT_EQ(map.kvs(), (Map{{"/p/a", "1"}}));
   EXPECT_EQ(map.revision(), 10);
+  EXPECT_EQ(map.entries().at("/p/a").mod_revision, 0);
 
   // One transaction (revision 11) puts two keys; an event at 9 was already in the Range.
   EXPECT_EQ(map.Apply(Events({{mvccpb::Event::PUT, "/p/old", "x", 9},
                               {mvccpb::Event::PUT, "/p/b", "2", 11},
                               {mvccpb::Event::PUT, "/p/c", "3", 11}})),
-            upstream::EtcdPrefixMap::Outcome::kChanged);
+            registry::EtcdPrefixMap::Outcome::kChanged);
   EXPECT_EQ(map.kvs(), (Map{{"/p/a", "1"}, {"/p/b", "2"}, {"/p/c", "3"}}));
+  EXPECT_EQ(map.entries().at("/p/b").mod_revision, 11);
+  EXPECT_EQ(map.entries().at("/p/c").value, "3");
   EXPECT_EQ(map.Apply(Events({{mvccpb::Event::DELETE, "/p/a", "", 12}})),
-            upstream::EtcdPrefixMap::Outcome::kChanged);
+            registry::EtcdPrefixMap::Outcome::kChanged);
   EXPECT_EQ(map.kvs(), (Map{{"/p/b", "2"}, {"/p/c", "3"}}));
   EXPECT_EQ(map.revision(), 12);
 
   etcdserverpb::WatchResponse created;
   created.set_created(true);
-  EXPECT_EQ(map.Apply(created), upstream::EtcdPrefixMap::Outcome::kUnchanged);
+  EXPECT_EQ(map.Apply(created), registry::EtcdPrefixMap::Outcome::kUnchanged);
   etcdserverpb::WatchResponse compacted;
   compacted.set_canceled(true);
   compacted.set_compact_revision(20);
-  EXPECT_EQ(map.Apply(compacted), upstream::EtcdPrefixMap::Outcome::kCompacted);
+  EXPECT_EQ(map.Apply(compacted), registry::EtcdPrefixMap::Outcome::kCompacted);
   etcdserverpb::WatchResponse canceled;
   canceled.set_canceled(true);
-  EXPECT_EQ(map.Apply(canceled), upstream::EtcdPrefixMap::Outcome::kCanceled);
+  EXPECT_EQ(map.Apply(canceled), registry::EtcdPrefixMap::Outcome::kCanceled);
   EXPECT_EQ(map.kvs(), (Map{{"/p/b", "2"}, {"/p/c", "3"}}));
 }
 
@@ -401,6 +406,173 @@ TEST_F(EtcdWatchTest, DroppingTheHandleStopsTheWatch) {
   ASSERT_TRUE(control.WaitForMap({{"/svc/a", "1"}, {"/svc/b", "2"}}));
   Drain();
   EXPECT_EQ(dropped.reports(), reports);
+}
+
+// ---- The store's form: mod revisions, full reads, auth. ----
+
+struct Report {
+  std::map<std::string, registry::EtcdKv> kvs;
+  std::int64_t revision = 0;
+  bool full_read = false;
+};
+
+class ReportRecorder {
+ public:
+  void OnChange(const std::map<std::string, registry::EtcdKv>& kvs, std::int64_t revision,
+                bool full_read) {
+    std::lock_guard lock(mu_);
+    reports_.push_back({kvs, revision, full_read});
+    cv_.notify_all();
+  }
+  void OnError(const std::string& error) {
+    std::fprintf(stderr, "watch error: %s\n", error.c_str());
+    std::lock_guard lock(mu_);
+    errors_.push_back(error);
+    cv_.notify_all();
+  }
+  // The first report (from index `from` on) whose values are `want`.
+  std::optional<Report> WaitFor(const Map& want, std::size_t from = 0,
+                                milliseconds timeout = seconds(30)) {
+    std::unique_lock lock(mu_);
+    std::optional<Report> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (std::size_t i = from; i < reports_.size(); ++i) {
+        Map values;
+        for (const auto& [key, kv] : reports_[i].kvs) values[key] = kv.value;
+        if (values == want) {
+          found = reports_[i];
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  bool WaitForError(const std::string& part, milliseconds timeout = seconds(30)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+      for (const auto& error : errors_) {
+        if (error.find(part) != std::string::npos) return true;
+      }
+      return false;
+    });
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu_);
+    return reports_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Report> reports_;
+  std::vector<std::string> errors_;
+};
+
+class EtcdStoreWatchTest : public EtcdWatchTest {
+ protected:
+  std::shared_ptr<upstream::EtcdPrefixWatch> WatchWith(ReportRecorder& recorder,
+                                                       upstream::EtcdWatchOptions options) {
+    auto watch = upstream::WatchEtcdPrefix(
+        loop(), std::move(options),
+        [&recorder](const std::map<std::string, registry::EtcdKv>& kvs, std::int64_t revision,
+                    bool full_read) { recorder.OnChange(kvs, revision, full_read); },
+        [&recorder](const std::string& error) { recorder.OnError(error); });
+    watches_.push_back(watch);
+    return watch;
+  }
+  upstream::EtcdWatchOptions Options() {
+    upstream::EtcdWatchOptions options;
+    options.endpoints = {etcd_.endpoint()};
+    options.prefix = "/svc/";
+    return options;
+  }
+  ReportRecorder reports_, other_;
+};
+
+TEST_F(EtcdStoreWatchTest, ReportsModRevisionsAndWhetherAReportIsAFullRead) {
+  const auto a = etcd_.Put("/svc/a", "1");
+  const auto b = etcd_.Put("/svc/b", "2");
+  ASSERT_TRUE(a && b);
+  WatchWith(reports_, Options());
+  auto first = reports_.WaitFor({{"/svc/a", "1"}, {"/svc/b", "2"}});
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->full_read);
+  EXPECT_EQ(first->kvs["/svc/a"].mod_revision, *a);
+  EXPECT_EQ(first->kvs["/svc/b"].mod_revision, *b);
+  EXPECT_GE(first->revision, *b);
+
+  const auto c = etcd_.Put("/svc/a", "1b");
+  ASSERT_TRUE(c);
+  auto event = reports_.WaitFor({{"/svc/a", "1b"}, {"/svc/b", "2"}});
+  ASSERT_TRUE(event);
+  EXPECT_FALSE(event->full_read);
+  EXPECT_EQ(event->kvs["/svc/a"].mod_revision, *c);
+  EXPECT_EQ(event->kvs["/svc/b"].mod_revision, *b);
+  EXPECT_EQ(event->revision, *c);
+
+  // A reconnect reads the prefix again: a full read, with what changed while it was away.
+  const std::size_t before = reports_.count();
+  etcd_.Kill();
+  ASSERT_TRUE(reports_.WaitForError(etcd_.endpoint()));
+  ASSERT_TRUE(etcd_.Start()) << etcd_.Log();
+  const auto d = etcd_.Delete("/svc/b");
+  ASSERT_TRUE(d);
+  auto reread = reports_.WaitFor({{"/svc/a", "1b"}}, before, seconds(60));
+  ASSERT_TRUE(reread);
+  EXPECT_GE(reread->revision, *d);
+  EXPECT_EQ(reread->kvs["/svc/a"].mod_revision, *c);
+}
+
+TEST_F(EtcdStoreWatchTest, AuthenticatesWhenAUsernameIsSet) {
+  ASSERT_TRUE(etcd_.Put("/svc/a", "1"));
+  ASSERT_TRUE(etcd_.EnableAuth("rootpw")) << etcd_.Log();
+  auto options = Options();
+  options.username = "root";
+  options.password = "rootpw";
+  WatchWith(reports_, options);
+  ASSERT_TRUE(reports_.WaitFor({{"/svc/a", "1"}}));
+  ASSERT_TRUE(etcd_.Put("/svc/b", "2"));  // the helper authenticates as root too
+  EXPECT_TRUE(reports_.WaitFor({{"/svc/a", "1"}, {"/svc/b", "2"}}));
+
+  // A wrong password is an error saying so, and nothing is reported.
+  options.password = "wrong";
+  WatchWith(other_, options);
+  EXPECT_TRUE(other_.WaitForError("authenticating as \"root\" failed"));
+  EXPECT_EQ(other_.count(), 0u);
+}
+
+TEST(EtcdStoreWatchTlsTest, WatchesOverTls) {
+  if (!EtcdServer::Available()) GTEST_SKIP() << "etcd-server is not installed";
+  TempDir dir;
+  auto ca = MakeTestCa(dir.path(), "ca", "Portico Test CA");
+  ASSERT_TRUE(ca);
+  auto cert = MakeTestCert(dir.path(), "etcd", "localhost", *ca, 2);
+  ASSERT_TRUE(cert);
+  EtcdServerOptions etcd_options;
+  etcd_options.cert_file = cert->cert;
+  etcd_options.key_file = cert->key;
+  etcd_options.ca_file = ca->cert;
+  EtcdServer etcd(etcd_options);
+  ASSERT_TRUE(etcd.Start()) << etcd.Log();
+  ASSERT_TRUE(etcd.Put("/svc/a", "1"));
+
+  IoLoops loops(1);
+  ReportRecorder recorder;
+  upstream::EtcdWatchOptions options;
+  options.endpoints = {etcd.endpoint()};
+  options.prefix = "/svc/";
+  options.tls.enabled = true;
+  options.tls.ca_file = ca->cert;
+  auto watch = upstream::WatchEtcdPrefix(
+      *loops.loops()[0], options,
+      [&recorder](const std::map<std::string, registry::EtcdKv>& kvs, std::int64_t revision,
+                  bool full_read) { recorder.OnChange(kvs, revision, full_read); },
+      [&recorder](const std::string& error) { recorder.OnError(error); });
+  EXPECT_TRUE(recorder.WaitFor({{"/svc/a", "1"}}));
+  ASSERT_TRUE(etcd.Put("/svc/b", "2"));
+  EXPECT_TRUE(recorder.WaitFor({{"/svc/a", "1"}, {"/svc/b", "2"}}));
+  watch->Stop();
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
-#include "upstream/etcd_prefix_map.h"
+#include "registry/etcd_prefix_map.h"
 
 #include <algorithm>
 
-namespace portico::upstream {
+namespace portico::registry {
 
 void EtcdPrefixMap::Load(const etcdserverpb::RangeResponse& range) {
-  kvs_.clear();
-  for (const auto& kv : range.kvs()) kvs_[kv.key()] = kv.value();
+  entries_.clear();
+  for (const auto& kv : range.kvs()) entries_[kv.key()] = {kv.value(), kv.mod_revision()};
   revision_ = range.header().revision();
 }
 
@@ -21,9 +21,9 @@ EtcdPrefixMap::Outcome EtcdPrefixMap::Apply(const etcdserverpb::WatchResponse& r
     const auto& kv = event.kv();
     if (kv.mod_revision() <= seen) continue;
     if (event.type() == mvccpb::Event::DELETE) {
-      kvs_.erase(kv.key());
+      entries_.erase(kv.key());
     } else {
-      kvs_[kv.key()] = kv.value();
+      entries_[kv.key()] = {kv.value(), kv.mod_revision()};
     }
     revision_ = std::max(revision_, kv.mod_revision());
     changed = true;
@@ -31,4 +31,10 @@ EtcdPrefixMap::Outcome EtcdPrefixMap::Apply(const etcdserverpb::WatchResponse& r
   return changed ? Outcome::kChanged : Outcome::kUnchanged;
 }
 
-}  // namespace portico::upstream
+std::map<std::string, std::string> EtcdPrefixMap::kvs() const {
+  std::map<std::string, std::string> values;
+  for (const auto& [key, kv] : entries_) values.emplace_hint(values.end(), key, kv.value);
+  return values;
+}
+
+}  // namespace portico::registry

@@ -1,6 +1,6 @@
-// The keys and values under one etcd prefix as a watch sees them: loaded from a Range reply,
-// then kept current with the events of Watch replies. Pure logic over parsed messages (no
-// I/O), so it is tested and fuzzed without etcd.
+// The keys and values under one etcd prefix as a watch sees them, each with its mod revision:
+// loaded from a Range reply, then kept current with the events of Watch replies. Pure logic
+// over parsed messages (no I/O), so it is tested and fuzzed without etcd.
 //
 // Thread safety: none; one owner (the watch, on its loop thread). Value type.
 #pragma once
@@ -11,8 +11,9 @@
 
 #include "etcd/etcdserverpb/kv_service.pb.h"
 #include "etcd/etcdserverpb/watch_service.pb.h"
+#include "registry/etcd_layout.h"
 
-namespace portico::upstream {
+namespace portico::registry {
 
 class EtcdPrefixMap {
  public:
@@ -28,13 +29,16 @@ class EtcdPrefixMap {
   // Applies the events newer than revision() (a PUT sets a key, a DELETE removes it).
   Outcome Apply(const etcdserverpb::WatchResponse& response);
 
-  const std::map<std::string, std::string>& kvs() const { return kvs_; }
-  // The newest revision reflected in kvs(): the watch resumes after it.
+  // Every key with its value and mod revision.
+  const std::map<std::string, EtcdKv>& entries() const { return entries_; }
+  // Every key with its value only (endpoint discovery's view); a copy.
+  std::map<std::string, std::string> kvs() const;
+  // The newest revision reflected in entries(): the watch resumes after it.
   std::int64_t revision() const { return revision_; }
 
  private:
-  std::map<std::string, std::string> kvs_;
+  std::map<std::string, EtcdKv> entries_;
   std::int64_t revision_ = 0;
 };
 
-}  // namespace portico::upstream
+}  // namespace portico::registry
