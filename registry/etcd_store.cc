@@ -280,6 +280,19 @@ StatusOr<StoredState> EtcdStore::Load() {
   return state;
 }
 
+StatusOr<std::int64_t> EtcdStore::LastWriteRevision() {
+  etcdserverpb::RangeRequest request;
+  request.set_key(EtcdGuardKey(options_.prefix));
+  request.set_keys_only(true);
+  auto [status, response] = connection_->Run<etcdserverpb::RangeResponse>(
+      Describe(), [&](Transport& transport, milliseconds timeout,
+                      etcd::Done<etcdserverpb::RangeResponse> done, Metadata metadata) {
+        return etcd::Range(transport, request, timeout, std::move(done), std::move(metadata));
+      });
+  if (!status.ok()) return status;
+  return response.kvs_size() == 0 ? std::int64_t{0} : response.kvs(0).mod_revision();
+}
+
 StatusOr<std::int64_t> EtcdStore::Apply(const StoreChange& change, StoredState* fresh) {
   if (change.next == nullptr) return InvalidArgument("a store change without its next state");
   etcdserverpb::TxnRequest txn;

@@ -57,6 +57,8 @@ class EtcdStore final : public Store {
   // for refused credentials (the message says so).
   StatusOr<StoredState> Load() override;
   StatusOr<std::int64_t> Apply(const StoreChange& change, StoredState* fresh) override;
+  // The guard key's mod revision (one small Range): the newest Portico write.
+  StatusOr<std::int64_t> LastWriteRevision() override;
   // etcd store <endpoints, comma-separated> prefix "<prefix>"
   std::string Describe() const override;
 

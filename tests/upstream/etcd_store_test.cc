@@ -265,6 +265,25 @@ TEST_F(EtcdStoreTest, TwoStoresRacing_OneWinsTheOtherIsAborted) {
   ExpectSameContent(*loaded, winner_state);
 }
 
+TEST_F(EtcdStoreTest, LastWriteRevisionIsThatOfTheNewestPorticoWrite) {
+  StartEtcd();
+  auto a = MakeStore();
+  auto b = MakeStore();
+  auto none = a->LastWriteRevision();
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(*none, 0);
+  auto base = a->Load();
+  ASSERT_TRUE(base.ok());
+  StoredState next;
+  next.backends = {Backend("x", "127.0.0.1:1")};
+  auto written = Write(*a, *base, next, {{EntryKind::kBackend, "x"}}, {}, nullptr);
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  ASSERT_TRUE(etcd_->Put("/portico/notes/readme", "v"));  // not Portico's: no guard write
+  auto latest = b->LastWriteRevision();
+  ASSERT_TRUE(latest.ok()) << latest.status().message();
+  EXPECT_EQ(*latest, *written);
+}
+
 TEST_F(EtcdStoreTest, UnavailableNamesTheStoreWhenEtcdIsDownAndWorksAfterARestart) {
   StartEtcd();
   EtcdStoreOptions options;
