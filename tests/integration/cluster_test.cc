@@ -122,14 +122,23 @@ struct Replica {
 };
 
 // What a replica serves from the store, in a form two replicas can compare: descriptor files
-// and their services, backends (their config, not their live endpoint state), policies.
+// and their services, backends (their config, not their live endpoint state), policies; each
+// list sorted by name (a replica that wrote an entry may list it in another order than one that
+// loaded it).
 json Fingerprint(const Replica& r) {
-  json out = json::object();
   HttpReply files = r.Admin("GET", "/admin/descriptors");
   HttpReply backends = r.Admin("GET", "/admin/backends");
   HttpReply policies = r.Admin("GET", "/admin/policies");
   if (files.status != 200 || backends.status != 200 || policies.status != 200) return nullptr;
-  out["files"] = json::parse(files.body, nullptr, false);
+  auto sorted = [](json list) {
+    if (!list.is_array()) return json(nullptr);
+    std::sort(list.begin(), list.end(), [](const json& x, const json& y) {
+      return x.value("name", "") < y.value("name", "");
+    });
+    return list;
+  };
+  json out = json::object();
+  out["files"] = sorted(json::parse(files.body, nullptr, false).value("files", json()));
   json list = json::array();
   for (json b : json::parse(backends.body, nullptr, false).value("backends", json::array())) {
     for (const char* live : {"endpoint_health", "in_flight", "discovery_error", "reflection"}) {
@@ -137,8 +146,8 @@ json Fingerprint(const Replica& r) {
     }
     list.push_back(std::move(b));
   }
-  out["backends"] = std::move(list);
-  out["policies"] = json::parse(policies.body, nullptr, false);
+  out["backends"] = sorted(std::move(list));
+  out["policies"] = sorted(json::parse(policies.body, nullptr, false).value("policies", json()));
   return out;
 }
 
