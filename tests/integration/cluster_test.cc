@@ -268,11 +268,11 @@ class ClusterModeTest : public ::testing::Test {
     return "replica " + r.name + ": no free ports in 5 attempts";
   }
 
-  static std::string BackendBody(const std::string& address, const std::string& timeout) {
-    return json{{"endpoints", {address}},
-                {"services", {"portico.test.v1.TestService"}},
-                {"timeout", timeout}}
-        .dump();
+  // A backend on the TestBackend. One service has one backend: only "test" serves TestService
+  // (the echo routes); the others claim a service of their own, which no descriptor defines.
+  static std::string BackendBody(const std::string& address, const std::string& timeout,
+                                 const std::string& service = "portico.test.v1.TestService") {
+    return json{{"endpoints", {address}}, {"services", {service}}, {"timeout", timeout}}.dump();
   }
   static HttpReply UploadEcho(const Replica& r, int version) {
     return r.Admin("POST", "/admin/descriptors?name=cluster_echo.proto", EchoProto(version),
@@ -383,7 +383,8 @@ TEST_F(ClusterModeTest, RacingWritesOnOneBackendEndOnAWinnerEverywhere) {
     for (int k = 0; k < 2; ++k) {
       writers[k] = std::thread([&, k] {
         const std::string body =
-            BackendBody(backend_address(), std::to_string(2000 + round * 10 + k) + "ms");
+            BackendBody(backend_address(), std::to_string(2000 + round * 10 + k) + "ms",
+                        "cluster.v1.Race");
         go.arrive_and_wait();
         replies[k] = replica(k).Admin("PUT", "/admin/backends/race", body);
       });
@@ -432,7 +433,7 @@ TEST_F(ClusterModeTest, OneEtcdMemberDownChangesNothing) {
   for (int i = 0; i < 3; ++i) {
     HttpReply put = replica(i).Admin(
         "PUT", "/admin/backends/member-down-" + std::to_string(i),
-        BackendBody(backend_address(), "3s"));
+        BackendBody(backend_address(), "3s", "cluster.v1.MemberDown" + std::to_string(i)));
     EXPECT_EQ(put.status, 200) << replica(i).name << ": " << put.body;
   }
   for (int i = 0; i < 3; ++i) {
@@ -466,7 +467,7 @@ TEST_F(ClusterModeTest, AllEtcdMembersDownServeDegradedThenRecover) {
     const Replica& r = replica(i);
     const auto started = Clock::now();
     HttpReply put = r.Admin("PUT", "/admin/backends/outage-" + r.name,
-                            BackendBody(backend_address(), "3s"));
+                            BackendBody(backend_address(), "3s", "cluster.v1.Outage" + r.name));
     EXPECT_EQ(put.status, 503) << r.name << ": " << put.body;
     EXPECT_THAT(put.body, HasSubstr("etcd store")) << "the 503 names the store";
     EXPECT_LT(MsSince(started), 10000.0) << "store.timeout is 2s";
@@ -502,7 +503,7 @@ TEST_F(ClusterModeTest, AllEtcdMembersDownServeDegradedThenRecover) {
   EXPECT_TRUE(WaitUntil(
       [&] {
         put = replica(1).Admin("PUT", "/admin/backends/after-outage",
-                               BackendBody(backend_address(), "4s"));
+                               BackendBody(backend_address(), "4s", "cluster.v1.AfterOutage"));
         return put.status == 200;
       },
       15s))
@@ -533,7 +534,8 @@ TEST_F(ClusterModeTest, CompactionUnderTheWatchConverges) {
   for (int i = 0; i < etcd().size(); ++i) ASSERT_TRUE(etcd().Restart(i)) << etcd().Log(i);
   for (int k = 0; k < 60; ++k) {
     HttpReply put = replica(k % 2).Admin(
-        "PUT", "/admin/backends/compacted", BackendBody(backend_address(), std::to_string(k + 1) + "s"));
+        "PUT", "/admin/backends/compacted",
+        BackendBody(backend_address(), std::to_string(k + 1) + "s", "cluster.v1.Compacted"));
     ASSERT_EQ(put.status, 200) << put.body;
   }
   std::optional<std::int64_t> revision = etcd().Revision();
@@ -541,7 +543,7 @@ TEST_F(ClusterModeTest, CompactionUnderTheWatchConverges) {
   ASSERT_TRUE(etcd().Compact(*revision));
   c.process.Signal(SIGCONT);
   HttpReply put = replica(0).Admin("PUT", "/admin/backends/compacted",
-                                   BackendBody(backend_address(), "61s"));
+                                   BackendBody(backend_address(), "61s", "cluster.v1.Compacted"));
   ASSERT_EQ(put.status, 200) << put.body;
   const std::string expected = json::parse(put.body).value("timeout", "");
   for (int i = 0; i < 3; ++i) {
@@ -599,6 +601,7 @@ TEST_F(ClusterModeTest, NoLostUpdateAcrossConcurrentWritesOnThreeReplicas) {
   std::atomic<int> next{0};
   std::mutex mu;
   std::map<int, std::vector<std::string>> by_status;  // status -> names
+  std::map<int, std::string> sample_body;             // status -> one reply body
   std::vector<std::thread> clients;
   const auto started = Clock::now();
   for (int t = 0; t < 3 * kThreadsPerReplica; ++t) {
@@ -617,6 +620,7 @@ TEST_F(ClusterModeTest, NoLostUpdateAcrossConcurrentWritesOnThreeReplicas) {
         }
         std::lock_guard lock(mu);
         by_status[reply.status].push_back(name);
+        sample_body.emplace(reply.status, reply.body);
       }
     });
   }
@@ -633,6 +637,9 @@ TEST_F(ClusterModeTest, NoLostUpdateAcrossConcurrentWritesOnThreeReplicas) {
               "compare-and-swap retries (portico_store_conflicts_total, 3 replicas): %.0f\n",
               kWrites, 3 * kThreadsPerReplica, seconds, kWrites / seconds, statuses.c_str(),
               conflicts_after - conflicts_before);
+  for (const auto& [status, body] : sample_body) {
+    if (status != 200) std::printf("[ no lost update ] a %d said: %s\n", status, body.c_str());
+  }
   const std::set<std::string> ok(by_status[200].begin(), by_status[200].end());
   EXPECT_EQ(ok.size() + by_status[409].size(), static_cast<std::size_t>(kWrites)) << statuses;
   EXPECT_GT(ok.size(), 0u);
