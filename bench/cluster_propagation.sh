@@ -99,10 +99,10 @@ for i in range(1, n + 1):
     for t in threads: t.join()
 
 print()
-print("upload on A (POST /admin/descriptors)  " + quantiles(uploads))
+print("upload on A (POST /admin/descriptors)   " + quantiles(uploads))
 for name in ("B", "C"):
-    print("A -> %s (first 200 after A's 200)    " % name + quantiles(took[name]))
-print("A -> B and C                          " + quantiles(took["B"] + took["C"]))
+    print("A -> %s (A's 200 to the first 200 on %s) " % (name, name) + quantiles(took[name]))
+print("A -> B and C                            " + quantiles(took["B"] + took["C"]))
 missed = sum(1 for v in took["B"] + took["C"] if v == float("inf"))
 if missed:
     print("%d propagations did not arrive within 10 s" % missed)

@@ -164,16 +164,23 @@ cluster_up() {
   say "replicas A, B, C: data plane ${DATA_PORT[a]} ${DATA_PORT[b]} ${DATA_PORT[c]}, admin ${ADMIN_PORT[a]} ${ADMIN_PORT[b]} ${ADMIN_PORT[c]}"
 }
 
-# Stops what this run started (TERM, then KILL after 5 s), replicas first.
+# Stops what this run started, replicas first (TERM: they drain), then the backend, redis and
+# etcd; whatever is still running 10 s after its TERM is killed.
 cluster_stop() {
-  local name pid pids=()
-  for name in replica-a replica-b replica-c greeter redis etcd-1 etcd-2 etcd-3; do
-    pid=$(live_pid "$name")
-    [[ -n "$pid" ]] && { kill -TERM "$pid" 2>/dev/null; pids+=("$pid"); }
-    rm -f "$RUN_DIR/$name.pid"
+  local group name pid
+  for group in "replica-a replica-b replica-c" "greeter redis etcd-1 etcd-2 etcd-3"; do
+    local names=() pids=()
+    for name in $group; do
+      pid=$(live_pid "$name")
+      [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && { names+=("$name"); pids+=("$pid"); }
+      rm -f "$RUN_DIR/$name.pid"
+    done
+    local i
+    for i in "${!pids[@]}"; do
+      for _ in $(seq 1 100); do kill -0 "${pids[$i]}" 2>/dev/null || continue 2; sleep 0.1; done
+      say "${names[$i]} did not stop within 10 s of SIGTERM: SIGKILL"
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+    done
   done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || continue 2; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  wait 2>/dev/null || true
 }

@@ -51,7 +51,9 @@ TXT
 }
 
 cmd_status() {
-  etcdctl_cluster --dial-timeout=1s --command-timeout=2s endpoint status -w table 2>&1 || true
+  # (etcdctl's own retry warnings left out: a member that is down shows as "Failed to get".)
+  etcdctl_cluster --dial-timeout=1s --command-timeout=2s endpoint status -w table 2>&1 |
+    grep -v '"level":"warn"' || true
   local x
   for x in a b c; do
     printf 'replica %s: ' "${x^^}"
@@ -79,9 +81,9 @@ case "${1:-up}" in
     trap 'exit 130' INT TERM
     cluster_up
     print_try
-    # Until Ctrl-C (members and replicas restarted from another shell are stopped too: they
-    # have pid files).
-    while true; do sleep 1; done
+    # Until Ctrl-C, or `run.sh down` from another shell (members and replicas restarted from
+    # another shell are stopped too: they have pid files).
+    while compgen -G "$RUN_DIR/*.pid" >/dev/null; do sleep 1; done
     ;;
   status) cmd_status ;;
   etcd-kill) member "${2:-}" etcd-kill; cluster_kill_etcd "$2" ;;
