@@ -497,7 +497,7 @@ TEST_F(ClusterModeTest, AllEtcdMembersDownServeDegradedThenRecover) {
     EXPECT_TRUE(WaitUntil([&] { return r.Healthz().value("status", "") == "ok"; }, 30s))
         << r.name << ": " << r.Admin("GET", "/admin/healthz").body;
   }
-  std::printf("[ outage ] all replicas healthy %.0f ms after the members were back\n",
+  std::printf("[ outage ] all replicas healthy %.0f ms after every member answered again\n",
               MsSince(back));
   HttpReply put;
   EXPECT_TRUE(WaitUntil(
