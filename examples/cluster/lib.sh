@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The cluster example's pieces, sourced by examples/cluster/run.sh and bench/cluster_propagation.sh
 # (bash; needs ROOT = the repository root). Every process started here gets a pid file in
 # $RUN_DIR, and cluster_stop stops exactly those (by PID, after checking that the PID is still
