@@ -380,6 +380,34 @@ void ParseLimits(const YAML::Node& node, const std::string& path, Limits* limits
                 {"max_message_bytes", size_field(&limits->max_message_bytes)}});
 }
 
+// false, true, or {ca_file, server_name} (TLS on; both optional), as a backend's tls.
+registry::BackendTls ParseTls(const YAML::Node& node, const std::string& path) {
+  registry::BackendTls tls;
+  if (!node.IsMap()) {
+    if (!IsPlainScalar(node, "tag:yaml.org,2002:bool")) {
+      Fail(path, "expected true, false or a mapping with ca_file and server_name");
+    }
+    tls.enabled = ParseBool(node, path);
+    return tls;
+  }
+  tls.enabled = true;
+  ParseMapping(node, path,
+               {{"ca_file",
+                 [&](const YAML::Node& v, const std::string& p) {
+                   tls.ca_file = ParseString(v, p);
+                   if (Status s = registry::CheckTlsCaFile(tls.ca_file); !s.ok()) {
+                     Fail(p, s.message());
+                   }
+                 }},
+                {"server_name", [&](const YAML::Node& v, const std::string& p) {
+                   tls.server_name = ParseString(v, p);
+                   if (Status s = registry::CheckTlsServerName(tls.server_name); !s.ok()) {
+                     Fail(p, s.message());
+                   }
+                 }}});
+  return tls;
+}
+
 void ParseStore(const YAML::Node& node, const std::string& path, Config::Store* store) {
   ParseMapping(
       node, path,
@@ -389,12 +417,27 @@ void ParseStore(const YAML::Node& node, const std::string& path, Config::Store* 
        {"endpoints", [&](const YAML::Node& v,
                          const std::string& p) { store->endpoints = ParseStringList(v, p); }},
        {"prefix",
-        [&](const YAML::Node& v, const std::string& p) { store->prefix = ParseString(v, p); }}});
+        [&](const YAML::Node& v, const std::string& p) { store->prefix = ParseString(v, p); }},
+       {"username", [&](const YAML::Node& v,
+                        const std::string& p) { store->username = ParseString(v, p); }},
+       {"password", [&](const YAML::Node& v,
+                        const std::string& p) { store->password = ParseString(v, p); }},
+       {"tls", [&](const YAML::Node& v, const std::string& p) { store->tls = ParseTls(v, p); }},
+       {"timeout", [&](const YAML::Node& v,
+                       const std::string& p) { store->timeout = ParsePositiveDuration(v, p); }},
+       {"startup_timeout", [&](const YAML::Node& v, const std::string& p) {
+          store->startup_timeout = ParsePositiveDuration(v, p);
+        }}});
+  // The keys only etcd takes, as written (a null value keeps the default, so it is absent).
+  std::vector<std::string> etcd_keys;
+  for (const char* key : {"endpoints", "username", "password", "tls", "timeout", "startup_timeout"}) {
+    if (node[key] && !node[key].IsNull()) etcd_keys.push_back(key);
+  }
   if (store->type == "file") {
     if (store->dir.empty()) Fail(Child(path, "dir"), "must not be empty");
-    // Endpoints with a file store mean the user believes etcd is in use; say it is not.
-    if (!store->endpoints.empty()) {
-      Fail(Child(path, "endpoints"), "is only used with store.type \"etcd\"");
+    // etcd's keys with a file store mean the user believes etcd is in use; say it is not.
+    if (!etcd_keys.empty()) {
+      Fail(Child(path, etcd_keys.front()), "is only used with store.type \"etcd\"");
     }
   } else if (store->type == "etcd") {
     if (store->endpoints.empty()) {
@@ -404,6 +447,9 @@ void ParseStore(const YAML::Node& node, const std::string& path, Config::Store* 
       CheckAddress(store->endpoints[i], KeyName(Element(Child(path, "endpoints"), i)), false);
     }
     if (store->prefix.empty()) Fail(Child(path, "prefix"), "must not be empty");
+    if (!store->password.empty() && store->username.empty()) {
+      Fail(Child(path, "password"), "is only used with store.username");
+    }
   } else {
     Fail(Child(path, "type"), "expected \"file\" or \"etcd\", got " + Quote(store->type));
   }

@@ -177,6 +177,36 @@ TEST(ConfigTest, EtcdStore) {
   EXPECT_EQ(c.store.type, "etcd");
   EXPECT_EQ(c.store.endpoints, (std::vector<std::string>{"127.0.0.1:2379", "etcd-1:2379"}));
   EXPECT_EQ(c.store.prefix, "/gw/");
+  // The etcd-only keys keep their defaults when absent.
+  EXPECT_TRUE(c.store.username.empty());
+  EXPECT_FALSE(c.store.tls.enabled);
+  EXPECT_EQ(c.store.timeout, milliseconds(5000));
+  EXPECT_EQ(c.store.startup_timeout, milliseconds(30000));
+}
+
+TEST(ConfigTest, EtcdStoreAuthTlsAndTimeouts) {
+  const Config c = ParseConfig(
+      "store:\n"
+      "  type: etcd\n"
+      "  endpoints: [127.0.0.1:2379]\n"
+      "  username: portico\n"
+      "  password: s3cret\n"
+      "  tls: {ca_file: ca.pem, server_name: etcd.example}\n"
+      "  timeout: 2s\n"
+      "  startup_timeout: 1m\n");
+  EXPECT_EQ(c.store.username, "portico");
+  EXPECT_EQ(c.store.password, "s3cret");
+  EXPECT_TRUE(c.store.tls.enabled);
+  EXPECT_EQ(c.store.tls.ca_file, "ca.pem");
+  EXPECT_EQ(c.store.tls.server_name, "etcd.example");
+  EXPECT_EQ(c.store.timeout, milliseconds(2000));
+  EXPECT_EQ(c.store.startup_timeout, milliseconds(60000));
+
+  const Config on = ParseConfig("store: {type: etcd, endpoints: ['h:1'], tls: true}\n");
+  EXPECT_TRUE(on.store.tls.enabled);
+  EXPECT_TRUE(on.store.tls.ca_file.empty());
+  const Config off = ParseConfig("store: {type: etcd, endpoints: ['h:1'], tls: false}\n");
+  EXPECT_FALSE(off.store.tls.enabled);
 }
 
 TEST(ConfigTest, PortZeroListenersAreAllowed) {
@@ -566,6 +596,31 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"store: {endpoints: ['h:1']}\n",
                   "config key \"store.endpoints\": is only used with store.type \"etcd\""},
         ErrorCase{"store: {dir: ''}\n", "config key \"store.dir\": must not be empty"},
+        ErrorCase{"store: {username: u}\n",
+                  "config key \"store.username\": is only used with store.type \"etcd\""},
+        ErrorCase{"store: {password: p}\n",
+                  "config key \"store.password\": is only used with store.type \"etcd\""},
+        ErrorCase{"store: {tls: true}\n",
+                  "config key \"store.tls\": is only used with store.type \"etcd\""},
+        ErrorCase{"store: {timeout: 1s}\n",
+                  "config key \"store.timeout\": is only used with store.type \"etcd\""},
+        ErrorCase{"store: {type: file, startup_timeout: 1s}\n",
+                  "config key \"store.startup_timeout\": is only used with store.type "
+                  "\"etcd\""},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], password: p}\n",
+                  "config key \"store.password\": is only used with store.username"},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], tls: yes}\n",
+                  "config key \"store.tls\": expected true, false or a mapping with ca_file "
+                  "and server_name"},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], tls: {ca: x}}\n",
+                  "unknown config key \"store.tls.ca\""},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], tls: {ca_file: ''}}\n",
+                  "config key \"store.tls.ca_file\": must not be empty"},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], timeout: 0s}\n",
+                  "config key \"store.timeout\": must be positive"},
+        ErrorCase{"store: {type: etcd, endpoints: ['h:1'], startup_timeout: 30}\n",
+                  "config key \"store.startup_timeout\": invalid duration \"30\": expected a "
+                  "number followed by h, m, s, ms, us or ns"},
         ErrorCase{"descriptors: [{import_paths: [x]}]\n",
                   "config key \"descriptors[0].path\": is required and must not be empty"},
         ErrorCase{"descriptors: [{path: ''}]\n",
