@@ -1,6 +1,7 @@
 #include "http/admin_handler.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -115,6 +116,29 @@ std::string AdminHandler::RenderAllMetrics() const {
   PromHeader(out, "portico_store_errors_total", "counter",
              "Writes to the store (file or etcd) that failed, failing the admin change.");
   out += "portico_store_errors_total " + std::to_string(registry_.store_errors()) + "\n";
+  PromHeader(out, "portico_store_conflicts_total", "counter",
+             "Writes that lost a compare-and-swap to another replica and were applied again.");
+  out += "portico_store_conflicts_total " + std::to_string(registry_.store_conflicts()) + "\n";
+  if (store_health_ != nullptr) {
+    const registry::StoreHealthReport health = store_health_->Health();
+    PromHeader(out, "portico_store_degraded", "gauge",
+               "1 while the shared store is unreachable or its content does not validate (the "
+               "last snapshot keeps serving), else 0.");
+    out += std::string("portico_store_degraded ") + (health.degraded ? "1" : "0") + "\n";
+    PromHeader(out, "portico_store_revision", "gauge",
+               "The store revision the snapshot in force reflects.");
+    out += "portico_store_revision " + std::to_string(health.revision) + "\n";
+    const std::tuple<const char*, const char*, std::uint64_t> counters[] = {
+        {"portico_store_updates_total", "Store changes applied from the watch.", health.updates},
+        {"portico_store_resyncs_total",
+         "Full reloads of the store (after an outage or a compaction).", health.resyncs},
+        {"portico_store_watch_errors_total",
+         "Watch errors and store contents that did not validate.", health.errors}};
+    for (const auto& [name, help, value] : counters) {
+      PromHeader(out, name, "counter", help);
+      out += std::string(name) + " " + std::to_string(value) + "\n";
+    }
+  }
   PromHeader(out, "portico_reflection_failures_total", "counter",
              "Server-reflection refreshes that failed (the last good set stays in force).");
   out += "portico_reflection_failures_total " +
@@ -147,6 +171,19 @@ std::string AdminHandler::RenderAllMetrics() const {
   out += "portico_tls_handshake_failures_total " +
          std::to_string(data_server_ ? data_server_->tls_handshake_failures() : 0) + "\n";
   return out + RenderProcessMetrics();
+}
+
+Response AdminHandler::Healthz() const {
+  json body = {{"status", "ok"}, {"generation", registry_.Current()->generation}};
+  if (store_health_ != nullptr) {
+    const registry::StoreHealthReport health = store_health_->Health();
+    if (health.degraded) body["status"] = "degraded";
+    body["store"] = {{"type", "etcd"},
+                     {"revision", health.revision},
+                     {"degraded", health.degraded},
+                     {"reason", health.reason}};
+  }
+  return Json(200, body);
 }
 
 AdminHandler::AdminHandler(registry::Registry& registry, Metrics& metrics, std::string token)
@@ -232,7 +269,7 @@ Response AdminHandler::Handle(const Request& request) const {
 
   if (path == "/admin/healthz") {
     if (method != bhttp::verb::get) return not_allowed("GET");
-    return Json(200, {{"status", "ok"}, {"generation", registry_.Current()->generation}});
+    return Healthz();
   }
   if (path == "/metrics") {
     if (method != bhttp::verb::get) return not_allowed("GET");

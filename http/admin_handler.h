@@ -14,6 +14,7 @@
 #include "http/server.h"
 #include "registry/reflection_control.h"
 #include "registry/registry.h"
+#include "registry/store_health.h"
 
 namespace portico::http {
 
@@ -31,6 +32,9 @@ class AdminHandler {
   void set_access_log(const AccessLog* log) { access_log_ = log; }
   // The data listener, whose TLS handshake failures /metrics shows. Set before serving.
   void set_data_server(const HttpServer* server) { data_server_ = server; }
+  // A shared store's health (cluster mode, upstream/etcd_store_sync.h) for /admin/healthz and
+  // /metrics; null (the file store): always in step. Set before serving.
+  void set_store_health(const registry::StoreHealth* health) { store_health_ = health; }
 
   Response Handle(const Request& request) const;
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
@@ -44,6 +48,9 @@ class AdminHandler {
   Response GetBackend(const std::string& name) const;
   Response DeleteBackend(const std::string& name) const;
   Response ListRoutes() const;
+  // GET /admin/healthz: always 200 (a replica that lost etcd still serves its snapshot, so a
+  // probe must not restart it); "degraded" with the store's reason.
+  Response Healthz() const;
   // GET /metrics: data plane, upstreams, store, reflection and the process.
   std::string RenderAllMetrics() const;
   // The event log's line of an admin call: changes (not reads) and refused credentials.
@@ -55,6 +62,7 @@ class AdminHandler {
   registry::ReflectionControl* reflection_ = nullptr;
   const AccessLog* access_log_ = nullptr;
   const HttpServer* data_server_ = nullptr;
+  const registry::StoreHealth* store_health_ = nullptr;
 };
 
 }  // namespace portico::http
