@@ -58,6 +58,7 @@ class EtcdStoreSync final : public registry::StoreHealth {
   registry::Registry& registry_;
   boost::asio::io_context& loop_;
   EtcdWatchOptions watch_options_;
+  const std::string store_name_;
   std::shared_ptr<EtcdPrefixWatch> watch_;
   std::thread thread_;
 
@@ -65,6 +66,9 @@ class EtcdStoreSync final : public registry::StoreHealth {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::optional<Pending> pending_;  // the newest map not yet applied
+  // Counts watch errors; a report applied clears "degraded" only when no error came after it.
+  std::uint64_t error_epoch_ = 0;
+  std::uint64_t pending_epoch_ = 0;  // error_epoch_ when pending_ came in
   registry::StoreHealthReport health_;
 };
 
