@@ -35,10 +35,6 @@ void App::Start() {
     if (!log.ok()) throw std::runtime_error(log.status().message());
     access_log_ = std::move(*log);
   }
-  if (config_.store.type != "file") {
-    throw std::runtime_error("store type \"" + config_.store.type +
-                             "\" is not available in this build; use \"file\"");
-  }
   const unsigned threads = config_.threads > 0 ? static_cast<unsigned>(config_.threads)
                                                : std::max(1u, std::thread::hardware_concurrency());
   std::vector<boost::asio::io_context*> loops;
@@ -46,8 +42,8 @@ void App::Start() {
     loops_.push_back(std::make_unique<boost::asio::io_context>(1));
     loops.push_back(loops_.back().get());
   }
-  store_ = std::make_unique<registry::FileStore>(config_.store.dir);
   control_loop_ = std::make_unique<boost::asio::io_context>(1);
+  OpenStore();
   upstream::ClusterDeps deps;
   deps.control = control_loop_.get();
   deps.dns.servers = config_.dns.servers;
@@ -123,7 +119,7 @@ void App::Start() {
     registry::LogEvent(registry::LogLevel::kWarn, "store_override")
         .Add("kind", entry.substr(0, space))
         .Add("name", name)
-        .Add("store", config_.store.dir)
+        .Add("store", store_->Describe())
         .Add("message", entry + " from the store overrides the config file's " +
                             entry.substr(0, space) + " of that name");
   }
@@ -147,6 +143,19 @@ void App::Start() {
   reflection_ = std::make_unique<upstream::ReflectionRefresher>(*registry_);
   admin_handler_->set_reflection(reflection_.get());
   admin_handler_->set_access_log(access_log_.get());
+  if (config_.store.type == "etcd") {
+    // Other replicas' writes arrive through the watch; it runs on the control loop, the
+    // catalog rebuilds on the sync's own thread.
+    upstream::EtcdWatchOptions watch;
+    watch.endpoints = config_.store.endpoints;
+    watch.prefix = config_.store.prefix;
+    watch.username = config_.store.username;
+    watch.password = config_.store.password;
+    watch.tls = config_.store.tls;
+    store_sync_ = std::make_unique<upstream::EtcdStoreSync>(*registry_, *control_loop_,
+                                                            std::move(watch), store_->Describe());
+    admin_handler_->set_store_health(store_sync_.get());
+  }
   std::vector<http::StaticMountConfig> mounts;
   for (const auto& m : config_.static_mounts) mounts.push_back({m.prefix, m.dir});
   static_files_ = std::make_unique<http::StaticFiles>(std::move(mounts));
@@ -221,52 +230,35 @@ void App::Start() {
   // Reflection backends' first fetches run on the io threads; a backend that is down does not
   // hold up start-up for longer than this (it is retried at its reflection_interval).
   reflection_->Start(std::chrono::seconds(2));
+  if (store_sync_) store_sync_->Start();
 }
 
-std::vector<boost::asio::io_context*> App::AllLoops() const {
-  std::vector<boost::asio::io_context*> all;
-  for (const auto& loop : loops_) all.push_back(loop.get());
-  if (admin_loop_) all.push_back(admin_loop_.get());
-  if (control_loop_) all.push_back(control_loop_.get());
-  return all;
-}
-
-int App::RunUntilSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  int sig = 0;
-  for (;;) {
-    sigwait(&set, &sig);
-    if (sig != SIGHUP) break;
-    ReopenLogs();
-    ReloadTls();
+void App::OpenStore() {
+  if (config_.store.type != "etcd") {
+    store_ = std::make_unique<registry::FileStore>(config_.store.dir);
+    return;
   }
-  registry::LogEvent(registry::LogLevel::kInfo, "draining")
-      .Add("signal", sig)
-      .Add("message", "portico: signal " + std::to_string(sig) + ", draining");
-  Stop();
-  return 0;
+  store_loop_ = std::make_unique<StoreLoop>();
+  std::unique_ptr<registry::EtcdStore> store = MakeEtcdStore(config_.store, store_loop_->loop());
+  // etcd may be coming up with us (a cluster starting): wait for it up to startup_timeout.
+  // Registry::Init loads again; this first Load only waits.
+  StatusOr<registry::StoredState> loaded = LoadWaiting(*store, config_.store.startup_timeout);
+  if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
+  store_ = std::move(store);
 }
 
-void App::ReopenLogs() {
-  if (access_log_ == nullptr) return;
-  const bool ok = access_log_->Reopen();
-  registry::LogEvent(ok ? registry::LogLevel::kInfo : registry::LogLevel::kError,
-                     "access_log_reopened")
-      .Add("path", config_.access_log.path)
-      .Add("ok", ok);
-}
-
-void App::ReloadTls() {
-  if (auto tls = data_ ? data_->tls() : nullptr) tls->Reload();  // logs its own event
+void App::StopStoreLoop() {
+  if (store_loop_) store_loop_->Stop();
 }
 
 void App::Stop() {
-  if (stopped_ || threads_.empty()) return;
+  if (stopped_ || threads_.empty()) {
+    StopStoreLoop();  // a start-up that failed after the store's loop started
+    return;
+  }
   stopped_ = true;
+  // Before the control loop its watch runs on; no snapshot changes while draining.
+  if (store_sync_) store_sync_->Stop();
   reflection_->Stop();  // before the io threads its fetches run on
   data_->Drain();
   admin_->Drain();
@@ -287,6 +279,7 @@ void App::Stop() {
   for (boost::asio::io_context* loop : AllLoops()) loop->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  StopStoreLoop();  // last: the admin thread's store calls have ended with it
 }
 
 }  // namespace portico::gateway

@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "gateway/config.h"
+#include "gateway/store_open.h"
 #include "http/access_log.h"
 #include "http/admin_handler.h"
 #include "http/metrics.h"
@@ -26,6 +27,7 @@
 #include "policy/policy_table.h"
 #include "registry/registry.h"
 #include "registry/store.h"
+#include "upstream/etcd_store_sync.h"
 #include "upstream/reflection_refresher.h"
 #include "ws/ws_bridge.h"
 
@@ -57,9 +59,15 @@ class App {
   std::uint16_t port() const { return data_->port(); }
   std::uint16_t admin_port() const { return admin_->port(); }
   registry::Registry& registry() { return *registry_; }
+  // The store in use (after Start); Describe() says where it is.
+  const registry::Store& store() const { return *store_; }
 
  private:
   std::vector<boost::asio::io_context*> AllLoops() const;  // data, admin, control loops
+  // Makes store_: a FileStore, or an EtcdStore once etcd answers (waiting up to
+  // store.startup_timeout; throws naming the store when it does not).
+  void OpenStore();
+  void StopStoreLoop();
 
   Config config_;
   // One io_context per io thread: a connection, its WebSocket and the backend calls it makes
@@ -69,12 +77,17 @@ class App {
   std::unique_ptr<boost::asio::io_context> admin_loop_;
   // Upstream housekeeping (health checks, discovery, early call failures) on its own thread.
   std::unique_ptr<boost::asio::io_context> control_loop_;
+  // The etcd store's transports run here (its calls block their caller): started before the
+  // first Load, stopped after every other thread.
+  std::unique_ptr<StoreLoop> store_loop_;
   std::unique_ptr<registry::Store> store_;
   // Compiles each snapshot's policies, keeping their state across snapshots; outlives the
   // registry, which calls it, and is outlived by the control loop its JWKS sources use.
   std::unique_ptr<policy::PolicyCompiler> policies_;
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<upstream::ReflectionRefresher> reflection_;  // `reflection: true` backends
+  // store.type etcd: keeps the registry in step with other replicas; the health admin reports.
+  std::unique_ptr<upstream::EtcdStoreSync> store_sync_;
   http::Metrics metrics_;
   // Before the handlers and servers, which hand it records, and destroyed after them.
   std::unique_ptr<http::AccessLog> access_log_;

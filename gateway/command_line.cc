@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "gateway/store_command.h"
+
 namespace portico::gateway {
 namespace {
 
@@ -91,7 +93,8 @@ void ApplyOverrides(const CommandLine& command_line, Config* config) {
 
 std::string UsageText() {
   return "Usage: portico [--config FILE] [--listen HOST:PORT] [--admin-listen HOST:PORT]\n"
-         "               [--data-dir DIR] [--admin-allow-remote-without-token]\n"
+         "               [--data-dir DIR] [--admin-allow-remote-without-token]\n" +
+         StoreUsageText() +
          "\n"
          "Portico, a gRPC/REST/WebSocket API gateway.\n"
          "\n"
@@ -108,6 +111,14 @@ std::string UsageText() {
          "                            admin.token (refused otherwise)\n"
          "  -h, --help                print this help and exit\n"
          "  --version                 print the version and exit\n"
+         "\n"
+         "\n"
+         "  store export              write the configured store's content (descriptors,\n"
+         "                            backends, policies, aggregates) as one JSON document,\n"
+         "                            to --out FILE or standard output\n"
+         "  store import              write such a document (--in FILE or standard input)\n"
+         "                            into the configured store; refuses a store that is\n"
+         "                            not empty unless --force (which replaces its content)\n"
          "\n"
          "Values may also be given as --flag=value.\n";
 }

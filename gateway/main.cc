@@ -1,10 +1,14 @@
 // portico: the gateway binary. Thin: parse flags and config, start the App, wait for a signal.
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "gateway/app.h"
 #include "gateway/command_line.h"
 #include "gateway/config.h"
+#include "gateway/store_command.h"
 
 namespace {
 constexpr const char* kVersion = "portico 0.1.0";
@@ -21,6 +25,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // `portico store export|import` (store_command.h) has flags of its own.
+  if (argc >= 2 && std::string_view(argv[1]) == "store") {
+    return RunStoreCommand(std::vector<std::string>(argv + 2, argv + argc), std::cin, std::cout,
+                           std::cerr);
+  }
   try {
     CommandLine cl = ParseCommandLine(argc, argv);
     if (cl.help) {
@@ -38,7 +47,10 @@ int main(int argc, char** argv) {
     std::cerr << "portico: data plane on " << (config.tls.enabled ? "https://" : "http://")
               << config.listen << " (port " << app.port()
               << "), admin on http://" << config.admin.listen << " (port " << app.admin_port()
-              << "), data in " << config.store.dir << "\n";
+              << "), "
+              << (config.store.type == "file" ? "data in " + config.store.dir
+                                              : "store: " + app.store().Describe())
+              << "\n";
     return app.RunUntilSignal();
   } catch (const ConfigError& e) {
     std::cerr << "portico: " << e.what() << "\n";
