@@ -142,12 +142,9 @@ Status WriteDocument(const std::string& path, const std::string& text) {
 
 // The configured store, opened; for etcd its transports run on `loop`.
 struct OpenedStore {
-  std::unique_ptr<StoreLoop> loop;
+  std::unique_ptr<StoreLoop> loop;         // destroyed last: the store's transports use it
   std::unique_ptr<registry::Store> store;
   registry::EtcdStore* etcd = nullptr;  // store, when it is etcd
-  ~OpenedStore() {
-    if (loop) loop->Stop();  // before the store's transports go
-  }
 };
 
 OpenedStore OpenStore(const Config& config) {
