@@ -251,6 +251,47 @@ void App::StopStoreLoop() {
   if (store_loop_) store_loop_->Stop();
 }
 
+std::vector<boost::asio::io_context*> App::AllLoops() const {
+  std::vector<boost::asio::io_context*> all;
+  for (const auto& loop : loops_) all.push_back(loop.get());
+  if (admin_loop_) all.push_back(admin_loop_.get());
+  if (control_loop_) all.push_back(control_loop_.get());
+  return all;
+}
+
+int App::RunUntilSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  int sig = 0;
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) break;
+    ReopenLogs();
+    ReloadTls();
+  }
+  registry::LogEvent(registry::LogLevel::kInfo, "draining")
+      .Add("signal", sig)
+      .Add("message", "portico: signal " + std::to_string(sig) + ", draining");
+  Stop();
+  return 0;
+}
+
+void App::ReopenLogs() {
+  if (access_log_ == nullptr) return;
+  const bool ok = access_log_->Reopen();
+  registry::LogEvent(ok ? registry::LogLevel::kInfo : registry::LogLevel::kError,
+                     "access_log_reopened")
+      .Add("path", config_.access_log.path)
+      .Add("ok", ok);
+}
+
+void App::ReloadTls() {
+  if (auto tls = data_ ? data_->tls() : nullptr) tls->Reload();  // logs its own event
+}
+
 void App::Stop() {
   if (stopped_ || threads_.empty()) {
     StopStoreLoop();  // a start-up that failed after the store's loop started
