@@ -384,10 +384,11 @@ void ParseLimits(const YAML::Node& node, const std::string& path, Limits* limits
 registry::BackendTls ParseTls(const YAML::Node& node, const std::string& path) {
   registry::BackendTls tls;
   if (!node.IsMap()) {
-    if (!IsPlainScalar(node, "tag:yaml.org,2002:bool")) {
+    try {
+      tls.enabled = ParseBool(node, path);
+    } catch (const ConfigError&) {
       Fail(path, "expected true, false or a mapping with ca_file and server_name");
     }
-    tls.enabled = ParseBool(node, path);
     return tls;
   }
   tls.enabled = true;

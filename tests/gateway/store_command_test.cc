@@ -9,6 +9,7 @@
 
 #include "registry/carried_files.h"
 #include "registry/file_store.h"
+#include "transcoder/base64.h"
 #include "tests/support/etcd_server.h"
 #include "tests/support/gateway_fixture.h"
 
@@ -25,7 +26,7 @@ struct Result {
   std::string err;
 };
 
-Result Run(const std::vector<std::string>& args, const std::string& input = "") {
+Result RunStore(const std::vector<std::string>& args, const std::string& input = "") {
   std::istringstream in(input);
   std::ostringstream out;
   std::ostringstream err;
@@ -93,7 +94,7 @@ TEST_F(StoreCommandTest, FileToEtcdAndBackKeepsEveryEntry) {
   ASSERT_TRUE(files.SaveAggregates(sample.aggregates).ok());
 
   const std::string exported = (dir_.path() / "from-file.json").string();
-  Result r = Run({"export", "--config", file_config_, "--out", exported});
+  Result r = RunStore({"export", "--config", file_config_, "--out", exported});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string document = testing::ReadFile(exported);
   const json parsed = json::parse(document);
@@ -105,7 +106,7 @@ TEST_F(StoreCommandTest, FileToEtcdAndBackKeepsEveryEntry) {
   EXPECT_EQ(std::filesystem::status(exported).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
-  r = Run({"import", "--config", etcd_config_, "--in", exported});
+  r = RunStore({"import", "--config", etcd_config_, "--in", exported});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("imported 1 descriptor files, 1 backends, 1 policies, 1 aggregates into "
                        "etcd store " + etcd_.endpoint()),
@@ -113,15 +114,15 @@ TEST_F(StoreCommandTest, FileToEtcdAndBackKeepsEveryEntry) {
       << r.err;
 
   // etcd -> JSON (standard output) -> a fresh file store -> JSON: the same document throughout.
-  r = Run({"export", "--config", etcd_config_});
+  r = RunStore({"export", "--config", etcd_config_});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out), parsed);
   const std::string fresh_config =
       WriteText(dir_.path() / "fresh.yaml",
                 "store: {dir: '" + (dir_.path() / "fresh").string() + "'}\n");
-  Result back = Run({"import", "--config", fresh_config}, r.out);
+  Result back = RunStore({"import", "--config", fresh_config}, r.out);
   ASSERT_EQ(back.code, 0) << back.err;
-  back = Run({"export", "--config=" + fresh_config});
+  back = RunStore({"export", "--config=" + fresh_config});
   ASSERT_EQ(back.code, 0) << back.err;
   EXPECT_EQ(json::parse(back.out), parsed);
   StatusOr<registry::StoredState> reloaded = registry::FileStore(dir_.path() / "fresh").Load();
@@ -134,32 +135,32 @@ TEST_F(StoreCommandTest, FileToEtcdAndBackKeepsEveryEntry) {
 
 TEST_F(StoreCommandTest, NonEmptyTargetIsRefusedWithoutForce) {
   const std::string document = StoreDocument(SampleState()).dump();
-  ASSERT_EQ(Run({"import", "--config", etcd_config_}, document).code, 0);
+  ASSERT_EQ(RunStore({"import", "--config", etcd_config_}, document).code, 0);
 
   registry::StoredState smaller;
   smaller.backends.push_back(SampleState().backends[0]);
   smaller.backends[0].name = "other";
   const std::string replacement = StoreDocument(smaller).dump();
-  Result r = Run({"import", "--config", etcd_config_}, replacement);
+  Result r = RunStore({"import", "--config", etcd_config_}, replacement);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("is not empty (1 descriptor files, 1 backends, 1 policies, 1 aggregates); "
                        "--force replaces its content"),
             std::string::npos)
       << r.err;
-  r = Run({"export", "--config", etcd_config_});
+  r = RunStore({"export", "--config", etcd_config_});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out), json::parse(document));  // unchanged
 
   // --force replaces everything: entries the document lacks are gone (etcd and file stores).
-  r = Run({"import", "--config", etcd_config_, "--force"}, replacement);
+  r = RunStore({"import", "--config", etcd_config_, "--force"}, replacement);
   ASSERT_EQ(r.code, 0) << r.err;
-  r = Run({"export", "--config", etcd_config_});
+  r = RunStore({"export", "--config", etcd_config_});
   EXPECT_EQ(json::parse(r.out), json::parse(replacement));
 
-  ASSERT_EQ(Run({"import", "--config", file_config_}, document).code, 0);
-  EXPECT_EQ(Run({"import", "--config", file_config_}, replacement).code, 1);
-  ASSERT_EQ(Run({"import", "--config", file_config_, "--force"}, replacement).code, 0);
-  r = Run({"export", "--config", file_config_});
+  ASSERT_EQ(RunStore({"import", "--config", file_config_}, document).code, 0);
+  EXPECT_EQ(RunStore({"import", "--config", file_config_}, replacement).code, 1);
+  ASSERT_EQ(RunStore({"import", "--config", file_config_, "--force"}, replacement).code, 0);
+  r = RunStore({"export", "--config", file_config_});
   EXPECT_EQ(json::parse(r.out), json::parse(replacement));
 }
 
@@ -215,35 +216,35 @@ TEST_F(StoreCommandTest, BadDocumentsAreRefusedNamingWhatIsWrong) {
     cases.push_back({d, "unknown key \"routes\""});
   }
   for (const Case& c : cases) {
-    Result r = Run({"import", "--config", etcd_config_}, c.document.dump());
+    Result r = RunStore({"import", "--config", etcd_config_}, c.document.dump());
     EXPECT_EQ(r.code, 2) << c.message;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("(nothing written)"), std::string::npos) << r.err;
   }
-  Result r = Run({"import", "--config", etcd_config_}, "{not json");
+  Result r = RunStore({"import", "--config", etcd_config_}, "{not json");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("the document is not valid JSON"), std::string::npos) << r.err;
   // Nothing reached the store.
-  r = Run({"export", "--config", etcd_config_});
+  r = RunStore({"export", "--config", etcd_config_});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out), StoreDocument(registry::StoredState{}));
 }
 
 TEST(StoreCommandUsageTest, UsageAndStoreErrors) {
-  EXPECT_EQ(Run({}).code, 2);
-  Result r = Run({"expor"});
+  EXPECT_EQ(RunStore({}).code, 2);
+  Result r = RunStore({"expor"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("unknown command \"expor\""), std::string::npos) << r.err;
-  EXPECT_EQ(Run({"export", "--force"}).code, 2);
-  EXPECT_EQ(Run({"import", "--out", "x"}).code, 2);
-  EXPECT_EQ(Run({"export", "--config"}).code, 2);
-  EXPECT_EQ(Run({"export", "--config", "/nonexistent/portico.yaml"}).code, 2);
+  EXPECT_EQ(RunStore({"export", "--force"}).code, 2);
+  EXPECT_EQ(RunStore({"import", "--out", "x"}).code, 2);
+  EXPECT_EQ(RunStore({"export", "--config"}).code, 2);
+  EXPECT_EQ(RunStore({"export", "--config", "/nonexistent/portico.yaml"}).code, 2);
 
   // etcd that nobody runs: a store error naming the store.
   TempDir dir;
   const std::string config = WriteText(
       dir.path() / "down.yaml", "store: {type: etcd, endpoints: ['127.0.0.1:1'], timeout: 1s}\n");
-  r = Run({"export", "--config", config});
+  r = RunStore({"export", "--config", config});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("etcd store 127.0.0.1:1"), std::string::npos) << r.err;
 }
