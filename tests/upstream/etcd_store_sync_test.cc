@@ -41,11 +41,17 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds time
   return true;
 }
 
+// "orders" serves TestService; the others name no service (reflection backends), as a
+// service has one backend.
 registry::BackendConfig Backend(const std::string& name, const std::string& endpoint) {
   registry::BackendConfig backend;
   backend.name = name;
   backend.endpoints.push_back({endpoint, 1});
-  backend.services = {"portico.test.v1.TestService"};
+  if (name == "orders") {
+    backend.services = {"portico.test.v1.TestService"};
+  } else {
+    backend.reflection = true;
+  }
   return backend;
 }
 
