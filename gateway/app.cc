@@ -107,8 +107,20 @@ void App::Start() {
     for (auto& f : *files) config_files.push_back(std::move(f));
   }
   std::vector<std::string> overridden;
-  Status s = registry_->Init(config_files, config_.backends, config_.policies,
-                             config_.aggregates, &overridden);
+  Status s;
+  for (;;) {
+    overridden.clear();
+    s = registry_->Init(config_files, config_.backends, config_.policies, config_.aggregates,
+                        &overridden);
+    // etcd that answered the first Load may still drop a connection while it settles: wait
+    // again, within the same start-up deadline.
+    const bool unreachable =
+        s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
+    if (s.ok() || !store_loop_ || !unreachable) break;
+    StatusOr<registry::StoredState> loaded =
+        LoadWaiting(*store_, config_.store.startup_timeout, store_wait_started_);
+    if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
+  }
   if (!s.ok()) throw std::runtime_error("cannot load the registry: " + s.message());
   for (const auto& entry : overridden) {  // `backend "orders"`, `policy "orders-auth"`
     const std::size_t space = entry.find(' ');
@@ -242,7 +254,9 @@ void App::OpenStore() {
   std::unique_ptr<registry::EtcdStore> store = MakeEtcdStore(config_.store, store_loop_->loop());
   // etcd may be coming up with us (a cluster starting): wait for it up to startup_timeout.
   // Registry::Init loads again; this first Load only waits.
-  StatusOr<registry::StoredState> loaded = LoadWaiting(*store, config_.store.startup_timeout);
+  store_wait_started_ = std::chrono::steady_clock::now();
+  StatusOr<registry::StoredState> loaded =
+      LoadWaiting(*store, config_.store.startup_timeout, store_wait_started_);
   if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
   store_ = std::move(store);
 }

@@ -5,6 +5,7 @@
 
 #include <utility>  // asio's awaitable header needs it first (Boost 1.74 + g++ 12 + C++20)
 
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -80,6 +81,7 @@ class App {
   // The etcd store's transports run here (its calls block their caller): started before the
   // first Load, stopped after every other thread.
   std::unique_ptr<StoreLoop> store_loop_;
+  std::chrono::steady_clock::time_point store_wait_started_;  // store.startup_timeout counts from it
   std::unique_ptr<registry::Store> store_;
   // Compiles each snapshot's policies, keeping their state across snapshots; outlives the
   // registry, which calls it, and is outlived by the control loop its JWKS sources use.

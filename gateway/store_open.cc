@@ -36,8 +36,9 @@ std::unique_ptr<registry::EtcdStore> MakeEtcdStore(const Config::Store& config,
 }
 
 StatusOr<registry::StoredState> LoadWaiting(registry::Store& store,
-                                            std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+                                            std::chrono::milliseconds timeout,
+                                            std::chrono::steady_clock::time_point since) {
+  const auto deadline = since + timeout;
   std::chrono::milliseconds backoff(200);
   for (;;) {
     StatusOr<registry::StoredState> loaded = store.Load();

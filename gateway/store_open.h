@@ -43,7 +43,10 @@ std::unique_ptr<registry::EtcdStore> MakeEtcdStore(const Config::Store& config,
 // Load, retried while the store is unreachable (Unavailable, DeadlineExceeded) with backoff
 // (200 ms doubling to 5 s) until `timeout`; then Unavailable "<store> unreachable after <timeout>:
 // <last error>". Any other error is returned at once, prefixed with the store's name.
-StatusOr<registry::StoredState> LoadWaiting(registry::Store& store,
-                                            std::chrono::milliseconds timeout);
+// The wait counts from `since` (default: now), so a caller that waits again (see App::Start)
+// keeps one deadline.
+StatusOr<registry::StoredState> LoadWaiting(
+    registry::Store& store, std::chrono::milliseconds timeout,
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now());
 
 }  // namespace portico::gateway
