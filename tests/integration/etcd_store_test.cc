@@ -4,6 +4,7 @@
 // gateway resynchronizes; start-up waits for etcd up to store.startup_timeout, then fails
 // naming the store.
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -188,9 +189,13 @@ TEST_F(EtcdStoreTest, StartUpWaitsForEtcdWithinStartupTimeout) {
   StopGateway();
   etcd_.Kill();
   config_.store.startup_timeout = 60s;
-  std::thread later([this] {
+  // The thread that starts etcd lives until the gateway is up: a child process dies with the
+  // thread that spawned it (PR_SET_PDEATHSIG, tests/support/process.h).
+  std::promise<void> started;
+  std::thread later([this, done = started.get_future()] {
     std::this_thread::sleep_for(1500ms);
     EXPECT_TRUE(etcd_.Start());
+    done.wait();
   });
   std::string error;
   try {
@@ -198,6 +203,7 @@ TEST_F(EtcdStoreTest, StartUpWaitsForEtcdWithinStartupTimeout) {
   } catch (const std::exception& e) {
     error = e.what();
   }
+  started.set_value();
   later.join();
   ASSERT_EQ(error, "");
   EXPECT_EQ(json::parse(Healthz())["status"], "ok");
