@@ -436,7 +436,8 @@ TEST_F(AdminTest, BackendsShowTheirSourceAndAStoredOverrideIsLogged) {
   ASSERT_EQ(overrides.size(), 1u) << log;  // "other" is not overridden
   EXPECT_EQ(overrides[0]["kind"], "backend");
   EXPECT_EQ(overrides[0]["name"], "test");
-  EXPECT_EQ(overrides[0]["store"], config_.store.dir);
+  // The store as its messages name it (an etcd store says its endpoints and prefix).
+  EXPECT_EQ(overrides[0]["store"], "file store \"" + config_.store.dir + "\"");
   EXPECT_EQ(overrides[0]["level"], "warn");
   list = Admin("GET", "/admin/backends").json()["backends"];
   ASSERT_EQ(list.size(), 2u);
