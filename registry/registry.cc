@@ -197,7 +197,7 @@ Registry::State Registry::CopyStateLocked() const {
 Status Registry::WriteLocked(const Mutation& mutate) {
   // A lost race is retried on the store's newer content; other replicas' writes do not fail
   // this one. Bounded, so a store that keeps changing cannot hold the admin thread for ever.
-  constexpr int kMaxAttempts = 20;
+  constexpr int kMaxAttempts = 50;
   if (store_ != nullptr) {
     // Writes that committed before this one arrived are its base, even where this replica's
     // watch has not delivered them yet: only a write committing in between is a race (409).
