@@ -218,4 +218,16 @@ bool EtcdServer::EnableAuth(const std::string& root_password) {
   return true;
 }
 
+std::optional<EtcdServerOptions> TlsEtcdOptions(const std::filesystem::path& dir) {
+  auto ca = MakeTestCa(dir, "ca", "Portico Test CA");
+  if (!ca) return std::nullopt;
+  auto cert = MakeTestCert(dir, "etcd", "localhost", *ca, 2);
+  if (!cert) return std::nullopt;
+  EtcdServerOptions options;
+  options.cert_file = cert->cert;
+  options.key_file = cert->key;
+  options.ca_file = ca->cert;
+  return options;
+}
+
 }  // namespace portico::testing

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -31,6 +32,11 @@ struct EtcdServerOptions {
   // default (300).
   int auth_token_ttl_seconds = 0;
 };
+
+// An etcd serving TLS on its client port: a certificate for "localhost" from a new test CA, all
+// made under `dir` (tests/support/tls_pki.h); ca_file is the CA a client verifies with. nullopt
+// when openssl fails.
+std::optional<EtcdServerOptions> TlsEtcdOptions(const std::filesystem::path& dir);
 
 class EtcdServer {
  public:

@@ -454,19 +454,13 @@ TEST_F(EtcdStoreTest, AnExpiredTokenIsRenewed) {
 
 TEST_F(EtcdStoreTest, SpeaksTlsVerifyingEtcdsCertificate) {
   TempDir dir;
-  auto ca = MakeTestCa(dir.path(), "ca", "Portico Test CA");
-  ASSERT_TRUE(ca);
-  auto cert = MakeTestCert(dir.path(), "etcd", "localhost", *ca, 2);
-  ASSERT_TRUE(cert);
-  EtcdServerOptions etcd_options;
-  etcd_options.cert_file = cert->cert;
-  etcd_options.key_file = cert->key;
-  etcd_options.ca_file = ca->cert;
-  StartEtcd(etcd_options);
+  std::optional<EtcdServerOptions> etcd_options = TlsEtcdOptions(dir.path());
+  ASSERT_TRUE(etcd_options);
+  StartEtcd(*etcd_options);
 
   registry::BackendTls tls;
   tls.enabled = true;
-  tls.ca_file = ca->cert;
+  tls.ca_file = etcd_options->ca_file;
   auto store = MakeStore(EtcdStoreOptions{}, tls);
   auto base = store->Load();
   ASSERT_TRUE(base.ok()) << base.status().message();

@@ -545,15 +545,9 @@ TEST_F(EtcdStoreWatchTest, AuthenticatesWhenAUsernameIsSet) {
 TEST(EtcdStoreWatchTlsTest, WatchesOverTls) {
   if (!EtcdServer::Available()) GTEST_SKIP() << "etcd-server is not installed";
   TempDir dir;
-  auto ca = MakeTestCa(dir.path(), "ca", "Portico Test CA");
-  ASSERT_TRUE(ca);
-  auto cert = MakeTestCert(dir.path(), "etcd", "localhost", *ca, 2);
-  ASSERT_TRUE(cert);
-  EtcdServerOptions etcd_options;
-  etcd_options.cert_file = cert->cert;
-  etcd_options.key_file = cert->key;
-  etcd_options.ca_file = ca->cert;
-  EtcdServer etcd(etcd_options);
+  std::optional<EtcdServerOptions> etcd_options = TlsEtcdOptions(dir.path());
+  ASSERT_TRUE(etcd_options);
+  EtcdServer etcd(*etcd_options);
   ASSERT_TRUE(etcd.Start()) << etcd.Log();
   ASSERT_TRUE(etcd.Put("/svc/a", "1"));
 
@@ -563,7 +557,7 @@ TEST(EtcdStoreWatchTlsTest, WatchesOverTls) {
   options.endpoints = {etcd.endpoint()};
   options.prefix = "/svc/";
   options.tls.enabled = true;
-  options.tls.ca_file = ca->cert;
+  options.tls.ca_file = etcd_options->ca_file;
   auto watch = upstream::WatchEtcdPrefix(
       *loops.loops()[0], options,
       [&recorder](const std::map<std::string, registry::EtcdKv>& kvs, std::int64_t revision,
