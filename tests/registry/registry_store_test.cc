@@ -241,6 +241,26 @@ TEST(RegistryStoreTest, ConfigEntriesComeBackWhenTheStoredOverrideGoesButNotWhen
   EXPECT_EQ(BackendNames(b), (std::vector<std::string>{"c", "e"}));
 }
 
+TEST(RegistryStoreTest, AWriteThatKeepsLosingGivesUpAfterFiftyAttempts) {
+  // Another writer commits before every attempt: the write is retried, then refused (409).
+  VersionedStore store;
+  Registry a(&store, Factory());
+  ASSERT_TRUE(a.Init({}, {}).ok());
+  int races = 0;
+  std::function<void()> race = [&] {
+    store.PutBackendByHand(Backend("other" + std::to_string(races++), "10.0.0.2:1"));
+    store.before_next_apply = race;
+  };
+  store.before_next_apply = race;
+  Status put = a.PutBackend(Backend("x", "10.0.0.1:1"));
+  store.before_next_apply = nullptr;
+  EXPECT_EQ(put.code(), Code::kAborted);
+  EXPECT_THAT(put.message(), HasSubstr("kept changing under this write (50 attempts)"));
+  EXPECT_EQ(races, 50);
+  EXPECT_EQ(a.store_conflicts(), 50u);
+  EXPECT_EQ(store.writes, 0);  // x never landed
+}
+
 TEST(RegistryStoreTest, AnUnreachableStoreFailsTheWriteAndChangesNothing) {
   VersionedStore store;
   Registry a(&store, Factory());

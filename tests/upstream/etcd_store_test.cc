@@ -373,6 +373,29 @@ TEST_F(EtcdStoreTest, AnEntryOverOneMebibyteIsRefusedNamingIt) {
       << write.status().message();
 }
 
+TEST_F(EtcdStoreTest, AChangeOverEtcdsOperationLimitIsRefusedSayingSo) {
+  // etcd's default --max-txn-ops is 128; 200 entries (plus the guard) in one change exceed it.
+  StartEtcd();
+  auto store = MakeStore();
+  auto base = store->Load();
+  ASSERT_TRUE(base.ok());
+  StoredState next;
+  std::vector<EntryRef> written;
+  for (int i = 0; i < 200; ++i) {
+    const std::string name = "b" + std::to_string(i);
+    next.backends.push_back(Backend(name, "127.0.0.1:1"));
+    written.push_back({EntryKind::kBackend, name});
+  }
+  auto write = Write(*store, *base, next, written);
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(write.status().message().find("--max-txn-ops"), std::string::npos)
+      << write.status().message();
+  auto loaded = store->Load();  // nothing was written
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->backends.empty());
+}
+
 TEST_F(EtcdStoreTest, ReplaceAllWritesExactlyTheGivenState) {
   StartEtcd();
   auto store = MakeStore();
