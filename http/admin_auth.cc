@@ -7,7 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "http/console_handler.h"
+#include "http/console_routes.h"
 #include "http/status_reply.h"
 #include "policy/chain.h"
 #include "transcoder/percent_encoding.h"

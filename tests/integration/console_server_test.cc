@@ -99,9 +99,8 @@ class ConsoleServerTest : public GatewayTest {
   std::string AdminUrl(const std::string& path) const {
     return "ws://127.0.0.1:" + std::to_string(app_->admin_port()) + path;
   }
-  std::string AdminOrigin() const {
-    return "http://127.0.0.1:" + std::to_string(app_->admin_port());
-  }
+  std::string AdminHost() const { return "127.0.0.1:" + std::to_string(app_->admin_port()); }
+  std::string AdminOrigin() const { return "http://" + AdminHost(); }
 
   std::filesystem::path log_path_;
 };
@@ -248,6 +247,192 @@ TEST_F(ConsoleServerTest, CallsAreCountedAndLoggedAsDataPlaneCalls) {
   EXPECT_EQ(line["path"], "/v1/echo") << line.dump();
   EXPECT_EQ(line["grpc_method"], "/portico.test.v1.TestService/Echo") << line.dump();
   EXPECT_EQ(line["http_status"], 200) << line.dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+// With admin.token: the login flow, the session cookie and the refusals.
+
+class ConsoleTokenTest : public ConsoleServerTest {
+ protected:
+  void Configure(gateway::Config* config) override { config->admin.token = "s3cret"; }
+  // Signs in through the form; the cookie pair ("portico_console=...") or "".
+  std::string SignIn() {
+    auto r = Admin("POST", "/console/login", "token=s3cret",
+                   {{"Content-Type", "application/x-www-form-urlencoded"},
+                    {"Origin", AdminOrigin()}, {"Host", AdminHost()}});
+    EXPECT_EQ(r.status, 303) << r.body;
+    EXPECT_EQ(r.header("location"), "/console/");
+    const std::string cookie = r.header("set-cookie");
+    EXPECT_THAT(cookie, HasSubstr("; HttpOnly; SameSite=Strict"));
+    EXPECT_THAT(cookie, HasSubstr("; Path=/; Max-Age=43200"));
+    return cookie.substr(0, cookie.find(';'));
+  }
+};
+
+TEST_F(ConsoleTokenTest, WithoutCredentialsTheConsoleIsTheLoginPage) {
+  auto r = Admin("GET", "/console/");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_THAT(r.body, HasSubstr("<form method=\"post\" action=\"/console/login\">"));
+  ExpectConsoleHeaders(r);
+  // Everything else: the JSON 401 of the admin API.
+  for (const char* target : {"/admin/routes", "/metrics", "/admin/healthz", "/console/call/v1/echo/x"}) {
+    auto api = Admin("GET", target);
+    EXPECT_EQ(api.status, 401) << target;
+    EXPECT_EQ(api.header("www-authenticate"), "Bearer") << target;
+    EXPECT_EQ(api.json()["code"], 16) << target;
+  }
+}
+
+TEST_F(ConsoleTokenTest, LoginGivesACookieThatOpensTheConsoleAndTheApi) {
+  const std::string cookie = SignIn();
+  ASSERT_THAT(cookie, ::testing::StartsWith("portico_console="));
+  auto page = Admin("GET", "/console/", "", {{"Cookie", cookie}});
+  ASSERT_EQ(page.status, 200) << page.body;
+  ExpectConsoleHeaders(page);
+  EXPECT_EQ(page.header("cache-control"), "no-cache");
+  EXPECT_EQ(Admin("GET", "/admin/routes", "", {{"Cookie", cookie}}).status, 200);
+  EXPECT_EQ(Admin("GET", "/metrics", "", {{"Cookie", cookie}}).status, 200);
+  auto call = Admin("POST", "/console/call/v1/echo", R"({"fString":"c"})",
+                    {{"Cookie", cookie}, {"Content-Type", "application/json"},
+                     {"Origin", AdminOrigin()}, {"Host", AdminHost()},
+                     {"Sec-Fetch-Site", "same-origin"}});
+  ASSERT_EQ(call.status, 200) << call.body;
+  // A tampered cookie is no session.
+  std::string tampered = cookie;
+  tampered.back() = tampered.back() == 'a' ? 'b' : 'a';
+  EXPECT_EQ(Admin("GET", "/admin/routes", "", {{"Cookie", tampered}}).status, 401);
+  // Logout clears it (the cookie itself stays valid until it expires: sessions are stateless).
+  auto out = Admin("POST", "/console/logout", "", {{"Cookie", cookie}});
+  EXPECT_EQ(out.status, 303);
+  EXPECT_THAT(out.header("set-cookie"), HasSubstr("portico_console=; Path=/; Max-Age=0"));
+}
+
+TEST_F(ConsoleTokenTest, AWrongTokenIsTheLoginPageAgainAndIsLogged) {
+  auto r = Admin("POST", "/console/login", "token=wrong",
+                 {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("not the admin token"));
+  EXPECT_EQ(r.header("set-cookie"), "");
+  EXPECT_EQ(Admin("GET", "/console/login").status, 405);
+}
+
+TEST_F(ConsoleTokenTest, CrossOriginRequestsAreRefusedEvenWithCredentials) {
+  const std::string cookie = SignIn();
+  for (const Headers& headers :
+       {Headers{{"Cookie", cookie}, {"Origin", "http://evil.example"}},
+        Headers{{"Authorization", "Bearer s3cret"}, {"Origin", "http://127.0.0.1:1"}},
+        Headers{{"Cookie", cookie}, {"Sec-Fetch-Site", "same-site"}},
+        Headers{{"Cookie", cookie}, {"Sec-Fetch-Site", "cross-site"}}}) {
+    auto r = Admin("GET", "/admin/routes", "", headers);
+    EXPECT_EQ(r.status, 403) << headers[1].first << ": " << headers[1].second;
+    EXPECT_EQ(r.json()["code"], 7);
+  }
+  EXPECT_EQ(Admin("POST", "/console/call/v1/echo", "{}",
+                  {{"Cookie", cookie}, {"Origin", "http://evil.example"},
+                   {"Content-Type", "application/json"}})
+                .status,
+            403);
+  // A link from elsewhere still opens the console's files.
+  EXPECT_EQ(Admin("GET", "/console/", "", {{"Cookie", cookie}, {"Sec-Fetch-Site", "cross-site"}})
+                .status,
+            200);
+}
+
+TEST_F(ConsoleTokenTest, TheAdminBearerNeverReachesTheBackend) {
+  auto r = Admin("POST", "/console/call/v1/metadata", "{}",
+                 {{"Authorization", "Bearer s3cret"}, {"Content-Type", "application/json"},
+                  {"Grpc-Metadata-X-Custom", "v"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["metadata"]["x-custom"], "v") << r.body;
+  EXPECT_FALSE(r.json()["metadata"].contains("authorization")) << r.body;
+  // Another Authorization (a data-plane credential typed into the console) passes, with the
+  // cookie admitting the call.
+  const std::string cookie = SignIn();
+  r = Admin("POST", "/console/call/v1/metadata", "{}",
+            {{"Cookie", cookie + "; other=1"}, {"Authorization", "Bearer data-plane-jwt"},
+             {"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["metadata"]["authorization"], "Bearer data-plane-jwt") << r.body;
+  // Connect forwards every header as metadata: the session cookie is taken out, others stay.
+  r = Admin("POST", std::string("/console/call") + kService + "Metadata", "{}",
+            {{"Cookie", cookie + "; other=1"}, {"Content-Type", "application/json"},
+             {"Connect-Protocol-Version", "1"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["metadata"]["cookie"], "other=1") << r.body;
+}
+
+TEST_F(ConsoleTokenTest, DataPlanePoliciesApplyToConsoleCalls) {
+  json policy = {{"api_key", {{"keys", {{{"key_sha256",
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}, {"id", "empty"}}}}}}};
+  // The SHA-256 above is of "": a key no client can send, so every call is refused.
+  auto put = Admin("PUT", "/admin/policies/keys", policy.dump(), WithToken({}));
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto r = Admin("POST", "/console/call/v1/echo", "{}",
+                 WithToken({{"Content-Type", "application/json"}}));
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(r.json()["code"], 16) << r.body;
+  EXPECT_EQ(Post("/v1/echo", "{}", {{"Content-Type", "application/json"}}).status, 401);
+}
+
+TEST_F(ConsoleTokenTest, WebSocketsNeedCredentialsAndTheirOwnOrigin) {
+  {
+    WsClient ws;  // no credentials
+    EXPECT_FALSE(ws.Connect(AdminUrl("/console/call/v1/bidi"), {"portico.v1"}));
+    EXPECT_EQ(ws.http_status(), 401);
+  }
+  const std::string cookie = SignIn();
+  {
+    WsClient ws;  // a foreign page's socket, with the user's cookie
+    ws.set_headers({{"Cookie", cookie}, {"Origin", "http://evil.example"}});
+    EXPECT_FALSE(ws.Connect(AdminUrl("/console/call/v1/bidi"), {"portico.v1"}));
+    EXPECT_EQ(ws.http_status(), 403);
+  }
+  {
+    WsClient ws;  // a cookie without an Origin: no browser's socket
+    ws.set_headers({{"Cookie", cookie}});
+    EXPECT_FALSE(ws.Connect(AdminUrl("/console/call/v1/bidi"), {"portico.v1"}));
+    EXPECT_EQ(ws.http_status(), 403);
+  }
+  {
+    WsClient ws;  // upgrades elsewhere on the admin listener
+    ws.set_headers({{"Authorization", "Bearer s3cret"}});
+    EXPECT_FALSE(ws.Connect(AdminUrl("/admin/routes")));
+    EXPECT_EQ(ws.http_status(), 404);
+  }
+  {
+    WsClient ws;  // the console's own socket
+    ws.set_headers({{"Cookie", cookie}, {"Origin", AdminOrigin()}});
+    ASSERT_TRUE(ws.Connect(AdminUrl("/console/call/"), {kMux})) << ws.error();
+    ASSERT_TRUE(ws.Send(json{{"id", 1}, {"method", std::string(kService) + "Metadata"},
+                             {"metadata", {{"x-custom", "m"}}}}.dump()));
+    ASSERT_TRUE(ws.Send(json{{"id", 1}, {"message", json::object()}}.dump()));
+    json message;
+    for (int i = 0; i < 5 && !message.is_object(); ++i) {
+      auto frame = ws.Receive();
+      ASSERT_TRUE(frame) << ws.error();
+      json f = json::parse(*frame);
+      if (f.contains("message")) message = f["message"];
+    }
+    EXPECT_EQ(message["metadata"]["x-custom"], "m") << message.dump();
+    EXPECT_FALSE(message["metadata"].contains("cookie")) << message.dump();
+  }
+  {
+    WsClient ws;  // a bearer (not a browser): no Origin needed; the bearer stays here
+    ws.set_headers({{"Authorization", "Bearer s3cret"}});
+    ASSERT_TRUE(ws.Connect(AdminUrl("/console/call/"), {kMux})) << ws.error();
+    ASSERT_TRUE(ws.Send(json{{"id", 1}, {"method", std::string(kService) + "Metadata"}}.dump()));
+    ASSERT_TRUE(ws.Send(json{{"id", 1}, {"message", json::object()}}.dump()));
+    json message;
+    for (int i = 0; i < 5 && !message.is_object(); ++i) {
+      auto frame = ws.Receive();
+      ASSERT_TRUE(frame) << ws.error();
+      json f = json::parse(*frame);
+      if (f.contains("message")) message = f["message"];
+    }
+    ASSERT_TRUE(message.is_object());
+    EXPECT_FALSE(message["metadata"].contains("authorization")) << message.dump();
+  }
 }
 
 }  // namespace
