@@ -5,12 +5,14 @@
 // cross-origin refusal, the login page, the admin token kept from backends.
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "registry/event_log.h"
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/stream_client.h"
 #include "tests/support/ws_client.h"
@@ -309,11 +311,24 @@ TEST_F(ConsoleTokenTest, LoginGivesACookieThatOpensTheConsoleAndTheApi) {
 }
 
 TEST_F(ConsoleTokenTest, AWrongTokenIsTheLoginPageAgainAndIsLogged) {
+  std::mutex mu;
+  std::vector<json> events;
+  registry::SetEventSink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    events.push_back(json::parse(line));
+  });
   auto r = Admin("POST", "/console/login", "token=wrong",
                  {{"Content-Type", "application/x-www-form-urlencoded"}});
+  registry::SetEventSink(nullptr);  // the admin thread logged before it answered
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(r.body, HasSubstr("not the admin token"));
   EXPECT_EQ(r.header("set-cookie"), "");
+  json refused;
+  for (const json& e : events) {
+    if (e.value("event", "") == "admin_unauthenticated") refused = e;
+  }
+  EXPECT_EQ(refused.value("path", ""), "/console/login") << json(events).dump();
+  EXPECT_EQ(refused.value("status", 0), 401) << json(events).dump();
   EXPECT_EQ(Admin("GET", "/console/login").status, 405);
 }
 
