@@ -189,6 +189,36 @@ TEST_F(ConsoleServerTest, CallServerStreamAsNdjsonAndClientStream) {
   EXPECT_THAT(collect.body, HasSubstr("a"));
 }
 
+// The call runs on a data loop's connection while its client is on the admin listener's
+// thread: chunks still flush one by one, and a client that leaves still cancels the call.
+TEST_F(ConsoleServerTest, StreamChunksFlushAtOnceAndADisconnectCancelsTheCall) {
+  StreamClient client(app_->admin_port());
+  const std::string body = R"({"message":"a","repeat":3,"intervalMs":5000})";
+  ASSERT_TRUE(client.Write("POST /console/call/v1/stream HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/json\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body));
+  ASSERT_EQ(client.ReadHead(), 200);
+  EXPECT_EQ(client.ReadUntil("\n"), "{\"result\":{\"message\":\"a\"}}\n");
+  EXPECT_FALSE(client.ended());
+  client.Close();
+  EXPECT_TRUE(Eventually([&] { return backend_.stream_cancellations() == 1; }));
+}
+
+TEST_F(ConsoleServerTest, BidiOverHttpStreamsTheRequestBody) {
+  StreamClient client(app_->admin_port());
+  ASSERT_TRUE(client.Write("POST /console/call/v1/bidi HTTP/1.1\r\nHost: x\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n" +
+                           Chunk("{\"message\":\"first\"}\n")));
+  // The reply to the first message arrives while the request body is still open.
+  ASSERT_EQ(client.ReadHead(), 200);
+  EXPECT_THAT(client.ReadUntil("\n"), HasSubstr("first"));
+  ASSERT_TRUE(client.Write(Chunk("{\"message\":\"second\"}\n")));
+  EXPECT_THAT(client.ReadUntil("second"), HasSubstr("second"));
+  ASSERT_TRUE(client.Write("0\r\n\r\n"));
+  client.ReadAll();
+  EXPECT_TRUE(client.ended());
+}
+
 TEST_F(ConsoleServerTest, BidiOverWebSocketSingleCall) {
   WsClient ws;
   ASSERT_TRUE(ws.Connect(AdminUrl("/console/call/v1/bidi"), {"portico.v1"})) << ws.error();
@@ -284,6 +314,14 @@ TEST_F(ConsoleTokenTest, WithoutCredentialsTheConsoleIsTheLoginPage) {
     EXPECT_EQ(api.header("www-authenticate"), "Bearer") << target;
     EXPECT_EQ(api.json()["code"], 16) << target;
   }
+}
+
+TEST_F(ConsoleTokenTest, AStreamedCallIsRefusedOnItsHeaderBeforeItsBody) {
+  StreamClient client(app_->admin_port());
+  ASSERT_TRUE(client.Write("POST /console/call/v1/bidi HTTP/1.1\r\nHost: x\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n"));
+  EXPECT_EQ(client.ReadHead(), 401);
+  EXPECT_THAT(client.ReadAll(), HasSubstr("\"code\":16"));
 }
 
 TEST_F(ConsoleTokenTest, LoginGivesACookieThatOpensTheConsoleAndTheApi) {
