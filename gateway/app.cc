@@ -215,8 +215,15 @@ void App::Start() {
     if (!tls.ok()) throw std::runtime_error(tls.status().message());
     data_->EnableTls(std::move(*tls));
   }
-  console_ = std::make_unique<http::ConsoleHandler>(http::ConsoleAssets::FromEnvironment(),
-                                                    *front_door_, access_log_.get());
+  http::ConsoleAssets console_assets = http::ConsoleAssets::FromEnvironment();
+  if (!console_assets.dir().empty()) {  // a development set-up: say where the pages come from
+    registry::LogEvent(registry::LogLevel::kInfo, "console_from_disk")
+        .Add("dir", console_assets.dir())
+        .Add("message", "PORTICO_CONSOLE_DIR: the console's files are read from " +
+                            console_assets.dir() + " on every request");
+  }
+  console_ = std::make_unique<http::ConsoleHandler>(std::move(console_assets), *front_door_,
+                                                    access_log_.get());
   // The admin listener speaks plain HTTP only (no TLS of its own): no Secure cookie.
   admin_auth_ = std::make_unique<http::AdminAuth>(config_.admin.token, /*secure_cookie=*/false);
   http::Handlers admin_handlers =

@@ -1,6 +1,7 @@
 #include "http/admin_auth.h"
 
 #include <charconv>
+#include <stdexcept>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
