@@ -306,7 +306,7 @@ export class CallPanel {
           }
           count += 1;
           let shown = data;
-          try { shown = pretty(JSON.parse(data)); } catch { /* raw text */ }
+          try { shown = JSON.stringify(JSON.parse(data)); } catch { /* raw text */ }
           this.logEntry('received', shown);
           this.showStatus('info', `Streaming: ${count} message(s) so far…`);
         });
@@ -350,7 +350,7 @@ export class CallPanel {
       socket,
       send: (message) => {
         socket.send(JSON.stringify({ id, message }));
-        this.logEntry('sent', pretty(message));
+        this.logEntry('sent', JSON.stringify(message));
       },
       halfClose: () => {
         socket.send(JSON.stringify({ id, end: true }));
@@ -390,7 +390,7 @@ export class CallPanel {
       if (frame.headers) {
         this.showHeaders('Response headers', Object.entries(frame.headers).map(([k, v]) => [k, String(v)]));
       }
-      if ('message' in frame) this.logEntry('received', pretty(frame.message));
+      if ('message' in frame) this.logEntry('received', JSON.stringify(frame.message));
       if (frame.status) {
         const ok = frame.status.code === 0 || frame.status.code === undefined;
         this.logEntry(ok ? 'info' : 'error', `Status: ${statusText(frame.status)}`);
