@@ -264,7 +264,7 @@ async function run() {
   await test('metrics: charts drawn from /metrics', async () => {
     await go(page, '#/metrics');
     await expectText(page.locator('.chart-legend'), '/s', 'rate legend');
-    await expectText(page.locator('main table th'), '/greeter.v1.Greeter', 'per-route table');
+    await expectText(page.locator('section[aria-labelledby="metrics-heading"] table th'), '/greeter.v1.Greeter', 'per-route table');
     await shot(page, '11-metrics');
   });
 
