@@ -70,7 +70,8 @@ export async function loadCatalog() {
       route.policies = r.policies || {};
     }
   }
-  const list = [...services.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const list = [...services.values()].filter((s) => s.methods.length > 0)
+    .sort((a, b) => a.name.localeCompare(b.name));
   for (const s of list) s.methods.sort((a, b) => a.name.localeCompare(b.name));
   return {
     services: list,

@@ -127,12 +127,14 @@ export class LineChart {
 }
 
 export function formatRate(v) {
+  if (v === 0) return '0/s';
   if (v >= 100) return `${v.toFixed(0)}/s`;
   if (v >= 10) return `${v.toFixed(1)}/s`;
   return `${v.toFixed(2)}/s`;
 }
 
 export function formatSeconds(v) {
+  if (v === 0) return '0 s';
   if (v >= 1) return `${v.toFixed(2)} s`;
   if (v >= 0.001) return `${(v * 1000).toFixed(1)} ms`;
   return `${(v * 1e6).toFixed(0)} µs`;
