@@ -16,11 +16,12 @@ function describe(backend) {
         .map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, endpoints.length ? endpoints.map((e) => h('tr', { dataset: { address: e.address } },
         h('th', { scope: 'row' }, h('code', {}, e.address)),
-        h('td', {}, h('span', { class: `health health-${e.health}` }, HEALTH_TEXT[e.health] || String(e.health)),
+        h('td', { dataset: { label: 'Health' } },
+          h('span', { class: `health health-${e.health}` }, HEALTH_TEXT[e.health] || String(e.health)),
           e.ejected_until ? ` (ejected until ${e.ejected_until})` : ''),
-        h('td', {}, String(e.state ?? '')),
-        h('td', {}, String(e.in_flight ?? 0)),
-        h('td', {}, String(e.ejections ?? 0))))
+        h('td', { dataset: { label: 'Connection' } }, String(e.state ?? '')),
+        h('td', { dataset: { label: 'In flight' } }, String(e.in_flight ?? 0)),
+        h('td', { dataset: { label: 'Ejections' } }, String(e.ejections ?? 0))))
         : h('tr', {}, h('td', { colspan: '5' }, 'No endpoints.'))))));
 }
 
