@@ -51,7 +51,8 @@ export class CallPanel {
     this.cancelButton = h('button', { type: 'button', class: 'danger', hidden: true,
                                       onclick: () => this.stop() }, 'Cancel');
 
-    this.status = h('div', { class: 'call-status', role: 'status', 'aria-live': 'polite' });
+    this.status = h('div', { class: 'call-status', role: 'status', 'aria-live': 'polite' },
+                    h('p', { class: 'hint' }, 'No call yet.'));
     this.headers = h('div', { class: 'call-headers' });
     this.reply = h('pre', { class: 'code reply', tabindex: '0', hidden: true, 'aria-label': 'Reply' });
     this.log = h('ol', { class: 'stream-log', hidden: true, 'aria-label': 'Messages', 'aria-live': 'polite' });
@@ -97,7 +98,7 @@ export class CallPanel {
     this.stop();
     this.method = m;
     this.methodSelect.value = m ? m.path : '';
-    replace(this.status);
+    replace(this.status, h('p', { class: 'hint' }, 'No call yet.'));
     replace(this.headers);
     this.reply.hidden = true;
     this.log.hidden = true;

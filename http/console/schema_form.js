@@ -273,7 +273,9 @@ function defaultOf(ctx, schema) {
   return {};
 }
 
-function messageNode(ctx, schema, label, depth, ancestors, top) {
+// top: the form's own message or an unfolded one (no fieldset of its own; never left out);
+// prefix: the field path its fields' labels start with ('' for the request itself).
+function messageNode(ctx, schema, label, depth, ancestors, top, prefix = '') {
   const { schema: s, name } = resolve(ctx.schemas, schema);
   const recursive = name !== null && ancestors.includes(name);
   if (depth > MAX_DEPTH) return jsonNode(label, `${name || 'message'} (nested too deep for a form)`);
@@ -294,10 +296,12 @@ function messageNode(ctx, schema, label, depth, ancestors, top) {
     if (group !== undefined) {
       if (doneGroups.has(group)) continue;
       doneGroups.add(group);
-      body.push(oneofNode(ctx, group, oneofs[group].filter((m) => m in props), props, depth, inner, nodes));
+      body.push(oneofNode(ctx, group, oneofs[group].filter((m) => m in props), props, depth, inner, nodes,
+                          top ? (prefix ? `${prefix}.` : '') : `${label}.`));
       continue;
     }
-    const node = nodeFor(ctx, prop, key, depth + 1, inner, prop && prop.description);
+    const path = top ? (prefix ? `${prefix}.${key}` : key) : `${label}.${key}`;
+    const node = nodeFor(ctx, prop, path, depth + 1, inner, prop && prop.description);
     nodes.set(key, node);
     body.push(node.element);
   }
@@ -328,14 +332,14 @@ function messageNode(ctx, schema, label, depth, ancestors, top) {
 }
 
 // A oneof: a select naming which member is set, and that member's field.
-function oneofNode(ctx, group, members, props, depth, ancestors, nodes) {
+function oneofNode(ctx, group, members, props, depth, ancestors, nodes, prefix) {
   const select = h('select', { id: uid('f'), class: 'oneof-choice' },
                    h('option', { value: '' }, '(none)'),
                    members.map((m) => h('option', { value: m }, m)));
   const slots = h('div', { class: 'oneof-slot' });
   const memberNodes = new Map();
   for (const m of members) {
-    const node = nodeFor(ctx, props[m], m, depth + 1, ancestors, props[m] && props[m].description);
+    const node = nodeFor(ctx, props[m], `${prefix}${m}`, depth + 1, ancestors, props[m] && props[m].description);
     node.hidden = true;
     node.element.hidden = true;
     memberNodes.set(m, node);
@@ -356,7 +360,7 @@ function oneofNode(ctx, group, members, props, depth, ancestors, nodes) {
   };
   return h('fieldset', { class: 'group oneof' },
            h('legend', {}, `oneof ${group}`),
-           h('div', { class: 'field' }, h('label', { for: select.id }, `Which ${group} field`), select),
+           h('div', { class: 'field' }, h('label', { for: select.id }, `Which ${prefix}${group} field`), select),
            slots);
 }
 
@@ -367,7 +371,7 @@ function foldedNode(ctx, schema, label, depth, ancestors, name) {
   const toggle = h('button', { type: 'button', class: 'small', 'aria-expanded': 'false' },
                    `Add ${label} (${name || 'message'})`);
   const open = (value) => {
-    node = messageNode(ctx, schema, label, depth, ancestors.filter((a) => a !== name).concat([]), true);
+    node = messageNode(ctx, schema, label, depth, ancestors, true, label);
     // Built as a top-level message of its own: its nested fields start folded again.
     const box = h('fieldset', { class: 'group' },
                   h('legend', {}, `${label} `, h('span', { class: 'type' }, name || 'message')),
