@@ -118,7 +118,7 @@ export function typeLabel(schemas, schema, depth = 0) {
   if (type === 'object' && schema.additionalProperties && typeof schema.additionalProperties === 'object') {
     return `map<string, ${typeLabel(schemas, schema.additionalProperties, depth + 1)}>`;
   }
-  if (type === 'string' && schema.format) return schema.format;
+  if ((type === 'string' || type === 'integer' || type === 'number') && schema.format) return schema.format;
   if (type === 'string' && schema.contentEncoding) return `bytes (${schema.contentEncoding})`;
   if (Array.isArray(schema.enum)) return 'enum';
   if (Array.isArray(schema.type)) return schema.type.join(' | ');
