@@ -51,9 +51,9 @@ if [[ ! -d "$here/node_modules/playwright-core" ]]; then
   }
 fi
 
-# The unit tests first (the Prometheus text parser, the event-stream reader): node alone.
-node --test "$here/metrics_text_test.mjs" "$here/sse_test.mjs" >/dev/null || {
-  log "unit tests failed: node --test $here/metrics_text_test.mjs $here/sse_test.mjs"
+# The unit tests first (Prometheus text parser, event-stream reader, catalog): node alone.
+node --test "$here/metrics_text_test.mjs" "$here/sse_test.mjs" "$here/catalog_test.mjs" >/dev/null || {
+  log "unit tests failed: node --test $here/*_test.mjs"
   exit 1
 }
 
