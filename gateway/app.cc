@@ -6,6 +6,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "gateway/admin_listener.h"
+#include "http/admin_auth.h"
+#include "http/console_handler.h"
 #include "http/logged_exchange.h"
 #include "registry/carried_files.h"
 #include "registry/event_log.h"
@@ -212,11 +215,12 @@ void App::Start() {
     if (!tls.ok()) throw std::runtime_error(tls.status().message());
     data_->EnableTls(std::move(*tls));
   }
-  http::Handlers admin_handlers;
-  admin_handlers.handle = [h = admin_handler_.get()](http::Request&& r,
-                                                     std::shared_ptr<http::Exchange> e) {
-    (*h)(std::move(r), std::move(e));
-  };
+  console_ = std::make_unique<http::ConsoleHandler>(http::ConsoleAssets::FromEnvironment(),
+                                                    *front_door_, access_log_.get());
+  // The admin listener speaks plain HTTP only (no TLS of its own): no Secure cookie.
+  admin_auth_ = std::make_unique<http::AdminAuth>(config_.admin.token, /*secure_cookie=*/false);
+  http::Handlers admin_handlers =
+      AdminListenerHandlers(*admin_auth_, *admin_handler_, *console_, *ws_);
   // Admin work (compiling uploads, building catalogs, fsync) runs on its own thread, so it
   // never stalls the connections of a data-plane loop. Snapshots swap atomically (registry.h).
   admin_loop_ = std::make_unique<boost::asio::io_context>(1);

@@ -32,6 +32,11 @@
 #include "upstream/reflection_refresher.h"
 #include "ws/ws_bridge.h"
 
+namespace portico::http {
+class AdminAuth;
+class ConsoleHandler;
+}  // namespace portico::http
+
 namespace portico::gateway {
 
 class App {
@@ -99,6 +104,8 @@ class App {
   std::unique_ptr<http::ConnectHandler> connect_;
   std::unique_ptr<http::FrontDoor> front_door_;  // picks one of the four above per request
   std::unique_ptr<http::AdminHandler> admin_handler_;
+  std::unique_ptr<http::ConsoleHandler> console_;  // the web console on the admin listener
+  std::unique_ptr<http::AdminAuth> admin_auth_;    // admits every admin-listener request
   std::unique_ptr<ws::WsBridge> ws_;
   std::unique_ptr<http::StaticFiles> static_files_;
   std::unique_ptr<http::HttpServer> data_;

@@ -23,7 +23,7 @@ class AccessLog;
 
 class AdminHandler {
  public:
-  // token empty: no authentication (admin listens on loopback by default).
+  // token: the admin token (empty: none; admin listens on loopback by default), for the log.
   AdminHandler(registry::Registry& registry, Metrics& metrics, std::string token);
 
   // Serves POST /admin/backends/{name}/refresh and each reflection backend's "reflection"
@@ -37,8 +37,12 @@ class AdminHandler {
   // /metrics; null (the file store): always in step. Set before serving.
   void set_store_health(const registry::StoreHealth* health) { store_health_ = health; }
 
+  // Admission is AdminAuth's (http/admin_auth.h), done before these run.
   Response Handle(const Request& request) const;
   void operator()(Request&& request, std::shared_ptr<Exchange> exchange) const;
+  // Counts an answer of the admin listener that Handle did not make (a refusal, a console
+  // login) and logs it as admin calls are logged (changes and refused credentials).
+  void Record(const Request& request, unsigned status, const std::string& remote) const;
 
  private:
   Response UploadDescriptors(const Request& request, std::string_view query) const;

@@ -16,8 +16,10 @@ namespace bhttp = boost::beast::http;
 
 constexpr std::uintmax_t kMaxFileBytes = 16 * 1024 * 1024;
 
-std::string_view ContentType(const fs::path& file) {
-  const std::string ext = file.extension().string();
+}  // namespace
+
+std::string_view ContentTypeOf(std::string_view name) {
+  const std::string ext = fs::path(name).extension().string();
   if (ext == ".html" || ext == ".htm") return "text/html; charset=utf-8";
   if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
   if (ext == ".css") return "text/css; charset=utf-8";
@@ -25,23 +27,42 @@ std::string_view ContentType(const fs::path& file) {
   if (ext == ".svg") return "image/svg+xml";
   if (ext == ".png") return "image/png";
   if (ext == ".ico") return "image/x-icon";
+  if (ext == ".woff2") return "font/woff2";
   if (ext == ".txt") return "text/plain; charset=utf-8";
   return "application/octet-stream";
 }
 
-bool SafeRelative(const std::string& rel) {
-  if (rel.find('\0') != std::string::npos || rel.find('\\') != std::string::npos) return false;
+bool SafeRelativePath(std::string_view rel) {
+  if (rel.find('\0') != std::string_view::npos || rel.find('\\') != std::string_view::npos) {
+    return false;
+  }
   std::size_t start = 0;
   while (start <= rel.size()) {
     auto end = rel.find('/', start);
-    if (end == std::string::npos) end = rel.size();
-    if (rel.compare(start, end - start, "..") == 0) return false;
+    if (end == std::string_view::npos) end = rel.size();
+    if (rel.substr(start, end - start) == "..") return false;
     start = end + 1;
   }
   return true;
 }
 
-}  // namespace
+StatusOr<FileContent> ReadFileUnder(const std::string& dir, std::string_view encoded_rel) {
+  const std::string rel = transcoder::PercentDecode(encoded_rel, transcoder::DecodeMode::kAll);
+  if (!SafeRelativePath(rel)) return Status(Code::kPermissionDenied, "forbidden path");
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(dir, ec);
+  fs::path file = fs::weakly_canonical(root / rel, ec);
+  if (!ec && fs::is_directory(file, ec)) file /= "index.html";
+  file = fs::weakly_canonical(file, ec);
+  const auto [root_end, file_it] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
+  if (ec || root_end != root.end()) return Status(Code::kPermissionDenied, "forbidden path");
+  if (!fs::is_regular_file(file, ec) || fs::file_size(file, ec) > kMaxFileBytes) {
+    return NotFound("no file " + std::string(encoded_rel));
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return FileContent{std::move(body), ContentTypeOf(file.filename().string())};
+}
 
 StaticFiles::StaticFiles(std::vector<StaticMountConfig> mounts) : mounts_(std::move(mounts)) {}
 
@@ -63,24 +84,13 @@ std::optional<Response> StaticFiles::Serve(const Request& request) const {
       r.set(bhttp::field::location, mount.prefix);
       return r;
     }
-    const std::string rel = transcoder::PercentDecode(raw_path.substr(mount.prefix.size()),
-                                                      transcoder::DecodeMode::kAll);
-    if (!SafeRelative(rel)) return ErrorReply(Status(Code::kPermissionDenied, "forbidden path"));
-    std::error_code ec;
-    const fs::path root = fs::weakly_canonical(mount.dir, ec);
-    fs::path file = fs::weakly_canonical(root / rel, ec);
-    if (!ec && fs::is_directory(file, ec)) file /= "index.html";
-    file = fs::weakly_canonical(file, ec);
-    const auto [root_end, file_it] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
-    if (ec || root_end != root.end()) {
-      return ErrorReply(Status(Code::kPermissionDenied, "forbidden path"));
+    StatusOr<FileContent> file = ReadFileUnder(mount.dir, raw_path.substr(mount.prefix.size()));
+    if (!file.ok()) {
+      return ErrorReply(file.status().code() == Code::kNotFound
+                            ? NotFound("no file " + std::string(raw_path))
+                            : file.status());
     }
-    if (!fs::is_regular_file(file, ec) || fs::file_size(file, ec) > kMaxFileBytes) {
-      return ErrorReply(NotFound("no file " + std::string(raw_path)));
-    }
-    std::ifstream in(file, std::ios::binary);
-    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Response r = MakeResponse(200, std::move(body), ContentType(file));
+    Response r = MakeResponse(200, std::move(file->body), file->content_type);
     r.set(bhttp::field::cache_control, "no-cache");
     r.set("X-Content-Type-Options", "nosniff");
     if (request.method() == bhttp::verb::head) {

@@ -82,6 +82,12 @@ void Reject(http::DataStream stream, const http::Refusal& refusal, unsigned vers
 
 }  // namespace
 
+void RejectUpgrade(http::DataStream stream, const http::Request& request, http::Response response,
+                   http::ConnectionSlot slot) {
+  Reject(std::move(stream), std::move(response), request.version(), std::move(slot),
+         http::IdentityOf(request).request_id);
+}
+
 WsBridge::WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits)
     : registry_(registry), metrics_(metrics), limits_(limits) {}
 

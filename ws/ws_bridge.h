@@ -18,6 +18,11 @@
 
 namespace portico::ws {
 
+// Answers an upgrade request in plain HTTP (with its X-Request-Id) before any handshake and
+// closes the connection: for listeners that refuse an upgrade before it reaches a bridge.
+void RejectUpgrade(http::DataStream stream, const http::Request& request, http::Response response,
+                   http::ConnectionSlot slot);
+
 class WsBridge {
  public:
   WsBridge(const registry::Registry& registry, http::Metrics& metrics, WsLimits limits);

@@ -105,6 +105,7 @@ struct WsClient::Impl {
   asio::io_context io;
   http::DataStream stream{tcp::socket{io}};  // plain, or TLS for wss:// URLs
   ClientTls tls_options;
+  std::vector<std::pair<std::string, std::string>> extra_headers;
   std::shared_ptr<asio::ssl::context> tls_context;
   std::thread thread;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -370,6 +371,7 @@ struct WsClient::Impl {
       }
       request += "\r\n";
     }
+    for (const auto& [name, value] : extra_headers) request += name + ": " + value + "\r\n";
     request += "\r\n";
 
     tcp::resolver resolver(io);
@@ -514,6 +516,10 @@ WsClient::~WsClient() {
 }
 
 void WsClient::set_tls(ClientTls tls) { impl_->tls_options = std::move(tls); }
+
+void WsClient::set_headers(std::vector<std::pair<std::string, std::string>> headers) {
+  impl_->extra_headers = std::move(headers);
+}
 
 bool WsClient::Connect(const std::string& url, const std::vector<std::string>& subprotocols,
                        std::chrono::milliseconds timeout) {

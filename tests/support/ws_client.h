@@ -40,6 +40,8 @@ class WsClient {
 
   // For wss:// URLs: the TLS settings (roots, client certificate). Before Connect.
   void set_tls(ClientTls tls);
+  // Extra header lines for the handshake ("Origin", "Cookie", ...). Before Connect.
+  void set_headers(std::vector<std::pair<std::string, std::string>> headers);
   // url like "ws://127.0.0.1:<port>/v1/stream/hi?repeat=2" (or wss://, over TLS); subprotocols
   // may be empty.
   // Returns false (with error()) if the handshake fails; http_status() then holds the HTTP
