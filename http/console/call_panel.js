@@ -3,7 +3,7 @@
 // unary by POST (status, headers, reply); server streams by POST with Accept: text/event-stream,
 // read as they arrive (Stop aborts); client and bidi streams over a WebSocket with the
 // portico.mux.v1 subprotocol (a chat-like log, a send box, Half-close and Cancel).
-import { h, replace, uid, pretty, notice } from './dom.js';
+import { h, replace, uid, pretty, notice, prose } from './dom.js';
 import { buildForm, FormError } from './schema_form.js';
 import { readEvents } from './sse.js';
 
@@ -114,7 +114,7 @@ export class CallPanel {
     replace(this.about,
       h('p', {}, h('strong', {}, m.path), ' — ', KIND_LABEL[m.kind] || m.kind,
         m.backend ? `, backend ${m.backend}` : ''),
-      m.summary || m.description ? h('p', { class: 'description' }, m.description || m.summary) : null,
+      m.summary || m.description ? h('p', { class: 'description' }, prose(m.description || m.summary)) : null,
       h('p', { class: 'hint' }, `${m.request || '?'} → ${m.response || '?'}; routes: ${routes || 'none'}`));
     if (m.request && this.catalog.schemas[m.request]) {
       this.form = buildForm(this.catalog.schemas, m.request);

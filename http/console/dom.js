@@ -69,3 +69,8 @@ export function field(labelText, control, hint) {
   }
   return h('div', { class: 'field' }, parts);
 }
+
+// A .proto comment as prose: its hard-wrapped lines joined; blank lines stay paragraph breaks.
+export function prose(text) {
+  return String(text || '').replace(/[ \t]*\n(?!\n)[ \t]*/g, (m, offset, s) => (s[offset - 1] === '\n' ? '\n' : ' ')).trim();
+}

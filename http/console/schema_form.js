@@ -7,7 +7,7 @@
 // buildForm(schemas, messageName) -> {element, get(), set(value)}: get() gives the proto3 JSON
 // of what is filled in (empty fields left out; throws FormError for text that is not valid JSON
 // in a JSON field), set(value) fills the form from such JSON (unknown keys are ignored).
-import { h, uid } from './dom.js';
+import { h, uid, prose } from './dom.js';
 import { resolve, mainType, nonNullAlternative, refName, typeLabel } from './catalog.js';
 
 export class FormError extends Error {}
@@ -80,7 +80,8 @@ function nodeFor(ctx, schema, label, depth, ancestors, hint) {
   return jsonNode(label, hint || 'any JSON value');
 }
 
-function describe(el, hint) {
+function describe(el, rawHint) {
+  const hint = prose(rawHint);
   if (!hint) return null;
   const id = uid('hint');
   el.setAttribute('aria-describedby', id);
@@ -289,7 +290,7 @@ function messageNode(ctx, schema, label, depth, ancestors, top, prefix = '') {
   }
   const nodes = new Map();
   const body = [];
-  if (s.description) body.push(h('p', { class: 'description' }, s.description));
+  if (s.description) body.push(h('p', { class: 'description' }, prose(s.description)));
   const doneGroups = new Set();
   for (const [key, prop] of Object.entries(props)) {
     const group = inOneof.get(key);

@@ -1,7 +1,7 @@
 // Services and methods: each service with its comment, each method with its kind, HTTP routes,
 // backend and a link to call it; request and response schemas browsable field by field (a nested
 // message opens on demand, so recursive messages are safe).
-import { h, replace, notice } from './dom.js';
+import { h, replace, notice, prose } from './dom.js';
 import { resolve, mainType, refName, typeLabel, nonNullAlternative } from './catalog.js';
 
 const KIND_LABEL = { unary: 'unary', server: 'server stream', client: 'client stream', bidi: 'bidi stream' };
@@ -41,7 +41,7 @@ export class ServicesView {
     for (const s of services) {
       parts.push(h('article', { class: 'card service', 'aria-label': `Service ${s.name}` },
         h('h3', {}, s.name),
-        s.description ? h('p', { class: 'description' }, s.description) : null,
+        s.description ? h('p', { class: 'description' }, prose(s.description)) : null,
         h('ul', { class: 'methods' }, s.methods.map((m) => this.methodItem(m)))));
     }
     replace(this.body, parts);
@@ -55,7 +55,7 @@ export class ServicesView {
         h('span', { class: `badge kind-${m.kind}` }, KIND_LABEL[m.kind] || m.kind),
         m.backend ? h('span', { class: 'badge' }, `backend: ${m.backend}`) : h('span', { class: 'badge warn' }, 'no backend'),
         h('a', { class: 'button small', href: `#/call${m.path}` }, `Call ${m.name}`)),
-      m.description || m.summary ? h('p', { class: 'description' }, m.description || m.summary) : null,
+      m.description || m.summary ? h('p', { class: 'description' }, prose(m.description || m.summary)) : null,
       h('ul', { class: 'routes' }, m.routes.map((r) => h('li', {},
         h('code', {}, `${r.httpMethod} ${r.path}`),
         r.policies && Object.keys(r.policies).length
@@ -84,7 +84,7 @@ function schemaBody(schemas, name) {
   const schema = schemas[name];
   if (!schema) return h('p', { class: 'hint' }, 'No schema in the OpenAPI document.');
   const parts = [];
-  if (schema.description) parts.push(h('p', { class: 'description' }, schema.description));
+  if (schema.description) parts.push(h('p', { class: 'description' }, prose(schema.description)));
   if (Array.isArray(schema.enum)) {
     parts.push(h('p', {}, 'Enum values: ', schema.enum.map((v, i) => [i ? ', ' : '', h('code', {}, String(v))])));
     return h('div', { class: 'schema-body' }, parts);
@@ -110,7 +110,7 @@ function schemaBody(schemas, name) {
         h('th', { scope: 'row' }, h('code', {}, k), groupOf.has(k) ? h('span', { class: 'hint' }, ` (oneof ${groupOf.get(k)})`) : null),
         h('td', {}, h('code', {}, typeLabel(schemas, p)),
           nested.map((n) => schemaDetails(schemas, n, ''))),
-        h('td', {}, p.description || enumHint(schemas, p) || ''));
+        h('td', {}, prose(p.description) || enumHint(schemas, p) || ''));
     })))));
   return h('div', { class: 'schema-body' }, parts);
 }
