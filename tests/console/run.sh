@@ -153,7 +153,8 @@ CONFIG_DATA="$data_port $admin_port $greeter_port $chat_port $token" ROOT="$root
   };
   require("fs").writeFileSync(`${tmp}/portico.yaml`, JSON.stringify(config, null, 2) + "\n");'
 
-# PORTICO_CONSOLE_DIR is left unset: the test drives the files embedded in the binary.
+# The files embedded in the binary are tested, unless PORTICO_CONSOLE_DIR is set in the caller's
+# environment (then Portico reads http/console/ from disk: edit, rerun, no rebuild).
 "$portico" --config "$tmp/portico.yaml" >"$tmp/portico.log" 2>&1 &
 pids+=($!)
 wait_for "curl -fsS --max-time 1 http://127.0.0.1:$admin_port/admin/healthz -H 'Authorization: Bearer $token'" 15 "${pids[-1]}"
