@@ -8,10 +8,11 @@
 // then greeter.proto uploaded and its service shown; SayHello called from the form; StreamHellos
 // messages shown as they arrive, and Stop; chat.v1.Chat/Join over the mux WebSocket with a
 // message both ways and Half-close; a policy edit refused with the validation error shown, then
-// fixed; greeter_server killed and its endpoint shown unhealthy; the metrics charts; the session
-// banner after the cookie is gone; at 360x740: no horizontal overflow in any view and Tab
-// reaching the main controls. A screenshot per step goes to ARTIFACTS. No script error and no
-// CSP violation may occur. Prints "N passed, M failed" last; exits 1 on any failure.
+// fixed; the metrics charts; greeter_server killed and its endpoint shown unhealthy; the session
+// banner after the cookie is gone; at 360x740: no horizontal overflow in any view, Tab reaching
+// the main controls with a visible focus, then Log out. A screenshot per step goes to ARTIFACTS.
+// No script error and no CSP violation may occur. Prints "N passed, M failed" last; exits 1 on
+// any failure.
 
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,7 +286,7 @@ async function run() {
     await shot(page, '12-session-expired');
   });
 
-  await test('360x740: no horizontal overflow, Tab reaches the controls', async () => {
+  await test('360x740: no horizontal overflow, Tab reaches the controls, Log out', async () => {
     const small = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: false });
     const p = await small.newPage();
     p.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -327,6 +328,10 @@ async function run() {
     await go(p, '#/backends');
     await p.waitForTimeout(500);
     await shot(p, '15-mobile-backends');
+    // Log out: the server's login form again.
+    await Promise.all([p.waitForURL(/\/console\//), p.getByRole('button', { name: 'Log out' }).click()]);
+    await p.goto(`${base}/console/`);
+    await p.locator('input[name="token"]').waitFor();
     await small.close();
   });
   return problems;
