@@ -14,7 +14,7 @@
 // No script error and no CSP violation may occur. Prints "N passed, M failed" last; exits 1 on
 // any failure.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -154,10 +154,20 @@ async function run() {
   });
 
   await test('upload greeter.proto and see its service', async () => {
-    await page.setInputFiles('#upload-files', join(ROOT, 'examples/greeter/greeter.proto'));
+    // Two files at once: greeter.proto and a scratch file deleted again below.
+    await page.setInputFiles('#upload-files', [
+      { name: 'greeter.proto', mimeType: 'text/plain', buffer: readFileSync(join(ROOT, 'examples/greeter/greeter.proto')) },
+      { name: 'scratch.proto', mimeType: 'text/plain', buffer: Buffer.from('syntax = "proto3";\npackage scratch;\nmessage M {}\n') },
+    ]);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await expectText(page.locator('.upload-services li'), 'greeter.v1.Greeter', 'upload result');
+    await expectText(page.locator('.descriptor-files th'), 'greeter.proto', 'registered files');
+    await expectText(page.locator('.descriptor-files th'), 'scratch.proto', 'registered files');
     await shot(page, '03-upload-ok');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete scratch.proto' }).click();
+    await expectText(page.locator('.notice'), 'Deleted scratch.proto', 'delete');
+    await page.locator('.descriptor-files tr[data-file="scratch.proto"]').waitFor({ state: 'detached' });
     await go(page, '#/services');
     await expectText(page.locator('.service h3'), 'greeter.v1.Greeter', 'services view');
     const service = page.locator('.service', { has: page.locator('h3', { hasText: 'greeter.v1.Greeter' }) });
