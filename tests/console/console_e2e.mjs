@@ -176,6 +176,12 @@ async function run() {
     // A schema opens on demand with its fields.
     await service.locator('details.schema summary', { hasText: 'greeter.v1.HelloRequest' }).first().click();
     await expectText(service.locator('.schema-body th'), 'times', 'request schema');
+    // A nested type ($ref) opens inside the field's row: ChatEvent's enum Kind.
+    const chat = page.locator('.service', { has: page.locator('h3', { hasText: 'chat.v1.Chat' }) });
+    const joinMethod = chat.locator('.method', { has: page.locator('.method-name', { hasText: /^Join$/ }) });
+    await joinMethod.locator('details.schema > summary', { hasText: 'chat.v1.ChatEvent' }).first().click();
+    await joinMethod.locator('.schema-body details.schema > summary', { hasText: 'chat.v1.ChatEvent.Kind' }).first().click();
+    await expectText(joinMethod.locator('.schema-body p'), 'JOINED', 'enum values');
     await shot(page, '04-services');
   });
 
