@@ -60,8 +60,3 @@ export async function getText(path) {
   if (!response.ok) throw new ApiError(response.status, await readBody(response));
   return response.text();
 }
-
-// Reports 401s of calls that do not go through request() (the call panel's own fetches).
-export function noteStatus(status) {
-  if (status === 401) listeners.forEach((fn) => fn(null));
-}

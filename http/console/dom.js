@@ -58,18 +58,6 @@ export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
 
-// A labelled control: <div class="field"><label for=id>text</label>control hint</div>.
-export function field(labelText, control, hint) {
-  if (!control.id) control.id = uid('f');
-  const parts = [h('label', { for: control.id }, labelText), control];
-  if (hint) {
-    const hintId = uid('hint');
-    control.setAttribute('aria-describedby', hintId);
-    parts.push(h('span', { class: 'hint', id: hintId }, hint));
-  }
-  return h('div', { class: 'field' }, parts);
-}
-
 // A .proto comment as prose: its hard-wrapped lines joined; blank lines stay paragraph breaks.
 export function prose(text) {
   return String(text || '').replace(/[ \t]*\n(?!\n)[ \t]*/g, (m, offset, s) => (s[offset - 1] === '\n' ? '\n' : ' ')).trim();

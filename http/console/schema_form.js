@@ -8,7 +8,7 @@
 // of what is filled in (empty fields left out; throws FormError for text that is not valid JSON
 // in a JSON field), set(value) fills the form from such JSON (unknown keys are ignored).
 import { h, uid, prose } from './dom.js';
-import { resolve, mainType, nonNullAlternative, refName, typeLabel } from './catalog.js';
+import { resolve, mainType, nonNullAlternative, typeLabel } from './catalog.js';
 
 export class FormError extends Error {}
 
@@ -405,4 +405,3 @@ function foldedNode(ctx, schema, label, depth, ancestors, name) {
   };
 }
 
-export { refName };
