@@ -61,6 +61,8 @@ pb::FileDescriptorProto Copy(const pb::FileDescriptor& file) {
   pb::FileDescriptorProto proto;
   file.CopyTo(&proto);
   file.CopyJsonNameTo(&proto);
+  // The comments: /admin/openapi.json and the console show them as descriptions.
+  file.CopySourceCodeInfoTo(&proto);
   return proto;
 }
 
