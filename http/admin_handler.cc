@@ -268,6 +268,10 @@ Response AdminHandler::Handle(const Request& request) const {
     if (method != bhttp::verb::get) return not_allowed("GET");
     return ListRoutes();
   }
+  if (path == "/admin/openapi.json") {
+    if (method != bhttp::verb::get) return not_allowed("GET");
+    return openapi_.Reply(*registry_.Current());
+  }
   if (path == kDescriptors) {
     if (method == bhttp::verb::post) return UploadDescriptors(request, query);
     if (method == bhttp::verb::get) return ListDescriptors();

@@ -11,6 +11,7 @@
 
 #include "http/exchange.h"
 #include "http/metrics.h"
+#include "http/openapi_admin.h"
 #include "http/server.h"
 #include "registry/reflection_control.h"
 #include "registry/registry.h"
@@ -67,6 +68,7 @@ class AdminHandler {
   const AccessLog* access_log_ = nullptr;
   const HttpServer* data_server_ = nullptr;
   const registry::StoreHealth* store_health_ = nullptr;
+  mutable OpenApiCache openapi_;  // GET /admin/openapi.json, built once per snapshot
 };
 
 }  // namespace portico::http
