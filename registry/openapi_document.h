@@ -13,6 +13,13 @@
 // one path and method) is listed under the top-level `x-portico-omitted` instead; a custom HTTP
 // method (e.g. REPORT) goes under the path item's `x-portico-custom-methods`.
 //
+// Extension fields: on operations x-portico-grpc-method ("/pkg.Svc/Method"),
+// x-portico-streaming (unary|server|client|bidi), x-portico-request / x-portico-response (full
+// message names), x-portico-default-route, x-portico-path-template (the rule's template, as
+// /admin/routes lists it), x-portico-body / x-portico-response-body (when the rule sets them),
+// x-portico-query-truncated; on parameters x-portico-field (the proto field path it sets; query
+// parameters are named by json_name, dotted); on messages x-portico-oneofs.
+//
 // Bounded for admin-uploaded (untrusted) descriptors: see OpenApiLimits. Pure, no I/O;
 // thread-safe (reads the immutable catalog only). Never throws.
 #pragma once
