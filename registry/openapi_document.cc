@@ -390,7 +390,9 @@ OpenApiJson DocumentBuilder::Operation(const Route& route, const PathShape& shap
   for (std::size_t i = 0; i < shape.params.size(); ++i) {
     params.push_back(PathParameter(shape.params[i], names[i]));
   }
-  if (binding.body != "*") {
+  // A well-known request type (Empty, Struct, a wrapper, ...) has a JSON form that is not an
+  // object of its fields: nothing to set field by field from the query.
+  if (binding.body != "*" && method.input_type()->file()->package() != "google.protobuf") {
     QueryWalk walk;
     walk.out = &params;
     if (!binding.body.empty()) walk.body_field = FindField(*method.input_type(), binding.body);

@@ -288,6 +288,25 @@ service S {
   EXPECT_TRUE(ids.count("u.v1.S.M_http_2"));
 }
 
+// A well-known request type gets no query parameters (its JSON form is not its fields).
+TEST(OpenApiDocumentLimitsTest, WellKnownRequestTypeHasNoQueryParams) {
+  auto catalog = SourceCatalog(R"(syntax = "proto3";
+package k.v1;
+import "google/api/annotations.proto";
+import "google/protobuf/struct.proto";
+import "google/protobuf/wrappers.proto";
+service S {
+  rpc V(google.protobuf.Value) returns (google.protobuf.Value) { option (google.api.http) = { get: "/v" }; }
+  rpc W(google.protobuf.StringValue) returns (google.protobuf.StringValue) { option (google.api.http) = { get: "/w" }; }
+})");
+  ASSERT_NE(catalog, nullptr);
+  json doc = json::parse(BuildOpenApiDocument(*catalog, 1));
+  EXPECT_FALSE(doc["paths"]["/v"]["get"].contains("parameters"));
+  EXPECT_FALSE(doc["paths"]["/w"]["get"].contains("parameters"));
+  EXPECT_EQ(doc["paths"]["/w"]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
+            json::parse(R"({"$ref":"#/components/schemas/google.protobuf.StringValue"})"));
+}
+
 // Ten levels of a message with a string and nine message fields: query parameters would be
 // 9^9 without the bounds.
 TEST(OpenApiDocumentLimitsTest, QueryParamsBoundedInDepthAndCount) {
