@@ -24,6 +24,7 @@ struct PathParam {
   bool multi_segment = false;
   std::string segments;  // "shelves/*/books/**" for a multi-segment variable or `**`
   std::string pattern;   // regex of the value (multi-segment only)
+  int part = 0;          // expanded variable: which of its wildcards (1-based); 0 otherwise
 };
 
 // An OpenAPI path as literal pieces around its parameters:
@@ -80,7 +81,20 @@ std::string RegexEscape(std::string_view literal) {
   return out;
 }
 
-PathShape ShapeOf(const HttpTemplate& t, const pb::Descriptor& request) {
+std::string SegmentsText(const HttpTemplate& t, std::size_t from, std::size_t to) {
+  using Kind = HttpTemplate::Segment::Kind;
+  std::vector<std::string> texts;
+  for (std::size_t k = from; k < to; ++k) {
+    const auto& s = t.segments[k];
+    texts.push_back(s.kind == Kind::kLiteral ? s.literal : s.kind == Kind::kWildcard ? "*" : "**");
+  }
+  return Join(texts, "/");
+}
+
+// expand: a multi-segment variable becomes its literal segments with one parameter per `*` /
+// `**` (`/v1/{name=shelves/*}` -> `/v1/shelves/{name_1}`) instead of one `{name}`: the form
+// used where two templates would otherwise share one OpenAPI path and method.
+PathShape ShapeOf(const HttpTemplate& t, const pb::Descriptor& request, bool expand) {
   using Kind = HttpTemplate::Segment::Kind;
   PathShape shape;
   const std::size_t n = t.segments.size();
@@ -103,6 +117,38 @@ PathShape ShapeOf(const HttpTemplate& t, const pb::Descriptor& request) {
     }
     PathParam param;
     std::size_t end = i + 1;
+    if (var != nullptr && var->multi_segment && expand) {
+      end = var->end_segment < 0 ? n : std::clamp<std::size_t>(
+                                           static_cast<std::size_t>(var->end_segment), i + 1, n);
+      const std::string field_path = Join(var->field_path, ".");
+      const FieldDescriptor* field = Resolve(request, var->field_path);
+      int part = 0;
+      for (std::size_t k = i; k < end; ++k) {
+        if (k > i) piece += '/';
+        const auto& s = t.segments[k];
+        if (s.kind == Kind::kLiteral) {
+          piece += s.literal;
+          continue;
+        }
+        PathParam p;
+        p.field_path = field_path;
+        p.field = field;
+        p.part = ++part;
+        p.multi_segment = s.kind == Kind::kDoubleWildcard;
+        p.segments = SegmentsText(t, i, end);
+        std::string name;
+        int suffix = part;
+        do name = field_path + "_" + std::to_string(suffix++);
+        while (names.count(name));
+        names.insert(name);
+        p.name = name;
+        shape.pieces.push_back(std::move(piece));
+        piece.clear();
+        shape.params.push_back(std::move(p));
+      }
+      i = end;
+      continue;
+    }
     if (var != nullptr) {
       param.field_path = Join(var->field_path, ".");
       param.name = param.field_path;
@@ -119,12 +165,9 @@ PathShape ShapeOf(const HttpTemplate& t, const pb::Descriptor& request) {
       param.multi_segment = segment.kind == Kind::kDoubleWildcard;
     }
     if (param.multi_segment) {
-      std::vector<std::string> texts;
       std::string regex;
       for (std::size_t k = i; k < end; ++k) {
         const auto& s = t.segments[k];
-        texts.push_back(s.kind == Kind::kLiteral ? s.literal
-                        : s.kind == Kind::kWildcard ? "*" : "**");
         if (s.kind == Kind::kDoubleWildcard) {
           regex += k == i ? ".*" : "(/.*)?";
         } else {
@@ -132,7 +175,7 @@ PathShape ShapeOf(const HttpTemplate& t, const pb::Descriptor& request) {
                    (s.kind == Kind::kLiteral ? RegexEscape(s.literal) : std::string("[^/]+"));
         }
       }
-      param.segments = Join(texts, "/");
+      param.segments = SegmentsText(t, i, end);
       param.pattern = "^" + regex + "$";
     }
     shape.pieces.push_back(std::move(piece));
@@ -267,7 +310,14 @@ void DocumentBuilder::QueryParams(const pb::Descriptor& type, QueryWalk* walk) {
 OpenApiJson DocumentBuilder::PathParameter(const PathParam& param, const std::string& name) {
   OpenApiJson p = {{"name", name}, {"in", "path"}, {"required", true}};
   std::string description = param.field ? ProtoComment(*param.field) : std::string();
-  if (param.multi_segment) {
+  if (param.part > 0) {
+    description += std::string(description.empty() ? "" : "\n\n") + "Wildcard " +
+                   std::to_string(param.part) + " of `" + param.field_path + "=" +
+                   param.segments + "`: the field is set to the whole matched text, literal " +
+                   "segments included." +
+                   (param.multi_segment ? " May span several segments (slashes sent as they are)."
+                                        : "");
+  } else if (param.multi_segment) {
     description += std::string(description.empty() ? "" : "\n\n") +
                    "Spans several path segments (`" + param.segments +
                    "`): send its slashes as they are, not as %2F.";
@@ -275,8 +325,10 @@ OpenApiJson DocumentBuilder::PathParameter(const PathParam& param, const std::st
     description += "Any one path segment (an unnamed `*` of the template; binds no field).";
   }
   if (!description.empty()) p["description"] = description;
-  OpenApiJson schema = param.field ? schemas_.ValueSchema(*param.field) : OpenApiJson{{"type", "string"}};
-  if (param.multi_segment && (param.field == nullptr ||
+  // A part of an expanded variable is text whatever the field's type.
+  OpenApiJson schema = param.field && param.part == 0 ? schemas_.ValueSchema(*param.field)
+                                                      : OpenApiJson{{"type", "string"}};
+  if (param.multi_segment && param.part == 0 && (param.field == nullptr ||
                               param.field->type() == FieldDescriptor::TYPE_STRING)) {
     schema["pattern"] = param.pattern;
   }
@@ -390,7 +442,9 @@ OpenApiJson DocumentBuilder::Operation(const Route& route, const PathShape& shap
   for (std::size_t i = 0; i < shape.params.size(); ++i) {
     params.push_back(PathParameter(shape.params[i], names[i]));
   }
-  if (binding.body != "*") {
+  // A well-known request type (Empty, Struct, a wrapper, ...) has a JSON form that is not an
+  // object of its fields: nothing to set field by field from the query.
+  if (binding.body != "*" && method.input_type()->file()->package() != "google.protobuf") {
     QueryWalk walk;
     walk.out = &params;
     if (!binding.body.empty()) walk.body_field = FindField(*method.input_type(), binding.body);
@@ -431,11 +485,28 @@ OpenApiJson DocumentBuilder::Build(std::uint64_t version) {
   shapes.reserve(routes.size());
   std::unordered_map<std::string, std::vector<std::vector<std::string>>> slot_names;
   for (const Route& route : routes) {
-    shapes.push_back(ShapeOf(route.plan.path_template(), *route.method->descriptor->input_type()));
-    auto& slots = slot_names[shapes.back().Key()];
-    slots.resize(shapes.back().params.size());
+    shapes.push_back(
+        ShapeOf(route.plan.path_template(), *route.method->descriptor->input_type(), false));
+  }
+  // Multi-segment variables collapse distinct templates onto one OpenAPI path: those sharing a
+  // path and method with another route are expanded.
+  std::unordered_map<std::string, int> uses;  // "METHOD path-shape" -> routes
+  for (std::size_t r = 0; r < routes.size(); ++r) {
+    ++uses[routes[r].plan.binding().http_method + " " + shapes[r].Key()];
+  }
+  for (std::size_t r = 0; r < routes.size(); ++r) {
+    const auto& t = routes[r].plan.path_template();
+    const bool multi = std::any_of(t.variables.begin(), t.variables.end(),
+                                   [](const auto& v) { return v.multi_segment; });
+    if (multi && uses[routes[r].plan.binding().http_method + " " + shapes[r].Key()] > 1) {
+      shapes[r] = ShapeOf(t, *routes[r].method->descriptor->input_type(), true);
+    }
+  }
+  for (const PathShape& shape : shapes) {
+    auto& slots = slot_names[shape.Key()];
+    slots.resize(shape.params.size());
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      const std::string& name = shapes.back().params[i].name;
+      const std::string& name = shape.params[i].name;
       if (std::find(slots[i].begin(), slots[i].end(), name) == slots[i].end()) {
         slots[i].push_back(name);
       }
@@ -492,8 +563,7 @@ OpenApiJson DocumentBuilder::Build(std::uint64_t version) {
       omitted.push_back({{"http_method", http_method},
                          {"path", route.plan.binding().path},
                          {"grpc_method", m.path},
-                         {"reason", "OpenAPI cannot tell it from " + field + " " + path +
-                                        " (multi-segment variables share one {param})"}});
+                         {"reason", "OpenAPI cannot tell it from " + field + " " + path}});
       continue;
     }
     (*target)[field] = Operation(route, shapes[r], names, UniqueId(std::move(id)));

@@ -9,9 +9,18 @@
 // `{wildcard_N}`, custom verbs kept (`/v1/{name}:undelete`). Templates with one shape but
 // different variable names share one OpenAPI path (OpenAPI forbids two), the names joined with
 // "_or_" where they differ; `x-portico-field` on each parameter names the field it binds.
-// A route OpenAPI cannot express next to another (two multi-segment templates collapsing onto
-// one path and method) is listed under the top-level `x-portico-omitted` instead; a custom HTTP
-// method (e.g. REPORT) goes under the path item's `x-portico-custom-methods`.
+// Where a multi-segment variable would make two routes share one OpenAPI path and method
+// (`GET /v1/{name=shelves/*}` next to `GET /v1/{id}`), its template is expanded instead: literal
+// segments kept, one `{name_N}` parameter per wildcard (`/v1/shelves/{name_1}`). A route still
+// inexpressible next to another is listed under the top-level `x-portico-omitted`. A custom
+// HTTP method (e.g. REPORT) goes under the path item's `x-portico-custom-methods`.
+//
+// Extension fields: on operations x-portico-grpc-method ("/pkg.Svc/Method"),
+// x-portico-streaming (unary|server|client|bidi), x-portico-request / x-portico-response (full
+// message names), x-portico-default-route, x-portico-path-template (the rule's template, as
+// /admin/routes lists it), x-portico-body / x-portico-response-body (when the rule sets them),
+// x-portico-query-truncated; on parameters x-portico-field (the proto field path it sets; query
+// parameters are named by json_name, dotted); on messages x-portico-oneofs.
 //
 // Bounded for admin-uploaded (untrusted) descriptors: see OpenApiLimits. Pure, no I/O;
 // thread-safe (reads the immutable catalog only). Never throws.

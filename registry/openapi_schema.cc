@@ -147,6 +147,8 @@ bool NeedsValue(std::string_view name) {
   return name == "google.protobuf.Struct" || name == "google.protobuf.ListValue";
 }
 
+constexpr int kOneofConstraintMembers = 16;
+
 OpenApiJson StatusSchema() {
   return {{"type", "object"},
           {"title", "Status"},
@@ -253,31 +255,29 @@ OpenApiJson OpenApiSchemas::MessageSchema(const pb::Descriptor& type) {
     }
   }
   s["properties"] = std::move(properties);
-  // Real oneofs (not proto3 `optional`): at most one member set. Listed for readers, and
-  // checked by a plain JSON-Schema constraint: exactly one alternative of "this member
-  // present" or "none present" holds when at most one member is present.
+  // Real oneofs (not proto3 `optional`): at most one member set. Listed for readers; and for
+  // validators, each member present forbids the others (dependentSchemas), up to
+  // kOneofConstraintMembers members (the constraint grows with the square of their number).
   OpenApiJson oneofs = OpenApiJson::object();
-  OpenApiJson constraints = OpenApiJson::array();
+  OpenApiJson dependent = OpenApiJson::object();
   for (int i = 0; i < type.oneof_decl_count(); ++i) {
     const pb::OneofDescriptor& oneof = *type.oneof_decl(i);
     if (oneof.is_synthetic() || oneof.field_count() == 0) continue;
     OpenApiJson names = OpenApiJson::array();
-    OpenApiJson alternatives = OpenApiJson::array();
-    OpenApiJson any_present = OpenApiJson::array();
-    for (int f = 0; f < oneof.field_count(); ++f) {
-      const std::string& name = oneof.field(f)->json_name();
-      names.push_back(name);
-      alternatives.push_back({{"required", {name}}});
-      any_present.push_back({{"required", {name}}});
+    for (int f = 0; f < oneof.field_count(); ++f) names.push_back(oneof.field(f)->json_name());
+    if (oneof.field_count() > 1 && oneof.field_count() <= kOneofConstraintMembers) {
+      for (int f = 0; f < oneof.field_count(); ++f) {
+        OpenApiJson others = OpenApiJson::object();
+        for (int g = 0; g < oneof.field_count(); ++g) {
+          if (g != f) others[oneof.field(g)->json_name()] = false;
+        }
+        dependent[oneof.field(f)->json_name()] = {{"properties", std::move(others)}};
+      }
     }
-    alternatives.push_back({{"not", {{"anyOf", std::move(any_present)}}}});
     oneofs[oneof.name()] = std::move(names);
-    constraints.push_back({{"oneOf", std::move(alternatives)}});
   }
-  if (!oneofs.empty()) {
-    s["x-portico-oneofs"] = std::move(oneofs);
-    s["allOf"] = std::move(constraints);
-  }
+  if (!oneofs.empty()) s["x-portico-oneofs"] = std::move(oneofs);
+  if (!dependent.empty()) s["dependentSchemas"] = std::move(dependent);
   return s;
 }
 

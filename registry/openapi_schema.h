@@ -1,6 +1,7 @@
 // Protobuf descriptors -> JSON Schema (the OpenAPI 3.1 dialect, JSON Schema 2020-12) in the
 // proto3 JSON form (DESIGN section 14): int64 family as strings, enums by name, maps as objects,
-// bytes as base64, well-known types in their JSON forms, oneofs listed in `x-portico-oneofs`.
+// bytes as base64, well-known types in their JSON forms, oneofs listed in `x-portico-oneofs` (and
+// enforced by `dependentSchemas`: a member present forbids the others, for oneofs of up to 16).
 // Messages and enums are referenced by `$ref` into components.schemas, keyed by full proto name,
 // so recursive messages terminate; Components() then writes each referenced type once, walking
 // the types with a work list (no recursion), so a descriptor set of any depth or size costs

@@ -244,24 +244,45 @@ TEST(OpenApiDocumentLimitsTest, WildcardsAndCollapsingTemplates) {
   auto catalog = SourceCatalog(R"(syntax = "proto3";
 package w.v1;
 import "google/api/annotations.proto";
-message R { string name = 1; string id = 2; }
+message R { string name = 1; string id = 2; int32 n = 3; }
 service S {
   rpc A(R) returns (R) { option (google.api.http) = { get: "/v1/*/x/**" }; }
   rpc B(R) returns (R) { option (google.api.http) = { get: "/v1/{name=shelves/*}" }; }
   rpc C(R) returns (R) { option (google.api.http) = { get: "/v1/{id}" }; }
   rpc D(R) returns (R) { option (google.api.http) = { get: "/" }; }
   rpc E(R) returns (R) { option (google.api.http) = { post: "/v1:run" body: "*" }; }
+  rpc F(R) returns (R) { option (google.api.http) = { get: "/v2/{name=projects/*/locations/*}" }; }
+  rpc G(R) returns (R) { option (google.api.http) = { get: "/v2/{name=projects/*}" }; }
+  rpc H(R) returns (R) { option (google.api.http) = { delete: "/v2/{name=projects/*}" }; }
+  rpc I(R) returns (R) { option (google.api.http) = { get: "/v3/{id=x/**}" }; }
+  rpc J(R) returns (R) { option (google.api.http) = { get: "/v3/x/{name}" }; }
+  rpc K(R) returns (R) { option (google.api.http) = { get: "/v3/{name}" }; }
 })");
   ASSERT_NE(catalog, nullptr);
   json doc = json::parse(BuildOpenApiDocument(*catalog, 1));
+  std::vector<std::string> paths;
+  for (const auto& [path, item] : doc["paths"].items()) paths.push_back(path);
   ASSERT_TRUE(doc["paths"].contains("/v1/{wildcard_1}/x/{wildcard_2}")) << doc["paths"].dump();
   const json& a = doc["paths"]["/v1/{wildcard_1}/x/{wildcard_2}"]["get"];
   EXPECT_EQ(Param(a, "wildcard_2")["schema"], json::parse(R"({"type":"string","pattern":"^.*$"})"));
   EXPECT_FALSE(Param(a, "wildcard_1").contains("x-portico-field"));
-  // B and C both become GET /v1/{...}: the first is kept, the second listed as omitted.
-  EXPECT_TRUE(doc["paths"].contains("/v1/{name_or_id}"));
-  ASSERT_EQ(doc["x-portico-omitted"].size(), 1u);
-  EXPECT_EQ(doc["x-portico-omitted"][0]["grpc_method"], "/w.v1.S/C");
+  // B and C would both be GET /v1/{...}: B's multi-segment variable is expanded, C keeps {id}.
+  EXPECT_THAT(paths, ::testing::IsSupersetOf({"/v1/shelves/{name_1}", "/v1/{id}",
+                                              "/v2/projects/{name_1}/locations/{name_2}",
+                                              "/v2/projects/{name_1}"}));
+  const json b = Param(doc["paths"]["/v1/shelves/{name_1}"]["get"], "name_1");
+  EXPECT_EQ(b["x-portico-field"], "name");
+  EXPECT_EQ(b["schema"], json::parse(R"({"type":"string"})"));
+  EXPECT_THAT(b["description"].get<std::string>(), HasSubstr("Wildcard 1 of `name=shelves/*`"));
+  // F and G collide as GET /v2/{name}: both expanded. H (DELETE) collides with nothing.
+  EXPECT_EQ(doc["paths"]["/v2/projects/{name_1}/locations/{name_2}"]["get"]["x-portico-grpc-method"],
+            "/w.v1.S/F");
+  EXPECT_EQ(doc["paths"]["/v2/projects/{name_1}"]["get"]["x-portico-grpc-method"], "/w.v1.S/G");
+  EXPECT_EQ(doc["paths"]["/v2/{name}"]["delete"]["x-portico-grpc-method"], "/w.v1.S/H");
+  // I collides with K (GET /v3/{...}); expanded it is /v3/x/{id_1}, GET /v3/x/{...} as J:
+  // OpenAPI cannot tell I and J apart.
+  ASSERT_EQ(doc["x-portico-omitted"].size(), 1u) << doc["x-portico-omitted"].dump();
+  EXPECT_EQ(doc["x-portico-omitted"][0]["grpc_method"], "/w.v1.S/J");
   EXPECT_TRUE(doc["paths"]["/"].contains("get"));
   EXPECT_TRUE(doc["paths"]["/v1:run"].contains("post"));
 }
@@ -286,6 +307,25 @@ service S {
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_TRUE(ids.count("u.v1.S.M_http"));
   EXPECT_TRUE(ids.count("u.v1.S.M_http_2"));
+}
+
+// A well-known request type gets no query parameters (its JSON form is not its fields).
+TEST(OpenApiDocumentLimitsTest, WellKnownRequestTypeHasNoQueryParams) {
+  auto catalog = SourceCatalog(R"(syntax = "proto3";
+package k.v1;
+import "google/api/annotations.proto";
+import "google/protobuf/struct.proto";
+import "google/protobuf/wrappers.proto";
+service S {
+  rpc V(google.protobuf.Value) returns (google.protobuf.Value) { option (google.api.http) = { get: "/v" }; }
+  rpc W(google.protobuf.StringValue) returns (google.protobuf.StringValue) { option (google.api.http) = { get: "/w" }; }
+})");
+  ASSERT_NE(catalog, nullptr);
+  json doc = json::parse(BuildOpenApiDocument(*catalog, 1));
+  EXPECT_FALSE(doc["paths"]["/v"]["get"].contains("parameters"));
+  EXPECT_FALSE(doc["paths"]["/w"]["get"].contains("parameters"));
+  EXPECT_EQ(doc["paths"]["/w"]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
+            json::parse(R"({"$ref":"#/components/schemas/google.protobuf.StringValue"})"));
 }
 
 // Ten levels of a message with a string and nine message fields: query parameters would be

@@ -100,8 +100,9 @@ TEST_F(OpenApiSchemaTest, EnumsMessagesRepeatedAndMaps) {
 TEST_F(OpenApiSchemaTest, OneofsListedAndConstrained) {
   const json& m = schemas["portico.test.v1.AllTypes"];
   EXPECT_EQ(m["x-portico-oneofs"], json::parse(R"({"choice":["oString","oInt32"]})"));
-  EXPECT_EQ(m["allOf"], json::parse(R"([{"oneOf":[{"required":["oString"]},{"required":["oInt32"]},
-      {"not":{"anyOf":[{"required":["oString"]},{"required":["oInt32"]}]}}]}])"));
+  // Each member present forbids the others.
+  EXPECT_EQ(m["dependentSchemas"], json::parse(R"({"oString":{"properties":{"oInt32":false}},
+      "oInt32":{"properties":{"oString":false}}})"));
   EXPECT_EQ(m["properties"]["oString"], json::parse(R"({"type":"string"})"));
   EXPECT_EQ(m["properties"]["oInt32"], json::parse(R"({"type":"integer","format":"int32"})"));
 }
@@ -226,6 +227,20 @@ TEST(OpenApiSchemaRecursionTest, RecursiveMessagesTerminateThroughRef) {
   std::vector<std::string> names;
   for (const auto& p : op["parameters"]) names.push_back(p["name"]);
   EXPECT_THAT(names, ::testing::ElementsAre("name", "leaf.kind"));
+}
+
+// A oneof of 17 members is listed but not constrained (the constraint grows with n^2).
+TEST(OpenApiSchemaRecursionTest, WideOneofIsListedOnly) {
+  std::string source = "syntax = \"proto3\";\npackage o.v1;\nmessage W { oneof o {";
+  for (int i = 0; i < 17; ++i) source += " string f" + std::to_string(i) + " = " + std::to_string(i + 1) + ";";
+  source += " } oneof p { string a = 20; int32 b = 21; } }\nservice S { rpc M(W) returns (W); }\n";
+  auto catalog = CatalogOf("o.proto", source);
+  ASSERT_NE(catalog, nullptr);
+  json w = Document(*catalog)["components"]["schemas"]["o.v1.W"];
+  EXPECT_EQ(w["x-portico-oneofs"]["o"].size(), 17u);
+  EXPECT_EQ(w["x-portico-oneofs"]["p"], json::parse(R"(["a","b"])"));
+  EXPECT_EQ(w["dependentSchemas"], json::parse(R"({"a":{"properties":{"b":false}},
+      "b":{"properties":{"a":false}}})"));
 }
 
 // Descriptor sets made with `protoc --include_source_info` keep their comments.
