@@ -49,7 +49,11 @@ export async function loadCatalog() {
         m.response = op['x-portico-response'] || m.response;
         m.summary = m.summary || op.summary || '';
         m.description = m.description || op.description || '';
-        m.routes.push({ httpMethod: verb.toUpperCase(), path,
+        // The rule's own template (as /admin/routes lists it): the OpenAPI path differs for
+        // multi-segment variables ({name=shelves/*} is {name} there).
+        const template = typeof op['x-portico-path-template'] === 'string'
+          ? op['x-portico-path-template'] : path;
+        m.routes.push({ httpMethod: verb.toUpperCase(), path: template,
                         defaultRoute: op['x-portico-default-route'] === true });
       }
     }

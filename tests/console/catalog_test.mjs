@@ -72,6 +72,18 @@ test('the OpenAPI document joined with the routes', async () => {
   assert.equal(catalog.methods.get('/chat.v1.Chat/Join').request, null);
 });
 
+test('a multi-segment route is matched to /admin/routes by its rule template, not its OpenAPI path', async () => {
+  const doc = { openapi: '3.1.0', paths: { '/v1/{name}': { get: {
+    'x-portico-grpc-method': '/lib.v1.Books/GetBook', 'x-portico-streaming': 'unary',
+    'x-portico-path-template': '/v1/{name=shelves/*/books/*}' } } } };
+  const routes = { routes: [{ backend: 'lib', grpc_method: '/lib.v1.Books/GetBook', http_method: 'GET',
+    path: '/v1/{name=shelves/*/books/*}', policies: { jwt: 'auth' }, streaming: 'unary' }] };
+  fakeFetch({ '/admin/openapi.json': doc, '/admin/routes': routes });
+  const book = (await loadCatalog()).methods.get('/lib.v1.Books/GetBook');
+  assert.deepEqual(book.routes.map((r) => `${r.httpMethod} ${r.path}`), ['GET /v1/{name=shelves/*/books/*}']);
+  assert.deepEqual(book.routes[0].policies, { jwt: 'auth' });
+});
+
 test('without the OpenAPI document: services and kinds from the routes', async () => {
   fakeFetch({ '/admin/routes': ROUTES });
   const catalog = await loadCatalog();
