@@ -36,6 +36,8 @@ Portico is up. Try:
   curl -X POST http://127.0.0.1:8080/greeter.v1.Greeter/SayHello -d '{"name":"default route"}'
   curl http://127.0.0.1:9901/admin/routes
   curl http://127.0.0.1:9901/metrics
+  curl http://127.0.0.1:9901/admin/openapi.json
+The web console: http://127.0.0.1:9901/console/ (browse, upload .proto files, call methods).
 Ctrl-C to stop.
 TXT
 wait "${pids[1]}"
