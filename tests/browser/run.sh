@@ -18,98 +18,18 @@ portico="$build/portico"
 chat_server="$build/examples/chat_server"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 
-log() { echo "run.sh: $*" >&2; }
+# shellcheck source=tests/support/suite_lib.sh
+source "$root/tests/support/suite_lib.sh"
 
-for exe in "$portico" "$chat_server"; do
-  if [[ ! -x "$exe" ]]; then
-    log "missing $exe (build it: ninja -C $build portico chat_server)"
-    exit 1
-  fi
-done
-if ! command -v node >/dev/null; then
-  log "SKIP: node is not installed"
-  exit 77
-fi
-if [[ ! -x "$chromium" ]]; then
-  log "SKIP: $chromium is missing (apt-get install -y chromium)"
-  exit 77
-fi
-if [[ ! -d "$here/node_modules/playwright-core" ]]; then
-  log "installing playwright-core (npm ci)"
-  # playwright-core comes from the npm registry; without it the test cannot run at all, which
-  # is a skip (77, reported by ctest), not a failure of Portico.
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || {
-    log "SKIP: npm ci failed (is the npm registry reachable?); run it in $here"
-    exit 77
-  }
-fi
+suite_need_exes "cmake --build --preset default --target portico chat_server" \
+  "$portico" "$chat_server"
+suite_need_tools node "$chromium"
+suite_npm_ci "$here" playwright-core
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/portico-browser.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    # Both exit promptly on SIGTERM; SIGKILL whatever is still there after 5 s.
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $status -ne 0 && -z "${KEEP_LOGS:-}" ]]; then
-    for f in "$tmp"/*.log; do
-      [[ -s "$f" ]] || continue
-      echo "----- $(basename "$f") (last 40 lines) -----" >&2
-      tail -n 40 "$f" >&2
-    done
-  fi
-  if [[ -n "${KEEP_LOGS:-}" ]]; then
-    log "logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Three free loopback ports: backend, data plane, admin. (The OS picks them; they are released
-# just before use, which is good enough on a test machine.)
-read -r backend_port data_port admin_port < <(node -e '
-  const net = require("net");
-  const servers = [0, 1, 2].map(() => net.createServer());
-  Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
-    console.log(servers.map((s) => s.address().port).join(" "));
-    servers.forEach((s) => s.close());
-  });')
-if [[ -z "${admin_port:-}" ]]; then
-  log "cannot find free ports"
-  exit 1
-fi
-
-# Waits up to $2 seconds for command $1 (a string for eval) to succeed while pid $3 lives.
-wait_for() {
-  local what=$1 seconds=$2 pid=$3
-  local deadline=$((SECONDS + seconds))
-  until eval "$what" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "process $pid exited while waiting for: $what"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${seconds}s waiting for: $what"
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-cd "$tmp"  # nothing lands in the caller's directory
+suite_start_tmp browser
+# Three free loopback ports: backend, data plane, admin.
+read -r backend_port data_port admin_port < <(suite_free_ports 3)
+[[ -n "${admin_port:-}" ]] || { log "cannot find free ports"; exit 1; }
 
 "$chat_server" --port="$backend_port" >"$tmp/chat_server.log" 2>&1 &
 pids+=($!)

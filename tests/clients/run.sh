@@ -34,87 +34,19 @@ suites=("$@")
 ((${#suites[@]})) || suites=("${all_suites[@]}")
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-150}
 
-log() { echo "run.sh: $*" >&2; }
+# shellcheck source=tests/support/suite_lib.sh
+source "$root/tests/support/suite_lib.sh"
 
 for s in "${suites[@]}"; do
   [[ " ${all_suites[*]} " == *" $s "* ]] || { log "unknown suite '$s' (known: ${all_suites[*]})"; exit 2; }
 done
-for exe in "$portico" "$backend"; do
-  if [[ ! -x "$exe" ]]; then
-    log "missing $exe (build it: cmake --build --preset default --target portico portico_test_backend)"
-    exit 1
-  fi
-done
-for tool in node protoc openssl curl; do
-  if ! command -v "$tool" >/dev/null; then
-    log "SKIP: $tool is not installed"
-    exit 77
-  fi
-done
-if ! (cd "$here" && node -e 'for (const m of ["@connectrpc/connect-node","@grpc/grpc-js","grpc-web","playwright-core","@bufbuild/protobuf"]) require.resolve(m)') 2>/dev/null; then
-  log "installing the client packages (npm ci)"
-  # They come from the npm registry; without them the clients cannot run at all, which is a
-  # skip (77, reported by ctest), not a failure of Portico.
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || {
-    log "SKIP: npm ci failed (is the npm registry reachable?); run it in $here"
-    exit 77
-  }
-fi
+suite_need_exes "cmake --build --preset default --target portico portico_test_backend" \
+  "$portico" "$backend"
+suite_need_tools node protoc openssl curl
+suite_npm_ci "$here" @connectrpc/connect-node @grpc/grpc-js grpc-web playwright-core @bufbuild/protobuf
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/portico-clients.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do  # SIGKILL whatever still runs after 5 s
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $status -ne 0 ]]; then
-    for f in "$tmp"/*.log; do
-      [[ -s "$f" && $f != */suite-*.log ]] || continue  # the suites' output is above already
-      echo "----- $(basename "$f") (last 30 lines) -----" >&2
-      tail -n 30 "$f" >&2
-    done
-  fi
-  if [[ -n "${KEEP_LOGS:-}" ]]; then log "logs kept in $tmp"; else rm -rf "$tmp"; fi
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Waits up to $2 seconds for command $1 (a string for eval) to succeed while pid $3 lives.
-wait_for() {
-  local what=$1 seconds=$2 pid=$3
-  local deadline=$((SECONDS + seconds))
-  until eval "$what" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "process $pid exited while waiting for: $what"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${seconds}s waiting for: $what"
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-cd "$tmp"  # nothing lands in the caller's directory
-
-# Free loopback ports (the OS picks them; released just before use).
-read -r plain_port plain_admin tls_port tls_admin page_port < <(node -e '
-  const net = require("net");
-  const servers = [0, 1, 2, 3, 4].map(() => net.createServer());
-  Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
-    console.log(servers.map((s) => s.address().port).join(" "));
-    servers.forEach((s) => s.close());
-  });')
+suite_start_tmp clients
+read -r plain_port plain_admin tls_port tls_admin page_port < <(suite_free_ports 5)
 [[ -n "${page_port:-}" ]] || { log "cannot find free ports"; exit 1; }
 
 # A CA and a server certificate for 127.0.0.1 and localhost it signs (EC keys: fast).

@@ -23,104 +23,19 @@ chat_server="$build/examples/chat_server"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 artifacts="${PORTICO_ARTIFACTS_DIR:-$build/artifacts/console}"
 
-log() { echo "run.sh: $*" >&2; }
+# shellcheck source=tests/support/suite_lib.sh
+source "$root/tests/support/suite_lib.sh"
 
-for exe in "$portico" "$greeter_server" "$chat_server"; do
-  if [[ ! -x "$exe" ]]; then
-    log "missing $exe (build it: cmake --build --preset default --target portico greeter_server chat_server)"
-    exit 1
-  fi
-done
-if ! command -v node >/dev/null; then
-  log "SKIP: node is not installed"
-  exit 77
-fi
-if [[ ! -x "$chromium" ]]; then
-  log "SKIP: $chromium is missing (apt-get install -y chromium)"
-  exit 77
-fi
-if [[ ! -d "$here/node_modules/playwright-core" ]]; then
-  if ! command -v npm >/dev/null; then
-    log "SKIP: npm is not installed (needed once for playwright-core)"
-    exit 77
-  fi
-  log "installing playwright-core (npm ci)"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || {
-    log "SKIP: npm ci failed (is the npm registry reachable?); run it in $here"
-    exit 77
-  }
-fi
-
-# The unit tests first (Prometheus text parser, event-stream reader, catalog): node alone.
-node --test "$here/metrics_text_test.mjs" "$here/sse_test.mjs" "$here/catalog_test.mjs" >/dev/null || {
-  log "unit tests failed: node --test $here/*_test.mjs"
-  exit 1
-}
+suite_need_exes "cmake --build --preset default --target portico greeter_server chat_server" \
+  "$portico" "$greeter_server" "$chat_server"
+suite_need_tools node "$chromium"
+suite_npm_ci "$here" playwright-core
 
 mkdir -p "$artifacts"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/portico-console.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $status -ne 0 && -z "${KEEP_LOGS:-}" ]]; then
-    for f in "$tmp"/*.log; do
-      [[ -s "$f" ]] || continue
-      echo "----- $(basename "$f") (last 40 lines) -----" >&2
-      tail -n 40 "$f" >&2
-    done
-  fi
-  if [[ -n "${KEEP_LOGS:-}" ]]; then
-    log "logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+suite_start_tmp console
 # Four free loopback ports: greeter, chat, data plane, admin.
-read -r greeter_port chat_port data_port admin_port < <(node -e '
-  const net = require("net");
-  const servers = [0, 1, 2, 3].map(() => net.createServer());
-  Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
-    console.log(servers.map((s) => s.address().port).join(" "));
-    servers.forEach((s) => s.close());
-  });')
-if [[ -z "${admin_port:-}" ]]; then
-  log "cannot find free ports"
-  exit 1
-fi
-
-wait_for() {
-  local what=$1 seconds=$2 pid=$3
-  local deadline=$((SECONDS + seconds))
-  until eval "$what" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "process $pid exited while waiting for: $what"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${seconds}s waiting for: $what"
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-cd "$tmp"
+read -r greeter_port chat_port data_port admin_port < <(suite_free_ports 4)
+[[ -n "${admin_port:-}" ]] || { log "cannot find free ports"; exit 1; }
 
 "$greeter_server" --port="$greeter_port" >"$tmp/greeter_server.log" 2>&1 &
 greeter_pid=$!

@@ -19,93 +19,18 @@ build=$(cd "${1:-${PORTICO_BUILD_DIR:-$root/build}}" && pwd)
 portico="$build/portico"
 greeter_server="$build/examples/greeter_server"
 
-log() { echo "run.sh: $*" >&2; }
+# shellcheck source=tests/support/suite_lib.sh
+source "$root/tests/support/suite_lib.sh"
 
-for exe in "$portico" "$greeter_server"; do
-  if [[ ! -x "$exe" ]]; then
-    log "missing $exe (build it: ninja -C $build portico greeter_server)"
-    exit 1
-  fi
-done
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  log "SKIP: node or npm is not installed"
-  exit 77
-fi
-if [[ ! -d "$here/node_modules/swagger-client" || ! -d "$here/node_modules/@redocly/openapi-core" ||
-      ! -d "$here/node_modules/@seriousme/openapi-schema-validator" ]]; then
-  log "installing the validators and swagger-client (npm ci)"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || {
-    log "SKIP: npm ci failed (is the npm registry reachable?); run it in $here"
-    exit 77
-  }
-fi
+suite_need_exes "cmake --build --preset default --target portico greeter_server" \
+  "$portico" "$greeter_server"
+suite_need_tools node
+suite_npm_ci "$here" swagger-client @redocly/openapi-core @seriousme/openapi-schema-validator
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/portico-openapi.XXXXXX")
-pids=()
-cleanup() {
-  local status=$?
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    # Both exit promptly on SIGTERM; SIGKILL whatever is still there after 5 s.
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $status -ne 0 && -z "${KEEP_LOGS:-}" ]]; then
-    for f in "$tmp"/*.log; do
-      [[ -s "$f" ]] || continue
-      echo "----- $(basename "$f") (last 40 lines) -----" >&2
-      tail -n 40 "$f" >&2
-    done
-  fi
-  if [[ -n "${KEEP_LOGS:-}" ]]; then
-    log "logs kept in $tmp"
-  else
-    rm -rf "$tmp"
-  fi
-  exit $status
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Three free loopback ports: backend, data plane, admin. (The OS picks them; they are released
-# just before use, which is good enough on a test machine.)
-read -r backend_port data_port admin_port < <(node -e '
-  const net = require("net");
-  const servers = [0, 1, 2].map(() => net.createServer());
-  Promise.all(servers.map((s) => new Promise((ok) => s.listen(0, "127.0.0.1", ok)))).then(() => {
-    console.log(servers.map((s) => s.address().port).join(" "));
-    servers.forEach((s) => s.close());
-  });')
-if [[ -z "${admin_port:-}" ]]; then
-  log "cannot find free ports"
-  exit 1
-fi
-
-# Waits up to $2 seconds for command $1 (a string for eval) to succeed while pid $3 lives.
-wait_for() {
-  local what=$1 seconds=$2 pid=$3
-  local deadline=$((SECONDS + seconds))
-  until eval "$what" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "process $pid exited while waiting for: $what"
-      return 1
-    fi
-    if ((SECONDS >= deadline)); then
-      log "timed out after ${seconds}s waiting for: $what"
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-cd "$tmp"  # nothing lands in the caller's directory
+suite_start_tmp openapi
+# Three free loopback ports: backend, data plane, admin.
+read -r backend_port data_port admin_port < <(suite_free_ports 3)
+[[ -n "${admin_port:-}" ]] || { log "cannot find free ports"; exit 1; }
 
 "$greeter_server" --port="$backend_port" >"$tmp/greeter_server.log" 2>&1 &
 pids+=($!)
