@@ -177,14 +177,8 @@ function listNode(ctx, schema, label, depth, ancestors) {
     const index = items.length;
     const node = nodeFor(ctx, schema.items || {}, `${label} [${index + 1}]`, depth + 1, ancestors);
     const entry = { node };
-    const remove = h('button', { type: 'button', class: 'small secondary',
-                                 'aria-label': `Remove ${label} item`,
-                                 onclick: () => {
-                                   items.splice(items.indexOf(entry), 1);
-                                   entry.row.remove();
-                                   changed(list);
-                                 } }, 'Remove');
-    entry.row = h('li', { class: 'row' }, node.element, remove);
+    entry.row = h('li', { class: 'row' }, node.element,
+                  removeButton(`Remove ${label} item`, items, entry, list));
     items.push(entry);
     list.append(entry.row);
     if (value !== undefined) node.set(value);
@@ -213,6 +207,17 @@ function listNode(ctx, schema, label, depth, ancestors) {
   };
 }
 
+// The Remove button of one row of a repeated field or map: drops `entry` from `entries` and
+// its row from `list`.
+function removeButton(ariaLabel, entries, entry, list) {
+  return h('button', { type: 'button', class: 'small secondary', 'aria-label': ariaLabel,
+                       onclick: () => {
+                         entries.splice(entries.indexOf(entry), 1);
+                         entry.row.remove();
+                         changed(list);
+                       } }, 'Remove');
+}
+
 function mapNode(ctx, schema, label, depth, ancestors) {
   const rows = [];
   const list = h('ol', { class: 'rows' });
@@ -220,16 +225,9 @@ function mapNode(ctx, schema, label, depth, ancestors) {
     const keyInput = h('input', { type: 'text', id: uid('f'), autocomplete: 'off' });
     const node = nodeFor(ctx, schema.additionalProperties, `${label} value`, depth + 1, ancestors);
     const entry = { keyInput, node };
-    const remove = h('button', { type: 'button', class: 'small secondary',
-                                 'aria-label': `Remove ${label} entry`,
-                                 onclick: () => {
-                                   rows.splice(rows.indexOf(entry), 1);
-                                   entry.row.remove();
-                                   changed(list);
-                                 } }, 'Remove');
     entry.row = h('li', { class: 'row map-row' },
                   h('div', { class: 'field' }, h('label', { for: keyInput.id }, `${label} key`), keyInput),
-                  node.element, remove);
+                  node.element, removeButton(`Remove ${label} entry`, rows, entry, list));
     rows.push(entry);
     list.append(entry.row);
     if (key !== undefined) keyInput.value = key;
