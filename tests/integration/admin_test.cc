@@ -457,6 +457,15 @@ class AdminTokenTest : public GatewayTest {
   }
 };
 
+// The OpenAPI document is admin data like the rest (section 14): the same token.
+TEST_F(AdminTokenTest, OpenApiDocumentNeedsTheToken) {
+  EXPECT_EQ(Admin("GET", "/admin/openapi.json").status, 401);
+  EXPECT_EQ(Admin("GET", "/admin/openapi.json", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  auto r = Admin("GET", "/admin/openapi.json", "", {{"Authorization", "Bearer s3cret"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json()["openapi"], "3.1.0");
+}
+
 TEST_F(AdminTokenTest, BearerTokenIsRequired) {
   EXPECT_EQ(Admin("GET", "/admin/descriptors").status, 401);
   EXPECT_EQ(Admin("GET", "/admin/descriptors", "", {{"Authorization", "Bearer wrong"}}).status, 401);

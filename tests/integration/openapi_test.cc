@@ -100,23 +100,5 @@ TEST_F(OpenApiTest, DescribesEveryRouteAndTheRoutesAnswer) {
             json::parse(R"({"type":"string","format":"int64"})"));
 }
 
-class OpenApiTokenTest : public GatewayTest {
- protected:
-  void SetUp() override {
-    backend_.Start();
-    config_ = TestConfig(data_dir_.path());
-    config_.admin.token = "s3cret";
-    StartGateway();
-  }
-};
-
-TEST_F(OpenApiTokenTest, AdminTokenRequired) {
-  EXPECT_EQ(Admin("GET", "/admin/openapi.json").status, 401);
-  EXPECT_EQ(Admin("GET", "/admin/openapi.json", "", {{"Authorization", "Bearer wrong"}}).status, 401);
-  auto r = Admin("GET", "/admin/openapi.json", "", {{"Authorization", "Bearer s3cret"}});
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.json()["openapi"], "3.1.0");
-}
-
 }  // namespace
 }  // namespace portico::testing
